@@ -1,0 +1,125 @@
+"""Triton python-backend adapter for the interaction network.
+
+Thin on purpose: parse the contract's tensors, keep per-session state in a SessionRegistry keyed
+by the sequence's correlation id, run one batched network step, answer each request. Errors are
+per request and start with a code (SEQUENCE_LOST, OVERLOADED, OUT_OF_ORDER, BAD_REQUEST) that the
+client turns back into exception classes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import triton_python_backend_utils as pb_utils  # type: ignore[import-not-found]
+
+from inference.errors import BadRequest, InferenceError, error_message
+from inference.network import CONFIGS, InteractionNetwork, TurnInput, load_checkpoint
+from inference.sessions import SessionRegistry
+
+
+def _param(config: dict[str, Any], key: str) -> str:
+    """A model parameter; the environment (MICROTURN_MODEL_<KEY>) overrides config.pbtxt."""
+    env = os.environ.get(f"MICROTURN_MODEL_{key.upper()}")
+    if env is not None:
+        return env
+    return str(config.get("parameters", {}).get(key, {}).get("string_value", ""))
+
+
+def _scalar(request: Any, name: str) -> Any:
+    tensor = pb_utils.get_input_tensor_by_name(request, name)
+    if tensor is None:
+        raise BadRequest(error_message(BadRequest, f"input {name} is missing"))
+    return tensor.as_numpy().reshape(-1)[0]
+
+
+def _array(request: Any, name: str) -> np.ndarray:
+    tensor = pb_utils.get_input_tensor_by_name(request, name)
+    if tensor is None:
+        raise BadRequest(error_message(BadRequest, f"input {name} is missing"))
+    array: np.ndarray = tensor.as_numpy()
+    return array[0]
+
+
+class TritonPythonModel:
+    """One instance: the network, its sessions, and the request loop."""
+
+    def initialize(self, args: dict[str, str]) -> None:
+        config = json.loads(args["model_config"])
+        checkpoint = _param(config, "checkpoint")
+        torch.set_num_threads(max(1, int(_param(config, "threads") or "1")))
+        if checkpoint:
+            path = Path(checkpoint)
+            if not path.is_absolute():
+                path = Path(args["model_repository"]) / path
+            self.net = load_checkpoint(path)
+        else:
+            self.net = InteractionNetwork.seeded(CONFIGS[_param(config, "config") or "tiny"], int(_param(config, "seed") or "0"))
+        if args.get("model_instance_kind") == "GPU" and torch.cuda.is_available():
+            self.net.to(f"cuda:{args['model_instance_device_id']}")
+        self.net.eval()
+        self.version = self.net.version.encode()
+        self.video_size = self.net.config.video_size
+        self.sessions: SessionRegistry[Any] = SessionRegistry(
+            int(_param(config, "max_sessions") or "256"), float(_param(config, "idle_evict_s") or "600")
+        )
+
+    def _parse(self, request: Any) -> tuple[str, bool, bool, TurnInput]:
+        corrid = _scalar(request, "CORRID")
+        corrid = corrid.decode() if isinstance(corrid, bytes) else str(corrid)
+        audio = _array(request, "AUDIO") if bool(_scalar(request, "AUDIO_PRESENT")) else None
+        video = None
+        if bool(_scalar(request, "VIDEO_PRESENT")):
+            video = _array(request, "VIDEO")
+            expected = (self.video_size, self.video_size, 3)
+            if video.shape != expected:
+                raise BadRequest(error_message(BadRequest, f"VIDEO must be {list(expected)}; got {list(video.shape)}"))
+        turn_input = TurnInput(
+            session_key=corrid,
+            turn=int(_scalar(request, "TURN")),
+            audio=audio,
+            video=video,
+            text=bytes(_scalar(request, "TEXT")),
+            background=bytes(_scalar(request, "BACKGROUND")),
+        )
+        return corrid, bool(_scalar(request, "START")), bool(_scalar(request, "END")), turn_input
+
+    def execute(self, requests: list[Any]) -> list[Any]:
+        now = time.monotonic()
+        responses: list[Any] = [None] * len(requests)
+        batch: list[tuple[int, str, bool, TurnInput, Any]] = []
+        for index, request in enumerate(requests):
+            try:
+                corrid, start, end, turn_input = self._parse(request)
+                state = self.sessions.begin(corrid, turn_input.turn, start, self.net.new_state, now)
+                batch.append((index, corrid, end, turn_input, state))
+            except InferenceError as exc:
+                responses[index] = pb_utils.InferenceResponse(error=pb_utils.TritonError(str(exc)))
+        if batch:
+            try:
+                outputs = self.net.step([b[3] for b in batch], [b[4] for b in batch])
+            except Exception as exc:  # noqa: BLE001 - reported per request, never crashes the server
+                message = error_message(BadRequest, f"model step failed: {exc}")
+                for index, *_ in batch:
+                    responses[index] = pb_utils.InferenceResponse(error=pb_utils.TritonError(message))
+                return responses
+            for (index, corrid, end, _, _), out in zip(batch, outputs, strict=True):
+                self.sessions.commit(corrid, end, now)
+                responses[index] = pb_utils.InferenceResponse(
+                    output_tensors=[
+                        pb_utils.Tensor("ACTION", np.array([[int(out.action)]], dtype=np.int32)),
+                        pb_utils.Tensor("TEXT_OUT", np.array([[out.text]], dtype=np.object_)),
+                        pb_utils.Tensor("AUDIO_OUT", out.audio.astype(np.int16).reshape(1, -1)),
+                        pb_utils.Tensor("DELEGATE", np.array([[out.delegate]], dtype=np.object_)),
+                        pb_utils.Tensor("MODEL_VERSION", np.array([[self.version]], dtype=np.object_)),
+                    ]
+                )
+        return responses
+
+    def finalize(self) -> None:
+        self.sessions = SessionRegistry(1, 1.0)

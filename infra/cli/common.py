@@ -1,0 +1,75 @@
+"""What every command shares: settings from flags, JSON output, exit codes, errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from infra.stack import Stack, StackSettings
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_TRUNCATED = 3
+
+
+class CommandError(Exception):
+    """A command failed in a way the user can fix; the message says how."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def add_stack_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--state-dir", help="where logs, data and state.json live (default: ./.microturn, or $MICROTURN_STATE_DIR)")
+    parser.add_argument("--kafka", metavar="BOOTSTRAP", help="use this Kafka instead of starting one (host:port)")
+    parser.add_argument("--triton", metavar="URL", help="use this Triton gRPC endpoint instead of starting one (host:port)")
+    parser.add_argument("--topic-prefix", help="prefix of every topic name (default: microturn)")
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON document on stdout")
+
+
+def stack_from(args: argparse.Namespace) -> Stack:
+    overrides: dict[str, Any] = {
+        "state_dir": getattr(args, "state_dir", None),
+        "kafka": getattr(args, "kafka", None),
+        "triton": getattr(args, "triton", None),
+        "topic_prefix": getattr(args, "topic_prefix", None),
+    }
+    if overrides["state_dir"] is not None:
+        from pathlib import Path
+
+        overrides["state_dir"] = Path(overrides["state_dir"]).resolve()
+    return Stack(StackSettings.from_env(**overrides))
+
+
+def endpoints(args: argparse.Namespace) -> tuple[str, str, str]:
+    """(kafka bootstrap, triton grpc, topic prefix) from flags or the running stack."""
+    stack = stack_from(args)
+    state = stack.status()
+    kafka = stack.settings.kafka or state["kafka"]["bootstrap"]
+    triton = stack.settings.triton or state["triton"]["grpc"]
+    if not kafka:
+        raise CommandError(f"no Kafka known in {stack.settings.state_dir}: run `microturn up` or pass --kafka")
+    return kafka, triton or "", stack.settings.topic_prefix
+
+
+def say_for(args: argparse.Namespace) -> Any:
+    """Progress goes to stderr, so --json output on stdout stays clean."""
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    return say
+
+
+def emit(args: argparse.Namespace, document: dict[str, Any], human: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(document, indent=2))
+    else:
+        print(human)

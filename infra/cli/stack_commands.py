@@ -1,0 +1,50 @@
+"""`microturn up`, `down` and `status`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from infra.cli.common import add_json_flag, add_stack_flags, emit, say_for, stack_from
+
+
+def _human(status: dict[str, Any]) -> str:
+    k, t = status["kafka"], status["triton"]
+    lines = [
+        f"kafka   {k['bootstrap'] or '-':24} {'ready' if k['ready'] else 'DOWN':6} pid {k['pid'] or '-'}",
+        f"triton  {t['grpc'] or '-':24} {'ready' if t['ready'] else 'DOWN':6} pid {t['pid'] or '-'}",
+    ]
+    for w in status["workers"]:
+        lines.append(f"{w['name']:7} {'':24} {'alive' if w['alive'] else 'DEAD':6} pid {w['pid']}")
+    lines.append(f"state   {status['state_dir']}")
+    return "\n".join(lines)
+
+
+def up(args: argparse.Namespace) -> int:
+    status = stack_from(args).up(say_for(args))
+    emit(args, status, _human(status))
+    return 0
+
+
+def down(args: argparse.Namespace) -> int:
+    status = stack_from(args).down(say_for(args))
+    emit(args, status, _human(status))
+    return 0
+
+
+def status(args: argparse.Namespace) -> int:
+    doc = stack_from(args).status()
+    emit(args, doc, _human(doc))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    for name, func, text in (
+        ("up", up, "start Kafka, Triton and the workers (whatever is not running or given by URL)"),
+        ("down", down, "stop exactly what `up` started from this state dir"),
+        ("status", status, "show the stack: servers, readiness, pids, workers"),
+    ):
+        parser = sub.add_parser(name, help=text, description=text)
+        add_stack_flags(parser)
+        add_json_flag(parser)
+        parser.set_defaults(func=func)

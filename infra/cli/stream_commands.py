@@ -1,0 +1,153 @@
+"""`microturn stream` and `microturn demo`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from infra.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_TRUNCATED,
+    CommandError,
+    add_json_flag,
+    add_stack_flags,
+    emit,
+    endpoints,
+    say_for,
+    stack_from,
+)
+from replay.capture import Captured, OutputCapture, sessions_complete
+from schemas import Topics
+from streams.media import MediaError, TextLine, parse_text_arg, read_transcript
+from streams.session import StreamSummary, publish_file
+
+SAMPLE_CALL = Path(__file__).resolve().parents[2] / "streams" / "samples" / "call.wav"
+
+
+async def _publish(
+    bootstrap: str, prefix: str, path: Path, session_id: str, realtime: bool, texts: list[TextLine], progress: bool
+) -> StreamSummary:
+    def on_turn(turn: int) -> None:
+        if progress and turn % 25 == 0:
+            print(f"\r{session_id}: {turn * 0.2:7.1f} s sent", end="", file=sys.stderr, flush=True)
+
+    summary = await publish_file(bootstrap, Topics(prefix), path, session_id, realtime, texts, on_turn)
+    if progress:
+        print(file=sys.stderr)
+    return summary
+
+
+def _texts(args: argparse.Namespace) -> list[TextLine]:
+    lines = [parse_text_arg(value) for value in args.text or []]
+    if args.transcript:
+        lines.extend(read_transcript(Path(args.transcript)))
+    return lines
+
+
+def stream(args: argparse.Namespace) -> int:
+    bootstrap, _, prefix = endpoints(args)
+    path = Path(args.file)
+    session_id = args.session or f"{path.stem}-{uuid.uuid4().hex[:8]}"
+    try:
+        texts = _texts(args)
+        summary = asyncio.run(
+            _publish(bootstrap, prefix, path, session_id, args.realtime, texts, progress=sys.stderr.isatty())
+        )
+    except MediaError as exc:
+        raise CommandError(str(exc), EXIT_BAD_INPUT) from exc
+    doc = summary.as_dict()
+    emit(
+        args,
+        doc,
+        f"{summary.session_id}: {summary.status}, {summary.audio_chunks} audio chunks, {summary.video_frames} "
+        f"video frames, {summary.text_events} text events, {summary.duration_ms / 1000:.1f} s"
+        + (f"\n{summary.detail}" if summary.detail else ""),
+    )
+    return EXIT_TRUNCATED if summary.status == "truncated" else 0
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def _demo(bootstrap: str, prefix: str, path: Path, session_id: str, quiet: bool, timeout_s: float) -> dict[str, Any]:
+    topics = Topics(prefix)
+
+    def line(c: Captured) -> None:
+        if not quiet:
+            out = c.output
+            text = f"  {out.text!r}" if out.text else ""
+            print(f"turn {out.seq:4d}  {out.action:<11}  latency {c.latency_ms:7.1f} ms  model {out.model_ms:6.1f} ms{text}", flush=True)
+
+    async with OutputCapture(bootstrap, topics.output) as capture:
+        publish = asyncio.create_task(_publish(bootstrap, prefix, path, session_id, True, [], progress=False))
+        await capture.until(sessions_complete([session_id]), timeout_s, on_output=line)
+        summary = await publish
+    got = sorted(capture.outputs[session_id], key=lambda c: c.output.seq)
+    latencies = [c.latency_ms for c in got]
+    actions: dict[str, int] = {}
+    for c in got:
+        actions[c.output.action] = actions.get(c.output.action, 0) + 1
+    return {
+        "session_id": session_id,
+        "input": summary.as_dict(),
+        "turns": len(got),
+        "actions": actions,
+        "model_version": got[-1].output.model_version if got else "",
+        "latency_ms": {
+            "p50": round(statistics.median(latencies), 1),
+            "p95": round(_percentile(latencies, 0.95), 1),
+            "max": round(max(latencies), 1),
+        },
+        "model_ms_p50": round(statistics.median(c.output.model_ms for c in got), 2),
+    }
+
+
+def demo(args: argparse.Namespace) -> int:
+    stack = stack_from(args)
+    stack.up(say_for(args))
+    bootstrap, _, prefix = endpoints(args)
+    path = Path(args.file) if args.file else SAMPLE_CALL
+    session_id = f"demo-{uuid.uuid4().hex[:8]}"
+    if not args.json:
+        print(f"streaming {path.name} in real time as session {session_id}\n")
+    try:
+        doc = asyncio.run(_demo(bootstrap, prefix, path, session_id, args.json, args.timeout))
+    except MediaError as exc:
+        raise CommandError(str(exc), EXIT_BAD_INPUT) from exc
+    lat = doc["latency_ms"]
+    emit(
+        args,
+        doc,
+        f"\n{doc['turns']} micro-turns, actions {doc['actions']}, model {doc['model_version']}\n"
+        f"end-to-end latency p50 {lat['p50']} ms, p95 {lat['p95']} ms, max {lat['max']} ms; "
+        f"model p50 {doc['model_ms_p50']} ms",
+    )
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    text = "publish a recording as one session's 200 ms events"
+    p = sub.add_parser("stream", help=text, description=text + ". Exit 2: bad input, nothing sent; 3: input broke midway, what decoded was sent.")
+    p.add_argument("file", help="any media PyAV reads: WAV (incl. 8 kHz mu-law), FLAC, MP3, Ogg/Opus, WebM, MP4")
+    p.add_argument("--session", help="session id (default: file name + random suffix)")
+    p.add_argument("--realtime", action="store_true", help="pace events like a live call (default: as fast as the broker takes them)")
+    p.add_argument("--text", action="append", metavar="SECONDS:TEXT", help="a text event at that session time (repeatable)")
+    p.add_argument("--transcript", metavar="FILE.jsonl", help='timed text lines: {"t": seconds, "text": ...} per line')
+    add_stack_flags(p)
+    add_json_flag(p)
+    p.set_defaults(func=stream)
+
+    text = "bring the stack up, stream a sample call in real time, print every micro-turn"
+    p = sub.add_parser("demo", help=text, description=text)
+    p.add_argument("file", nargs="?", help="a recording to use instead of the bundled sample call")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for all outputs (default 120)")
+    add_stack_flags(p)
+    add_json_flag(p)
+    p.set_defaults(func=demo)

@@ -1,0 +1,15 @@
+"""Exceptions of the infra package."""
+
+from __future__ import annotations
+
+
+class InfraError(Exception):
+    """Root of every error raised by `infra`; the message says what to do next."""
+
+
+class SetupError(InfraError):
+    """A prerequisite is missing (Java, Maven, the tritonserver binary, a free port)."""
+
+
+class StartError(InfraError):
+    """A server did not become ready; the message names its log file."""

@@ -1,0 +1,197 @@
+"""The local stack: `up`, `down` and `status` over one state dir.
+
+`up` starts what is not given by URL and is idempotent: a server already running from this state
+dir is kept, a dead worker is restarted. `down` stops exactly the processes `up` recorded in
+`state.json`, by pid, after checking each pid still runs the program it was started as.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra import kafka, process, triton
+from infra.topics import ensure_topics
+from schemas import Topics
+
+WORKER_MARKER = "processors"
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """Where the stack lives and what it may reuse, checked once."""
+
+    state_dir: Path
+    """Logs, data and state.json of every process `up` starts."""
+    cache_dir: Path
+    """Machine-wide cache (resolved Kafka jars)."""
+    kafka: str | None = None
+    """External Kafka bootstrap; None starts a local broker."""
+    triton: str | None = None
+    """External Triton gRPC address; None starts a local server."""
+    topic_prefix: str = "microturn"
+    """Prefix of every topic name."""
+    workers: int = 1
+    """Worker processes to run."""
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> StackSettings:
+        values: dict[str, Any] = {
+            "state_dir": Path(os.environ.get("MICROTURN_STATE_DIR", ".microturn")).resolve(),
+            "cache_dir": Path(os.environ.get("MICROTURN_CACHE_DIR", Path.home() / ".cache" / "microturn")),
+            "kafka": os.environ.get("MICROTURN_KAFKA") or None,
+            "triton": os.environ.get("MICROTURN_TRITON") or None,
+            "topic_prefix": os.environ.get("MICROTURN_TOPIC_PREFIX", "microturn"),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+class Stack:
+    """The processes of one state dir."""
+
+    def __init__(self, settings: StackSettings) -> None:
+        self.settings = settings
+        self.state_path = settings.state_dir / "state.json"
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            loaded: dict[str, Any] = json.loads(self.state_path.read_text())
+            return loaded
+        except (OSError, ValueError):
+            return {}
+
+    def _save(self, state: dict[str, Any]) -> None:
+        self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        tmp.replace(self.state_path)
+
+    def up(self, say: Any = print) -> dict[str, Any]:
+        """Start what is missing; the status afterwards."""
+        s = self.settings
+        state = self._load()
+        state["topic_prefix"] = s.topic_prefix
+        state["kafka"] = self._up_kafka(state.get("kafka", {}), say)
+        self._save(state)
+        created = ensure_topics(state["kafka"]["bootstrap"], Topics(s.topic_prefix))
+        if created:
+            say(f"created {len(created)} topics under {s.topic_prefix}.*")
+        state["triton"] = self._up_triton(state.get("triton", {}), say)
+        self._save(state)
+        state["workers"] = self._up_workers(state, say)
+        self._save(state)
+        return self.status()
+
+    def _up_kafka(self, known: dict[str, Any], say: Any) -> dict[str, Any]:
+        if self.settings.kafka:
+            return {"bootstrap": self.settings.kafka, "pid": None, "external": True}
+        if process.is_alive(known.get("pid"), kafka.MARKER):
+            return known
+        broker = kafka.KafkaBroker(
+            self.settings.state_dir / "kafka",
+            _reuse_port(known.get("port")),
+            _reuse_port(known.get("controller_port")),
+        )
+        say(f"starting Kafka on {broker.bootstrap} (log: {broker.log_path})")
+        pid = broker.start(self.settings.cache_dir)
+        return {
+            "bootstrap": broker.bootstrap,
+            "pid": pid,
+            "port": broker.port,
+            "controller_port": broker.controller_port,
+            "log": str(broker.log_path),
+        }
+
+    def _up_triton(self, known: dict[str, Any], say: Any) -> dict[str, Any]:
+        if self.settings.triton:
+            return {"grpc": self.settings.triton, "http": None, "pid": None, "external": True}
+        if process.is_alive(known.get("pid"), triton.MARKER):
+            return known
+        server = triton.TritonServer(
+            self.settings.state_dir / "triton", _reuse_port(known.get("http_port")), _reuse_port(known.get("grpc_port"))
+        )
+        say(f"starting Triton on {server.grpc_url} (log: {server.log_path})")
+        pid = server.start()
+        return {
+            "grpc": server.grpc_url,
+            "http": server.http_url,
+            "pid": pid,
+            "http_port": server.http_port,
+            "grpc_port": server.grpc_port,
+            "log": str(server.log_path),
+        }
+
+    def _up_workers(self, state: dict[str, Any], say: Any) -> list[dict[str, Any]]:
+        workers = []
+        known = {w["name"]: w for w in state.get("workers", [])}
+        for index in range(self.settings.workers):
+            name = f"worker-{index}"
+            worker = known.get(name, {})
+            if process.is_alive(worker.get("pid"), WORKER_MARKER):
+                workers.append(worker)
+                continue
+            log_path = self.settings.state_dir / "workers" / f"{name}.log"
+            env = {
+                **os.environ,
+                "MICROTURN_KAFKA": state["kafka"]["bootstrap"],
+                "MICROTURN_TRITON": state["triton"]["grpc"],
+                "MICROTURN_TOPIC_PREFIX": self.settings.topic_prefix,
+                "MICROTURN_STATE_DIR": str(self.settings.state_dir / "workers" / name),
+            }
+            pid = process.spawn([sys.executable, "-m", WORKER_MARKER], log_path, env=env)
+            say(f"started {name} (pid {pid}, log: {log_path})")
+            workers.append({"name": name, "pid": pid, "log": str(log_path)})
+        return workers
+
+    def down(self, say: Any = print) -> dict[str, Any]:
+        """Stop every process `up` started from this state dir; the status afterwards."""
+        state = self._load()
+        for worker in state.get("workers", []):
+            if process.stop(worker.get("pid"), WORKER_MARKER):
+                say(f"stopped {worker['name']} (pid {worker['pid']})")
+        for name, marker in (("triton", triton.MARKER), ("kafka", kafka.MARKER)):
+            entry = state.get(name, {})
+            if process.stop(entry.get("pid"), marker):
+                say(f"stopped {name} (pid {entry['pid']})")
+        state["workers"] = []
+        for name in ("triton", "kafka"):
+            if name in state and not state[name].get("external"):
+                state[name]["pid"] = None
+        self._save(state)
+        return self.status()
+
+    def status(self) -> dict[str, Any]:
+        """The status document of `microturn status --json`."""
+        state = self._load()
+        k = state.get("kafka", {})
+        t = state.get("triton", {})
+        kafka_ready = bool(k.get("bootstrap")) and kafka.metadata_ready(k["bootstrap"], timeout_s=2.0)
+        triton_ready = bool(t.get("http")) and triton.triton_ready(t["http"])
+        return {
+            "kafka": {"bootstrap": k.get("bootstrap"), "ready": kafka_ready, "pid": k.get("pid")},
+            "triton": {"grpc": t.get("grpc"), "http": t.get("http"), "ready": triton_ready, "pid": t.get("pid")},
+            "workers": [
+                {"name": w["name"], "pid": w["pid"], "alive": process.is_alive(w["pid"], WORKER_MARKER)}
+                for w in state.get("workers", [])
+            ],
+            "state_dir": str(self.settings.state_dir),
+        }
+
+
+def _reuse_port(port: int | None) -> int:
+    """`port` again if it is still free (keeps addresses stable across restarts), else a new one."""
+    if port:
+        import socket
+
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                pass
+    return process.free_port()

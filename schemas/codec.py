@@ -1,0 +1,55 @@
+"""The binary wire codec: MessagePack with raw bytes payloads, never base64 or JSON.
+
+Encoders and decoders are built once at import; the hot path is one call each way.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import msgspec
+
+from schemas.envelope import SCHEMA_VERSION, Event
+from schemas.errors import DecodeError
+from schemas.events import ANY_EVENT
+
+E = TypeVar("E", bound=Event)
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder: msgspec.msgpack.Decoder[ANY_EVENT] = msgspec.msgpack.Decoder(ANY_EVENT)
+
+
+def encode(event: Event) -> bytes:
+    """The wire bytes of `event`."""
+    return _encoder.encode(event)
+
+
+def decode(data: bytes) -> ANY_EVENT:
+    """The event in `data`; raises DecodeError naming what was expected and what arrived."""
+    try:
+        event = _decoder.decode(data)
+    except msgspec.DecodeError as exc:
+        preview = data[:24].hex(" ")
+        raise DecodeError(
+            f"expected a microturn event (MessagePack map with a 'schema' tag); got {len(data)} "
+            f"bytes starting {preview!r}: {exc}"
+        ) from exc
+    if event.schema_version > SCHEMA_VERSION:
+        raise DecodeError(
+            f"expected schema_version <= {SCHEMA_VERSION} for {type(event).__name__}; got "
+            f"{event.schema_version}: upgrade microturn to read this event"
+        )
+    return event
+
+
+def decode_as(data: bytes, kind: type[E]) -> E:
+    """Decode `data` and check it is a `kind`; raises DecodeError otherwise."""
+    event = decode(data)
+    if not isinstance(event, kind):
+        raise DecodeError(f"expected a {kind.__name__} event; got a {type(event).__name__}")
+    return event
+
+
+def session_key(session_id: str) -> bytes:
+    """The Kafka message key of every event of `session_id`."""
+    return session_id.encode()

@@ -1,0 +1,15 @@
+"""Exceptions of the schemas package."""
+
+from __future__ import annotations
+
+
+class SchemaError(Exception):
+    """Root of every error raised by `schemas`."""
+
+
+class DecodeError(SchemaError):
+    """Bytes off the wire are not a valid microturn event.
+
+    The message names what was expected and what arrived; the consumer that hit it sends the raw
+    record to the dead-letter topic with this message as the reason and goes on.
+    """
