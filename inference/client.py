@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from dataclasses import dataclass
 
@@ -57,6 +58,12 @@ class TurnResult:
     """Name and weight digest of the model that answered."""
     model_ms: float
     """Round-trip time of the request, in milliseconds."""
+
+
+def correlation_id(session_id: str) -> int:
+    """The Triton sequence id of `session_id`: 63 bits of its blake2b digest, never 0."""
+    digest = int.from_bytes(hashlib.blake2b(session_id.encode(), digest_size=8).digest(), "big")
+    return (digest & 0x7FFF_FFFF_FFFF_FFFF) or 1
 
 
 def _classify(exc: InferenceServerException) -> InferenceError:
@@ -115,7 +122,7 @@ class InteractionClient:
                     MODEL,
                     inputs,
                     outputs=self._outputs,
-                    sequence_id=session_id,
+                    sequence_id=correlation_id(session_id),
                     sequence_start=start,
                     sequence_end=end,
                     client_timeout=self._timeout_s,

@@ -136,14 +136,19 @@ class Stack:
                 workers.append(worker)
                 continue
             log_path = self.settings.state_dir / "workers" / f"{name}.log"
+            home = self.settings.state_dir / "workers" / name
+            home.mkdir(parents=True, exist_ok=True)
+            ready = home / "ready"
+            ready.unlink(missing_ok=True)
             env = {
                 **os.environ,
                 "MICROTURN_KAFKA": state["kafka"]["bootstrap"],
                 "MICROTURN_TRITON": state["triton"]["grpc"],
                 "MICROTURN_TOPIC_PREFIX": self.settings.topic_prefix,
-                "MICROTURN_STATE_DIR": str(self.settings.state_dir / "workers" / name),
+                "MICROTURN_STATE_DIR": str(home),
             }
             pid = process.spawn([sys.executable, "-m", WORKER_MARKER], log_path, env=env)
+            process.wait_until(ready.exists, name, 120.0, log_path, pid)
             say(f"started {name} (pid {pid}, log: {log_path})")
             workers.append({"name": name, "pid": pid, "log": str(log_path)})
         return workers
@@ -171,7 +176,10 @@ class Stack:
         k = state.get("kafka", {})
         t = state.get("triton", {})
         kafka_ready = bool(k.get("bootstrap")) and kafka.metadata_ready(k["bootstrap"], timeout_s=2.0)
-        triton_ready = bool(t.get("http")) and triton.triton_ready(t["http"])
+        if t.get("http"):
+            triton_ready = triton.triton_ready(t["http"])
+        else:
+            triton_ready = bool(t.get("grpc")) and triton.triton_ready_grpc(t["grpc"])
         return {
             "kafka": {"bootstrap": k.get("bootstrap"), "ready": kafka_ready, "pid": k.get("pid")},
             "triton": {"grpc": t.get("grpc"), "http": t.get("http"), "ready": triton_ready, "pid": t.get("pid")},

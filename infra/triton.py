@@ -125,3 +125,18 @@ def triton_ready(http_url: str) -> bool:
         except (urllib.error.URLError, OSError):
             return False
     return True
+
+
+def triton_ready_grpc(grpc_url: str) -> bool:
+    """Whether the server at gRPC `grpc_url` is ready and serves the interaction model."""
+    import tritonclient.grpc as grpcclient  # type: ignore[import-untyped]
+    from tritonclient.utils import InferenceServerException  # type: ignore[import-untyped]
+
+    try:
+        client = grpcclient.InferenceServerClient(grpc_url)
+        try:
+            return bool(client.is_server_ready(client_timeout=2) and client.is_model_ready(MODEL, client_timeout=2))
+        finally:
+            client.close()
+    except InferenceServerException:
+        return False

@@ -1,6 +1,12 @@
-"""`python -m processors`: run one faust worker with settings from the environment."""
+"""`python -m processors`: run one faust worker with settings from the environment.
+
+The worker writes `<state dir>/ready` once faust reports it fully started (partitions assigned,
+tables recovered); `microturn up` waits for that file.
+"""
 
 from __future__ import annotations
+
+import os
 
 import faust
 
@@ -9,10 +15,24 @@ from processors.app import create_app
 from processors.settings import WorkerSettings
 
 
+class Worker(faust.Worker):  # type: ignore[misc]
+    """A faust worker that signals readiness with a file."""
+
+    ready_file: str = ""
+
+    async def on_startup_finished(self) -> None:
+        await super().on_startup_finished()
+        with open(self.ready_file, "w") as out:
+            out.write(str(os.getpid()))
+
+
 def main() -> None:
     configure()
-    app = create_app(WorkerSettings.from_env())
-    faust.Worker(app, loglevel="warning").execute_from_commandline()
+    settings = WorkerSettings.from_env()
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    worker = Worker(create_app(settings), loglevel="warning")
+    worker.ready_file = str(settings.state_dir / "ready")
+    worker.execute_from_commandline()
 
 
 if __name__ == "__main__":

@@ -38,6 +38,21 @@ log = structlog.get_logger(__name__)
 _ASSEMBLED = (AudioChunk, VideoFrame, TextEvent, BackgroundResult, SessionEnded)
 
 
+class Assemblies(dict[str, SessionAssembly]):
+    """Live sessions' assembly state, plus tombstones of the last `keep_finished` finished ones."""
+
+    def __init__(self, keep_finished: int = 10_000) -> None:
+        super().__init__()
+        self._finished: list[str] = []
+        self._keep = keep_finished
+
+    def finish(self, session_id: str) -> None:
+        self[session_id] = SessionAssembly(session_id, finished=True)
+        self._finished.append(session_id)
+        if len(self._finished) > self._keep:
+            self.pop(self._finished.pop(0), None)
+
+
 def create_app(settings: WorkerSettings) -> faust.App:
     """The worker app for `settings`, with its agents registered."""
     topics = settings.topics
@@ -48,7 +63,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
         datadir=str(settings.state_dir / "faust"),
         web_enabled=False,
         topic_partitions=topics.partitions,
-        topic_allow_declare=False,
+        topic_allow_declare=True,  # only faust's internal topics: ours exist before any worker starts
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         key_serializer="raw",
@@ -59,7 +74,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
     output_topic = app.topic(topics.output)
     dlq_topic = app.topic(topics.dlq)
     assembler = TurnAssembler()
-    assemblies: dict[str, SessionAssembly] = {}
+    assemblies = Assemblies()
     clients: list[InteractionClient] = []
 
     async def reject(event: Any, reason: str, agent: str) -> None:
@@ -78,12 +93,17 @@ def create_app(settings: WorkerSettings) -> faust.App:
                 continue
             if not isinstance(event, _ASSEMBLED):
                 continue  # SessionStarted: nothing to assemble
-            state = assemblies.setdefault(event.session_id, SessionAssembly(event.session_id))
-            for turn in assembler.apply(state, event):
+            state = assemblies.get(event.session_id)
+            if state is None:
+                state = assemblies[event.session_id] = SessionAssembly(event.session_id)
+            applied = assembler.apply(state, event)
+            for turn in applied.turns:
                 turn = msgspec.structs.replace(turn, wall_time_ns=time.time_ns())
                 await turns_topic.send(key=session_key(turn.session_id), value=encode(turn))
-            if state.finished:
-                assemblies.pop(event.session_id, None)
+            if applied.rejected:
+                await reject(record, applied.rejected, "worker:assembler")
+            if state.finished:  # keep a light tombstone so stragglers cannot reopen the session
+                assemblies.finish(event.session_id)
 
     @app.agent(turns_topic)
     async def interact(stream: faust.StreamT[bytes]) -> None:

@@ -3,9 +3,13 @@
 Rules (DESIGN.md): turn k collects the events whose event time falls in [200k, 200k+200) ms. It
 closes when audio chunk k arrives (audio is the clock). Events arriving after their turn closed go
 to the next open turn and are flagged late. Background results go into the first turn that closes
-after they arrive. Duplicates (same event id) are dropped. The session's last audio chunk closes
-the final turn, which also takes every event still pending; a SessionEnded closes a final turn of
-its own only if no audio did.
+after they arrive. Duplicates (same event id) are dropped.
+
+The end: inputs travel on several topics, so SessionEnded may overtake the last audio chunks. The
+final turn therefore closes only when both are in: SessionEnded (which says how many audio chunks
+were sent) and the last of those chunks. It takes every event still pending. A session without
+audio ends with a final turn closed by SessionEnded itself. Events of a finished session are
+returned as rejected, never assembled into a new session.
 
 This module is pure: it never reads a clock and never touches Kafka, so the same code assembles
 live and in replay.
@@ -43,8 +47,22 @@ class SessionAssembly:
     """Background results waiting for the next turn to close."""
     seen: set[str] = field(default_factory=set)
     """Ids of every event applied so far (duplicate detection)."""
+    last_chunk: AudioChunk | None = None
+    """The session's last audio chunk, held until SessionEnded arrives."""
+    end: SessionEnded | None = None
+    """The SessionEnded event, once it arrived."""
     finished: bool = False
-    """True once the final turn was emitted; later events are ignored."""
+    """True once the final turn was emitted."""
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What applying one event did."""
+
+    turns: list[MicroTurn]
+    """Turns the event closed, in order."""
+    rejected: str = ""
+    """Why the event could not be assembled (empty when it was, or was a dropped duplicate)."""
 
 
 class TurnAssembler:
@@ -53,31 +71,46 @@ class TurnAssembler:
     def __init__(self, producer: str = "worker:assembler") -> None:
         self._producer = producer
 
-    def apply(self, state: SessionAssembly, event: InputEvent) -> list[MicroTurn]:
-        """Apply one event; the turns it closes, in order (usually none or one)."""
-        if state.finished or event.event_id in state.seen:
-            return []
+    def apply(self, state: SessionAssembly, event: InputEvent) -> Applied:
+        """Apply one event to its session's state."""
+        if event.event_id in state.seen:
+            return Applied([])
+        if state.finished:
+            return Applied([], f"session {state.session_id} already ended; {event.event_id} arrived after its final turn")
         state.seen.add(event.event_id)
         if isinstance(event, AudioChunk):
-            return self._on_audio(state, event)
+            return Applied(self._on_audio(state, event))
         if isinstance(event, SessionEnded):
-            return [self._close(state, state.next_turn, None, "end", final=True, wall_ns=event.wall_time_ns)]
+            state.end = event
+            return Applied(self._maybe_finish(state))
         if isinstance(event, BackgroundResult):
             state.background.append(event)
         else:
             state.pending.append(event)
-        return []
+        return Applied([])
 
     def _on_audio(self, state: SessionAssembly, chunk: AudioChunk) -> list[MicroTurn]:
         turn = chunk.event_time_ms // TURN_MS
         if turn < state.next_turn:  # an audio chunk for a closed turn cannot be applied any more
             return []
-        closed = [
-            self._close(state, k, None, "audio", final=False, wall_ns=chunk.wall_time_ns)
-            for k in range(state.next_turn, turn)
-        ]
-        closed.append(self._close(state, turn, chunk, "audio", final=chunk.last, wall_ns=chunk.wall_time_ns))
+        closed = [self._close(state, k, None, "audio", final=False, wall_ns=chunk.wall_time_ns)
+                  for k in range(state.next_turn, turn)]
+        if chunk.last or (state.end is not None and turn + 1 >= state.end.audio_chunks):
+            state.last_chunk = chunk
+            return closed + self._maybe_finish(state)
+        closed.append(self._close(state, turn, chunk, "audio", final=False, wall_ns=chunk.wall_time_ns))
         return closed
+
+    def _maybe_finish(self, state: SessionAssembly) -> list[MicroTurn]:
+        end = state.end
+        if end is None:
+            return []
+        if state.last_chunk is not None:
+            chunk = state.last_chunk
+            return [self._close(state, chunk.event_time_ms // TURN_MS, chunk, "audio", True, chunk.wall_time_ns)]
+        if end.audio_chunks > 0 and state.next_turn < end.audio_chunks:
+            return []  # audio still on its way
+        return [self._close(state, state.next_turn, None, "end", final=True, wall_ns=end.wall_time_ns)]
 
     def _close(
         self,

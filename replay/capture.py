@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from replay.errors import ReplayError
 from schemas import DecodeError, ModelOutput, decode
+from schemas.topics import PARTITIONS
 
 
 @dataclass(frozen=True)
@@ -37,19 +38,19 @@ class Captured:
 class OutputCapture:
     """Collects ModelOutputs per session; use as an async context manager."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, partitions: int = PARTITIONS) -> None:
         self._topic = topic
+        self._partitions = partitions
         self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         self.outputs: dict[str, list[Captured]] = defaultdict(list)
         self.undecodable = 0
 
     async def __aenter__(self) -> OutputCapture:
         await self._consumer.start()
-        partitions = self._consumer.partitions_for_topic(self._topic) or set()
-        if not partitions:
+        if self._topic not in await self._consumer.topics():
             await self._consumer.stop()
             raise ReplayError(f"topic {self._topic} does not exist: run `microturn up` first")
-        assigned = [TopicPartition(self._topic, p) for p in sorted(partitions)]
+        assigned = [TopicPartition(self._topic, p) for p in range(self._partitions)]
         self._consumer.assign(assigned)
         await self._consumer.seek_to_end(*assigned)
         for tp in assigned:  # resolve the end offsets now, before anything is streamed

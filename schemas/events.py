@@ -42,6 +42,8 @@ class SessionEnded(Event, frozen=True, tag="session_ended"):
     """complete: all input was sent; truncated: the input broke midway; aborted: stopped early."""
     turns: int = 0
     """How many micro-turns of input the session had."""
+    audio_chunks: int = 0
+    """How many AudioChunks the session sent; the assembler waits for all of them before the end."""
     detail: str = ""
     """Why it ended that way, for humans (empty when complete)."""
 

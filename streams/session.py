@@ -131,6 +131,7 @@ class SessionPublisher:
                 **self._envelope("session", 1, duration, None),  # type: ignore[arg-type]
                 reason=status,
                 turns=self._turns,
+                audio_chunks=self._counts["audio"],
                 detail=detail,
             ),
         )

@@ -1,15 +1,15 @@
 """Shared fixtures: one real Kafka broker and one real Triton server per test run.
 
 Both start on free loopback ports in a temporary state dir and stop at the end of the run, by
-pid. Tests that need the whole pipeline ask `pipeline_factory` for a topic prefix of their own:
-it creates that prefix's topics and starts a worker process for it.
+pid. Tests that need the whole pipeline use `pipeline`: topics under a prefix of their own and a
+worker process for them.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -56,25 +56,16 @@ def topic_prefix(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def pipeline_factory(
-    run_dir: Path, kafka_bootstrap: str, triton_server: TritonServer
-) -> Iterator[Callable[[str], Stack]]:
-    """Start topics + one worker for a prefix on the shared servers; stopped after the test."""
-    stacks: list[Stack] = []
-
-    def start(prefix: str) -> Stack:
-        settings = StackSettings(
-            state_dir=run_dir / "stacks" / prefix,
-            cache_dir=CACHE_DIR,
-            kafka=kafka_bootstrap,
-            triton=triton_server.grpc_url,
-            topic_prefix=prefix,
-        )
-        stack = Stack(settings)
-        stack.up(say=lambda _: None)
-        stacks.append(stack)
-        return stack
-
-    yield start
-    for stack in stacks:
-        stack.down(say=lambda _: None)
+def pipeline(run_dir: Path, kafka_bootstrap: str, triton_server: TritonServer, topic_prefix: str) -> Iterator[Stack]:
+    """This test's topics and one worker for them, on the shared servers; stopped after the test."""
+    settings = StackSettings(
+        state_dir=run_dir / "stacks" / topic_prefix,
+        cache_dir=CACHE_DIR,
+        kafka=kafka_bootstrap,
+        triton=triton_server.grpc_url,
+        topic_prefix=topic_prefix,
+    )
+    stack = Stack(settings)
+    stack.up(say=lambda _: None)
+    yield stack
+    stack.down(say=lambda _: None)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import wave
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +26,8 @@ def write_wav(path: Path, seconds: float, freq: float, rate: int = 16_000) -> Pa
 
 
 async def test_two_concurrent_sessions_get_one_output_per_chunk_in_order(
-    pipeline_factory: Callable[[str], Stack], topic_prefix: str, kafka_bootstrap: str, tmp_path: Path
+    pipeline: Stack, topic_prefix: str, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    pipeline_factory(topic_prefix)
     topics = Topics(topic_prefix)
     calls = {
         "alice": write_wav(tmp_path / "alice.wav", 2.1, 220.0),

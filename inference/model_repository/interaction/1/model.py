@@ -70,8 +70,7 @@ class TritonPythonModel:
         )
 
     def _parse(self, request: Any) -> tuple[str, bool, bool, TurnInput]:
-        corrid = _scalar(request, "CORRID")
-        corrid = corrid.decode() if isinstance(corrid, bytes) else str(corrid)
+        corrid = str(int(_scalar(request, "CORRID")))  # the client derives it from the session id
         audio = _array(request, "AUDIO") if bool(_scalar(request, "AUDIO_PRESENT")) else None
         video = None
         if bool(_scalar(request, "VIDEO_PRESENT")):

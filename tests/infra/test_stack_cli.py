@@ -1,0 +1,80 @@
+"""`microturn up`, `status --json` and `down` as a user runs them: real processes, own state dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra import process
+from infra.kafka import jar_dir
+from schemas import Topics
+from tests.conftest import CACHE_DIR
+
+
+def microturn(*args: str, state_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MICROTURN_STATE_DIR": str(state_dir)}
+    env.pop("MICROTURN_KAFKA", None)
+    env.pop("MICROTURN_TRITON", None)
+    return subprocess.run(
+        [sys.executable, "-m", "infra.cli.main", *args], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+
+
+def status(state_dir: Path) -> dict[str, object]:
+    result = microturn("status", "--json", state_dir=state_dir)
+    assert result.returncode == 0, result.stderr
+    doc: dict[str, object] = json.loads(result.stdout)
+    return doc
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    yield tmp_path / "state"
+    microturn("down", state_dir=tmp_path / "state")  # never leave processes behind
+
+
+def test_up_is_idempotent_status_reports_and_down_stops_exactly_what_up_started(state_dir: Path) -> None:
+    first = microturn("up", "--json", state_dir=state_dir)
+    assert first.returncode == 0, first.stderr
+    doc = json.loads(first.stdout)
+    kafka, triton, workers = doc["kafka"], doc["triton"], doc["workers"]
+    assert kafka["ready"] and triton["ready"]
+    assert kafka["bootstrap"].startswith("127.0.0.1:") and triton["grpc"].startswith("127.0.0.1:")
+    assert process.is_alive(kafka["pid"], "kafka.Kafka")
+    assert process.is_alive(triton["pid"], "tritonserver")
+    assert [w["alive"] for w in workers] == [True]
+    assert doc["state_dir"] == str(state_dir)
+    assert (state_dir / "kafka" / "kafka.log").exists() and (state_dir / "triton" / "triton.log").exists()
+
+    # A standard Kafka client (the broker's own TopicCommand) lists the microturn topics.
+    listed = subprocess.run(
+        ["java", "-cp", f"{jar_dir(CACHE_DIR)}/*", "org.apache.kafka.tools.TopicCommand",
+         "--bootstrap-server", kafka["bootstrap"], "--list"],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout.split()
+    assert {spec.name for spec in Topics().specs()} <= set(listed)
+
+    again = microturn("up", "--json", state_dir=state_dir)
+    assert again.returncode == 0, again.stderr
+    redo = json.loads(again.stdout)
+    assert redo["kafka"]["pid"] == kafka["pid"] and redo["triton"]["pid"] == triton["pid"]
+    assert redo["workers"][0]["pid"] == workers[0]["pid"]
+
+    # A dead worker is restarted by the next `up`.
+    process.stop(workers[0]["pid"], "processors")
+    assert status(state_dir)["workers"] == [{"name": "worker-0", "pid": workers[0]["pid"], "alive": False}]
+    revived = json.loads(microturn("up", "--json", state_dir=state_dir).stdout)
+    assert revived["workers"][0]["alive"] and revived["workers"][0]["pid"] != workers[0]["pid"]
+
+    down = microturn("down", "--json", state_dir=state_dir)
+    assert down.returncode == 0, down.stderr
+    for pid, marker in ((kafka["pid"], "kafka.Kafka"), (triton["pid"], "tritonserver"),
+                        (revived["workers"][0]["pid"], "processors")):
+        assert not process.is_alive(pid, marker)
+    after = status(state_dir)
+    assert not after["kafka"]["ready"] and not after["triton"]["ready"]  # type: ignore[index]
