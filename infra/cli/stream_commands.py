@@ -82,7 +82,8 @@ async def _demo(bootstrap: str, prefix: str, path: Path, session_id: str, quiet:
     def line(c: Captured) -> None:
         if not quiet:
             out = c.output
-            text = f"  {out.text!r}" if out.text else ""
+            shown = out.text if out.text.isprintable() else f"<{len(out.text.encode())} bytes of text>"
+            text = f"  {shown}" if out.text else ""
             print(f"turn {out.seq:4d}  {out.action:<11}  latency {c.latency_ms:7.1f} ms  model {out.model_ms:6.1f} ms{text}", flush=True)
 
     async with OutputCapture(bootstrap, topics.output) as capture:

@@ -1,0 +1,68 @@
+"""Reading topics of the event log from the beginning up to their end at the time of the call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from replay.errors import ReplayError
+from schemas import DecodeError, Event, decode
+from schemas.topics import PARTITIONS
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """One record of the log, decoded where it could be."""
+
+    topic: str
+    """Topic it was read from."""
+    partition: int
+    """Its partition."""
+    offset: int
+    """Its offset."""
+    key: bytes | None
+    """Message key (the session id)."""
+    value: bytes
+    """The raw value."""
+    event: Event | None
+    """The decoded event, or None when the value is not a valid event."""
+
+
+async def read_topics(
+    bootstrap: str, topics: list[str], partitions: int = PARTITIONS, session_id: str | None = None
+) -> list[LogRecord]:
+    """Every record of `topics` up to the end offsets at call time, per partition in offset order.
+
+    With `session_id`, only records keyed by that session.
+    """
+    # No group, so no committed offsets: "earliest" starts every partition at its beginning.
+    # (seek_to_beginning() followed by position() loses the first fetch in aiokafka 0.14.)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        existing = await consumer.topics()
+        missing = [t for t in topics if t not in existing]
+        if missing:
+            raise ReplayError(f"topics {missing} do not exist on {bootstrap}")
+        assigned = [TopicPartition(t, p) for t in topics for p in range(partitions)]
+        consumer.assign(assigned)
+        ends = await consumer.end_offsets(assigned)
+        key = session_id.encode() if session_id is not None else None
+        out: list[LogRecord] = []
+        remaining = {tp for tp in assigned if ends[tp] > 0}
+        while remaining:
+            batches = await consumer.getmany(*remaining, timeout_ms=1000)
+            for tp, records in batches.items():
+                for r in records:
+                    if r.offset < ends[tp] and (key is None or r.key == key):
+                        value = r.value or b""
+                        try:
+                            event: Event | None = decode(value)
+                        except DecodeError:
+                            event = None
+                        out.append(LogRecord(tp.topic, tp.partition, r.offset, r.key, value, event))
+            remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
+        return out
+    finally:
+        await consumer.stop()

@@ -1,0 +1,138 @@
+"""Publishing one live call as a session: audio as it arrives, text at the session clock, the end.
+
+A live session has no file to probe and no end to look ahead to, so it differs from
+`streams.session.SessionPublisher` in three ways: audio chunk k is sent the moment its 3200th
+sample arrives (nothing is held back, which would add a turn of latency); text events are
+stamped with the session clock *now*, i.e. the audio received so far; and the end is only known
+when the call ends. Then the partial last turn is padded and flagged `last`; when the audio filled
+its last turn exactly, no chunk is flagged and `SessionEnded.audio_chunks` tells the assembler
+that all chunks are in, so it closes a final turn without audio (closed_by "end").
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import numpy.typing as npt
+import structlog
+
+from schemas import AudioChunk, SessionEnded, SessionStarted, TextEvent, event_id
+from schemas.events import EndReason
+from streams.media import SAMPLE_RATE, TURN_MS, AudioChunker, AudioPiece
+from streams.producer import EventProducer
+
+log = structlog.get_logger(__name__)
+
+
+class LiveSession:
+    """The events of one live session, sent as the call goes; `start` once, `end` once."""
+
+    def __init__(self, producer: EventProducer, session_id: str, producer_name: str) -> None:
+        self.session_id = session_id
+        self._out = producer
+        self._topics = producer.topics
+        self._name = producer_name
+        self._chunker = AudioChunker()
+        self._audio_chunks = 0
+        self._texts = 0
+        self._started = False
+        self._ended = False
+
+    @property
+    def clock_ms(self) -> int:
+        """The session clock now: milliseconds of audio received so far."""
+        return self._chunker.samples_in * 1000 // SAMPLE_RATE
+
+    @property
+    def audio_chunks(self) -> int:
+        """AudioChunks sent so far."""
+        return self._audio_chunks
+
+    @property
+    def ended(self) -> bool:
+        """True once `end` ran."""
+        return self._ended
+
+    def _envelope(self, stream: str, seq: int, time_ms: int, turn: int | None) -> dict[str, object]:
+        return {
+            "event_id": event_id(self.session_id, stream, seq),
+            "session_id": self.session_id,
+            "seq": seq,
+            "event_time_ms": time_ms,
+            "turn": turn,
+            "wall_time_ns": time.time_ns(),
+            "producer": self._name,
+        }
+
+    async def start(self, source: str, media: dict[str, str], metadata: dict[str, str]) -> None:
+        """Send SessionStarted; called once, after the caller's output subscription is in place."""
+        self._started = True
+        await self._out.send(
+            self._topics.session,
+            SessionStarted(
+                **self._envelope("session", 0, 0, None),  # type: ignore[arg-type]
+                source=source,
+                has_audio=True,
+                has_video=False,
+                media=media,
+                metadata=metadata,
+            ),
+        )
+
+    async def audio(self, samples: npt.NDArray[np.int16]) -> None:
+        """Append 16 kHz mono samples to the session; every turn they complete is sent at once."""
+        for piece in self._chunker.push(samples):
+            await self._send_chunk(piece)
+
+    async def text(self, text: str, speaker: str) -> None:
+        """Send a text event at the current session clock (it joins the turn still open)."""
+        now = self.clock_ms
+        seq = self._texts
+        self._texts += 1
+        await self._out.send(
+            self._topics.text,
+            TextEvent(
+                **self._envelope("text", seq, now, now // TURN_MS),  # type: ignore[arg-type]
+                text=text,
+                speaker=speaker,
+            ),
+        )
+
+    async def end(self, reason: EndReason, detail: str = "") -> None:
+        """Send the padded last chunk (if any) and SessionEnded, and wait for the broker's acks.
+
+        Called once, whatever ended the call; later calls do nothing. Raises the producer's
+        StreamsError when the broker is unreachable: the session then stays open in the log.
+        """
+        if self._ended or not self._started:
+            self._ended = True
+            return
+        self._ended = True
+        for piece in self._chunker.finish():
+            await self._send_chunk(piece)
+        turns = -(-self._chunker.samples_in // (SAMPLE_RATE * TURN_MS // 1000))
+        await self._out.send(
+            self._topics.session,
+            SessionEnded(
+                **self._envelope("session", 1, turns * TURN_MS, None),  # type: ignore[arg-type]
+                reason=reason,
+                turns=turns,
+                audio_chunks=self._audio_chunks,
+                detail=detail,
+            ),
+        )
+        await self._out.flush()
+        log.info("session_ended", session_id=self.session_id, reason=reason, turns=turns, detail=detail)
+
+    async def _send_chunk(self, piece: AudioPiece) -> None:
+        self._audio_chunks += 1
+        await self._out.send(
+            self._topics.audio,
+            AudioChunk(
+                **self._envelope("audio", piece.turn, piece.start_ms, piece.turn),  # type: ignore[arg-type]
+                samples=piece.pcm_bytes(),
+                valid_samples=piece.valid_samples,
+                last=piece.last,
+            ),
+        )

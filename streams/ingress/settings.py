@@ -1,0 +1,52 @@
+"""Settings of an ingress server, checked once when they are made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas import Topics
+from streams.ingress.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class IngressSettings:
+    """Where an ingress server listens, what it publishes to, and its limits."""
+
+    bootstrap: str
+    """Kafka bootstrap servers (host:port)."""
+    topics: Topics
+    """The topic set sessions are published to and outputs read from."""
+    host: str = "127.0.0.1"
+    """Interface to listen on."""
+    port: int = 0
+    """Port to listen on; 0 picks a free one (the server reports it)."""
+    max_calls: int = 100
+    """Concurrent calls; a connection beyond this is answered 503 before the upgrade."""
+    max_message_bytes: int = 64 * 1024
+    """Largest WebSocket message taken; a larger one ends the call (close 1009, session aborted)."""
+    idle_timeout_s: float = 10.0
+    """A call whose peer sends nothing for this long is ended (aborted)."""
+    drain_timeout_s: float = 15.0
+    """After the caller stopped, how long to keep playing outputs while waiting for the final one."""
+    jitter_frames: int = 3
+    """Telephone frames held while waiting for a missing one before its gap is filled with silence."""
+    max_gap_ms: int = 5_000
+    """Largest jump ahead of the timeline a media timestamp may make (filled with silence)."""
+
+    def __post_init__(self) -> None:
+        problems = [
+            f"{name} must be {rule}; got {value!r}"
+            for name, value, ok, rule in (
+                ("bootstrap", self.bootstrap, bool(self.bootstrap), "a host:port"),
+                ("port", self.port, 0 <= self.port <= 65535, "in 0..65535"),
+                ("max_calls", self.max_calls, self.max_calls >= 1, ">= 1"),
+                ("max_message_bytes", self.max_message_bytes, self.max_message_bytes >= 1024, ">= 1024"),
+                ("idle_timeout_s", self.idle_timeout_s, self.idle_timeout_s > 0, "> 0"),
+                ("drain_timeout_s", self.drain_timeout_s, self.drain_timeout_s >= 0, ">= 0"),
+                ("jitter_frames", self.jitter_frames, self.jitter_frames >= 1, ">= 1"),
+                ("max_gap_ms", self.max_gap_ms, self.max_gap_ms >= 0, ">= 0"),
+            )
+            if not ok
+        ]
+        if problems:
+            raise ConfigError("ingress settings: " + "; ".join(problems))

@@ -1,0 +1,47 @@
+"""`TwilioProtocol`: who may open a Media Stream (signature check), and running each call."""
+
+from __future__ import annotations
+
+from websockets.asyncio.server import ServerConnection
+from websockets.http11 import Request
+
+from streams.ingress.errors import ConfigError
+from streams.ingress.server import CallContext, CallProtocol
+from streams.ingress.twilio.call import TwilioCall
+from streams.ingress.twilio.signature import SIGNATURE_HEADER, is_valid
+
+
+class TwilioProtocol(CallProtocol):
+    """Twilio Media Streams over WebSocket, authenticated by `X-Twilio-Signature`."""
+
+    name = "twilio"
+
+    def __init__(self, auth_token: str, public_url: str | None = None) -> None:
+        """`auth_token`: the account's auth token (TWILIO_AUTH_TOKEN); required.
+
+        `public_url`: scheme and host Twilio connects to (e.g. "wss://calls.example.com") when a
+        proxy sits in front; by default the URL is rebuilt as ws://<Host header><path>.
+        """
+        if not auth_token:
+            raise ConfigError("Twilio ingress needs the account's auth token (TWILIO_AUTH_TOKEN) to check signatures")
+        if public_url is not None and not public_url.startswith(("ws://", "wss://", "http://", "https://")):
+            raise ConfigError(f"public URL must start with ws://, wss://, http:// or https://; got {public_url!r}")
+        self._token = auth_token
+        self._public = public_url.rstrip("/") if public_url else None
+
+    def signed_url(self, request: Request) -> str:
+        """The URL Twilio signed for this request, as this server reconstructs it."""
+        base = self._public or f"ws://{request.headers.get('Host', '')}"
+        return base + request.path
+
+    def authorize(self, request: Request) -> str | None:
+        signature = request.headers.get(SIGNATURE_HEADER)
+        if not signature:
+            return f"no {SIGNATURE_HEADER} header"
+        url = self.signed_url(request)
+        if not is_valid(self._token, url, signature):
+            return f"{SIGNATURE_HEADER} is not the signature of {url}"
+        return None
+
+    async def handle(self, websocket: ServerConnection, context: CallContext) -> None:
+        await TwilioCall(websocket, context).run()
