@@ -1,14 +1,18 @@
-"""The faust app: input topics -> assembler -> turns -> interaction -> output.
+"""The faust app: inputs -> assembler -> turns -> interaction -> output (+ background agent).
 
-Delivery (issue 2 scope): faust commits a record's offset after the agent has handled it, so a
-crash replays the uncommitted tail; the assembler drops duplicate event ids and the interaction
-step skips turns it already answered. Records that do not decode go to the dead-letter topic
-with topic[partition]@offset and the reason, and the agent goes on.
+Delivery: at-least-once with deterministic event ids and deduplicating consumers; faust's
+exactly-once mode is not used (it has open reports of duplicates and fencing crashes on
+rebalance). For every record the order is: compute (pure) -> send what it produces and wait for
+the broker's ack -> update the table (changelog) -> ack the record; faust flushes the producer
+before committing offsets. So a crash at any point either re-sends an output with the same event
+id (consumers drop it: the interaction skips answered turns, replay and analytics keep the first)
+or skips a record whose effects are already durable. Nothing is lost.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import faust
@@ -17,44 +21,37 @@ import structlog
 
 from inference.client import InteractionClient
 from inference.errors import InferenceError
-from processors.assembler import SessionAssembly, TurnAssembler
+from processors.assembler import InputEvent, SessionAssembly, TurnAssembler, dump_state, load_state
+from processors.background import BackgroundAgent, SessionFacts
+from processors.background.llm import ChatCompletions
 from processors.deadletter import dead_letter
 from processors.interaction import Interaction
+from processors.lanes import Lanes
 from processors.settings import WorkerSettings
+from replay.log import read_topics
 from schemas import (
     AudioChunk,
     BackgroundResult,
+    BackgroundTask,
     DecodeError,
+    Event,
     MicroTurn,
     SessionEnded,
+    SessionStarted,
     TextEvent,
     VideoFrame,
     decode,
     encode,
 )
-from schemas.codec import session_key
+from schemas.codec import decode_as, session_key
 
 log = structlog.get_logger(__name__)
-_ASSEMBLED = (AudioChunk, VideoFrame, TextEvent, BackgroundResult, SessionEnded)
-
-
-class Assemblies(dict[str, SessionAssembly]):
-    """Live sessions' assembly state, plus tombstones of the last `keep_finished` finished ones."""
-
-    def __init__(self, keep_finished: int = 10_000) -> None:
-        super().__init__()
-        self._finished: list[str] = []
-        self._keep = keep_finished
-
-    def finish(self, session_id: str) -> None:
-        self[session_id] = SessionAssembly(session_id, finished=True)
-        self._finished.append(session_id)
-        if len(self._finished) > self._keep:
-            self.pop(self._finished.pop(0), None)
+_INPUTS = (SessionStarted, AudioChunk, VideoFrame, TextEvent, BackgroundResult, SessionEnded)
+TICK_S = 0.2
 
 
 def create_app(settings: WorkerSettings) -> faust.App:
-    """The worker app for `settings`, with its agents registered."""
+    """The worker app for `settings`, with its agents, tables and ticker registered."""
     topics = settings.topics
     app = faust.App(
         settings.app_id,
@@ -70,64 +67,144 @@ def create_app(settings: WorkerSettings) -> faust.App:
         value_serializer="raw",
     )
     inputs = app.topic(topics.session, topics.audio, topics.video, topics.text, topics.background_results)
-    turns_topic = app.topic(topics.turns)
-    output_topic = app.topic(topics.output)
-    dlq_topic = app.topic(topics.dlq)
+    turns_topic, output_topic = app.topic(topics.turns), app.topic(topics.output)
+    tasks_topic, results_topic, dlq_topic = app.topic(topics.background_tasks), app.topic(topics.background_results), app.topic(topics.dlq)
+    # Tables are keyed by session id and partitioned like the input topics (same key, same
+    # murmur2 partitioner), so a session's state lives with the worker that owns its partition.
+    assembly = app.Table("assembly", partitions=topics.partitions, use_partitioner=True)
+    answered = app.Table("answered", partitions=topics.partitions, use_partitioner=True)
     assembler = TurnAssembler()
-    assemblies = Assemblies()
-    clients: list[InteractionClient] = []
+    ticking: dict[str, int] = {}  # ticker-clocked sessions -> wall ns when their SessionStarted was seen
 
-    async def reject(event: Any, reason: str, agent: str) -> None:
-        msg = event.message
+    async def send(topic: Any, event: Event) -> None:
+        """Send and wait for the broker's ack."""
+        await (await topic.send(key=session_key(event.session_id), value=encode(event)))
+
+    async def reject(record: Any, reason: str, agent: str) -> None:
+        msg = record.message
         log.warning("dead_letter", topic=msg.topic, partition=msg.partition, offset=msg.offset, reason=reason)
-        letter = dead_letter(msg.topic, msg.partition, msg.offset, msg.key, msg.value, reason, agent)
-        await dlq_topic.send(key=msg.key, value=encode(letter))
+        await send(dlq_topic, dead_letter(msg.topic, msg.partition, msg.offset, msg.key, msg.value, reason, agent))
+
+    async def emit_turns(turns: Sequence[MicroTurn]) -> None:
+        for turn in turns:
+            await send(turns_topic, msgspec.structs.replace(turn, wall_time_ns=time.time_ns()))
 
     @app.agent(inputs)
     async def assemble(stream: faust.StreamT[bytes]) -> None:
         async for record in stream.events():
             try:
                 event = decode(record.value)
+                if not isinstance(event, _INPUTS):
+                    raise DecodeError(f"expected an input event; got a {type(event).__name__}")
             except DecodeError as exc:
                 await reject(record, str(exc), "worker:assembler")
                 continue
-            if not isinstance(event, _ASSEMBLED):
-                continue  # SessionStarted: nothing to assemble
-            state = assemblies.get(event.session_id)
-            if state is None:
-                state = assemblies[event.session_id] = SessionAssembly(event.session_id)
-            applied = assembler.apply(state, event)
-            for turn in applied.turns:
-                turn = msgspec.structs.replace(turn, wall_time_ns=time.time_ns())
-                await turns_topic.send(key=session_key(turn.session_id), value=encode(turn))
-            if applied.rejected:
+            key = session_key(event.session_id)
+            stored = assembly.get(key)
+            state = load_state(stored) if stored is not None else SessionAssembly(event.session_id)
+            applied = assembler.apply(state, event)  # type: ignore[arg-type]
+            await emit_turns(applied.turns)
+            if applied.rejected and isinstance(event, BackgroundResult):
+                log.info("background_result_undelivered", session_id=event.session_id, task_id=event.task_id)
+            elif applied.rejected:
                 await reject(record, applied.rejected, "worker:assembler")
-            if state.finished:  # keep a light tombstone so stragglers cannot reopen the session
-                assemblies.finish(event.session_id)
+            if state.clock == "ticker" and not state.finished:
+                ticking.setdefault(event.session_id, time.time_ns())
+            assembly[key] = dump_state(state)
+
+    @app.timer(TICK_S)
+    async def tick() -> None:
+        now = time.time_ns()
+        for session_id, since in list(ticking.items()):
+            key = session_key(session_id)
+            stored = assembly.get(key)
+            if stored is None:
+                continue
+            state = load_state(stored)
+            turns = assembler.tick(state, (now - since) // 1_000_000, now)
+            if turns:
+                await emit_turns(turns)
+                assembly[key] = dump_state(state)
+            if state.finished:
+                ticking.pop(session_id, None)
+
+    async def recorded_turns(session_id: str, before: int) -> list[MicroTurn]:
+        records = await read_topics(settings.kafka, [topics.turns], topics.partitions, session_id)
+        first: dict[int, MicroTurn] = {}
+        for r in records:  # the first MicroTurn recorded for a turn is the one that was answered
+            if isinstance(r.event, MicroTurn) and r.event.seq < before:
+                first.setdefault(r.event.seq, r.event)
+        return [first[k] for k in sorted(first)]
+
+    async def session_text(session_id: str) -> list[tuple[int, str]]:
+        records = await read_topics(settings.kafka, [topics.text], topics.partitions, session_id)
+        return sorted((r.event.event_time_ms, r.event.text) for r in records if isinstance(r.event, TextEvent))
+
+    clients: list[InteractionClient] = []
+
+    def interaction() -> Interaction:
+        if not clients:
+            clients.append(InteractionClient(settings.triton, timeout_s=settings.triton_timeout_s))
+        return Interaction(clients[0], recorded_turns)
+
+    async def answer(item: tuple[Any, Any, MicroTurn, Interaction]) -> None:
+        stream, record, turn, step = item
+        key = session_key(turn.session_id)
+        bound = log.bind(session_id=turn.session_id, turn=turn.seq, partition=record.message.partition,
+                         offset=record.message.offset)
+        done = answered.get(key)
+        if done is not None and turn.seq <= int(done):
+            bound.info("duplicate_turn_skipped", answered_up_to=int(done))
+            await stream.ack(record)
+            return
+        try:
+            result = await step.answer(turn)
+        except InferenceError as exc:
+            bound.error("model_step_failed", error=str(exc), kind=type(exc).__name__)
+            await reject(record, f"model step failed ({type(exc).__name__}): {exc}", "worker:interaction")
+            await stream.ack(record)
+            return
+        await send(output_topic, result.output)
+        if result.task is not None:
+            await send(tasks_topic, result.task)
+        answered[key] = str(turn.seq).encode()
+        await stream.ack(record)
+        bound.debug("answered", action=result.output.action, model_ms=round(result.output.model_ms, 2),
+                    rebuilt=result.rebuilt_turns)
+
+    lanes: Lanes[tuple[Any, Any, MicroTurn, Interaction]] = Lanes(answer)
 
     @app.agent(turns_topic)
     async def interact(stream: faust.StreamT[bytes]) -> None:
-        if not clients:
-            clients.append(InteractionClient(settings.triton, timeout_s=settings.triton_timeout_s))
-        interaction = Interaction(clients[0])
-        async for record in stream.events():
+        step = interaction()
+        noack = stream.noack()
+        async for record in noack.events():
             try:
-                turn = decode(record.value)
-                if not isinstance(turn, MicroTurn):
-                    raise DecodeError(f"expected a MicroTurn; got a {type(turn).__name__}")
+                turn = decode_as(record.value, MicroTurn)
             except DecodeError as exc:
                 await reject(record, str(exc), "worker:interaction")
+                await noack.ack(record)
                 continue
-            bound = log.bind(session_id=turn.session_id, turn=turn.seq, partition=record.message.partition,
-                             offset=record.message.offset)
+            lanes.put(turn.session_id, (noack, record, turn, step))
+
+    @app.agent(tasks_topic)
+    async def background(stream: faust.StreamT[bytes]) -> None:
+        noack = stream.noack()
+        pending: dict[str, Any] = {}
+
+        async def deliver(task: BackgroundTask, result: BackgroundResult) -> None:
+            await send(results_topic, result)
+            await noack.ack(pending.pop(task.event_id))
+
+        agent = BackgroundAgent(SessionFacts(session_text), deliver, fallback=ChatCompletions.from_env())
+        async for record in noack.events():
             try:
-                output = await interaction.answer(turn)
-            except InferenceError as exc:
-                bound.error("model_step_failed", error=str(exc), kind=type(exc).__name__)
-                await reject(record, f"model step failed ({type(exc).__name__}): {exc}", "worker:interaction")
+                task = decode_as(record.value, BackgroundTask)
+            except DecodeError as exc:
+                await reject(record, str(exc), "worker:background")
+                await noack.ack(record)
                 continue
-            if output is not None:
-                await output_topic.send(key=session_key(output.session_id), value=encode(output))
-                bound.debug("output", action=output.action, model_ms=round(output.model_ms, 2))
+            pending[task.event_id] = record
+            agent.submit(task)
 
     return app

@@ -1,29 +1,32 @@
 """Micro-turn assembly: a session's input events become one MicroTurn per 200 ms.
 
 Rules (DESIGN.md): turn k collects the events whose event time falls in [200k, 200k+200) ms. It
-closes when audio chunk k arrives (audio is the clock). Events arriving after their turn closed go
-to the next open turn and are flagged late. Background results go into the first turn that closes
-after they arrive. Duplicates (same event id) are dropped.
+closes when audio chunk k arrives (audio is the clock); in a session without audio, video frame k
+closes it, and in a session with neither, the ticker does. Events arriving after their turn closed
+go to the next open turn and are flagged late. Background results go into the first turn that
+closes after they arrive. Duplicates are dropped: each input stream's events come from one
+producer in order on one partition, so an event at or below its stream's high-water seq is a
+duplicate (background results, which finish in any order, are checked by id).
 
-The end: inputs travel on several topics, so SessionEnded may overtake the last audio chunks. The
-final turn therefore closes only when both are in: SessionEnded (which says how many audio chunks
-were sent) and the last of those chunks. It takes every event still pending. A session without
-audio ends with a final turn closed by SessionEnded itself. Events of a finished session are
+The end: inputs travel on several topics, so SessionEnded may overtake the last chunks. The final
+turn closes only when both are in: SessionEnded (which says how many audio chunks were sent) and
+the last of those chunks. It takes every event still pending. Events of a finished session are
 returned as rejected, never assembled into a new session.
 
 This module is pure: it never reads a clock and never touches Kafka, so the same code assembles
-live and in replay.
+live and in replay. `SessionAssembly` is what a restarted worker gets back from the table.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import msgspec
 
 from schemas import (
     AudioChunk,
     BackgroundResult,
     MicroTurn,
     SessionEnded,
+    SessionStarted,
     TextEvent,
     VideoFrame,
     event_id,
@@ -31,22 +34,28 @@ from schemas import (
 from schemas.events import TurnClose
 
 TURN_MS = 200
-InputEvent = AudioChunk | VideoFrame | TextEvent | BackgroundResult | SessionEnded
+InputEvent = SessionStarted | AudioChunk | VideoFrame | TextEvent | BackgroundResult | SessionEnded
+_STREAMS: dict[type, str] = {
+    SessionStarted: "session", SessionEnded: "session", AudioChunk: "audio", VideoFrame: "video", TextEvent: "text"
+}
 
 
-@dataclass
-class SessionAssembly:
-    """Assembly state of one session; what a restarted worker must get back to continue."""
+class SessionAssembly(msgspec.Struct):
+    """Assembly state of one session (mutable; stored msgpack-encoded in the worker's table)."""
 
     session_id: str
+    clock: str = "unknown"
+    """What closes turns: "audio", "video" or "ticker"; "unknown" until SessionStarted says."""
     next_turn: int = 0
     """The first turn not yet closed."""
-    pending: list[VideoFrame | TextEvent] = field(default_factory=list)
+    high_water: dict[str, int] = {}
+    """Highest seq applied per input stream (duplicate detection)."""
+    results_seen: list[str] = []
+    """Ids of background results applied (they arrive in any order)."""
+    pending: list[VideoFrame | TextEvent] = []
     """Video and text events waiting for their turn, in arrival order."""
-    background: list[BackgroundResult] = field(default_factory=list)
+    background: list[BackgroundResult] = []
     """Background results waiting for the next turn to close."""
-    seen: set[str] = field(default_factory=set)
-    """Ids of every event applied so far (duplicate detection)."""
     last_chunk: AudioChunk | None = None
     """The session's last audio chunk, held until SessionEnded arrives."""
     end: SessionEnded | None = None
@@ -55,14 +64,25 @@ class SessionAssembly:
     """True once the final turn was emitted."""
 
 
-@dataclass(frozen=True)
-class Applied:
+class Applied(msgspec.Struct, frozen=True):
     """What applying one event did."""
 
     turns: list[MicroTurn]
     """Turns the event closed, in order."""
     rejected: str = ""
     """Why the event could not be assembled (empty when it was, or was a dropped duplicate)."""
+
+
+_state_encoder = msgspec.msgpack.Encoder()
+_state_decoder = msgspec.msgpack.Decoder(SessionAssembly)
+
+
+def dump_state(state: SessionAssembly) -> bytes:
+    return _state_encoder.encode(state)
+
+
+def load_state(data: bytes) -> SessionAssembly:
+    return _state_decoder.decode(data)
 
 
 class TurnAssembler:
@@ -72,12 +92,17 @@ class TurnAssembler:
         self._producer = producer
 
     def apply(self, state: SessionAssembly, event: InputEvent) -> Applied:
-        """Apply one event to its session's state."""
-        if event.event_id in state.seen:
+        """Apply one event to its session's state (mutated in place)."""
+        if self._is_duplicate(state, event):
             return Applied([])
         if state.finished:
+            if isinstance(event, SessionStarted | SessionEnded):
+                return Applied([])
             return Applied([], f"session {state.session_id} already ended; {event.event_id} arrived after its final turn")
-        state.seen.add(event.event_id)
+        self._mark_seen(state, event)
+        if isinstance(event, SessionStarted):
+            state.clock = "audio" if event.has_audio else "video" if event.has_video else "ticker"
+            return Applied(self._close_by_video(state) if state.clock == "video" else [])
         if isinstance(event, AudioChunk):
             return Applied(self._on_audio(state, event))
         if isinstance(event, SessionEnded):
@@ -85,21 +110,53 @@ class TurnAssembler:
             return Applied(self._maybe_finish(state))
         if isinstance(event, BackgroundResult):
             state.background.append(event)
+            return Applied([])
+        state.pending.append(event)
+        return Applied(self._close_by_video(state) if state.clock == "video" else [])
+
+    def tick(self, state: SessionAssembly, session_ms: int, wall_ns: int) -> list[MicroTurn]:
+        """Close the turns of a ticker-clocked session that ended before `session_ms`.
+
+        Called by the worker's ticker with the session's elapsed time; the closing is recorded
+        in each turn (`closed_by="ticker"`) so replay never needs the clock.
+        """
+        if state.clock != "ticker" or state.finished:
+            return []
+        return [self._close(state, k, None, "ticker", False, wall_ns) for k in range(state.next_turn, session_ms // TURN_MS)]
+
+    @staticmethod
+    def _is_duplicate(state: SessionAssembly, event: InputEvent) -> bool:
+        if isinstance(event, BackgroundResult):
+            return event.event_id in state.results_seen
+        stream = _STREAMS[type(event)]
+        return event.seq <= state.high_water.get(stream, -1)
+
+    @staticmethod
+    def _mark_seen(state: SessionAssembly, event: InputEvent) -> None:
+        if isinstance(event, BackgroundResult):
+            state.results_seen.append(event.event_id)
         else:
-            state.pending.append(event)
-        return Applied([])
+            state.high_water[_STREAMS[type(event)]] = event.seq
 
     def _on_audio(self, state: SessionAssembly, chunk: AudioChunk) -> list[MicroTurn]:
+        state.clock = "audio"
         turn = chunk.event_time_ms // TURN_MS
         if turn < state.next_turn:  # an audio chunk for a closed turn cannot be applied any more
             return []
-        closed = [self._close(state, k, None, "audio", final=False, wall_ns=chunk.wall_time_ns)
-                  for k in range(state.next_turn, turn)]
+        closed = [self._close(state, k, None, "audio", False, chunk.wall_time_ns) for k in range(state.next_turn, turn)]
         if chunk.last or (state.end is not None and turn + 1 >= state.end.audio_chunks):
             state.last_chunk = chunk
             return closed + self._maybe_finish(state)
-        closed.append(self._close(state, turn, chunk, "audio", final=False, wall_ns=chunk.wall_time_ns))
+        closed.append(self._close(state, turn, chunk, "audio", False, chunk.wall_time_ns))
         return closed
+
+    def _close_by_video(self, state: SessionAssembly) -> list[MicroTurn]:
+        """In a video-clocked session, frame k closes turn k-1 (turn k stays open for its text)."""
+        frames = [e.event_time_ms // TURN_MS for e in state.pending if isinstance(e, VideoFrame)]
+        if not frames:
+            return []
+        wall = max(e.wall_time_ns for e in state.pending)
+        return [self._close(state, k, None, "video", False, wall) for k in range(state.next_turn, max(frames))]
 
     def _maybe_finish(self, state: SessionAssembly) -> list[MicroTurn]:
         end = state.end
@@ -110,16 +167,13 @@ class TurnAssembler:
             return [self._close(state, chunk.event_time_ms // TURN_MS, chunk, "audio", True, chunk.wall_time_ns)]
         if end.audio_chunks > 0 and state.next_turn < end.audio_chunks:
             return []  # audio still on its way
-        return [self._close(state, state.next_turn, None, "end", final=True, wall_ns=end.wall_time_ns)]
+        closed = []
+        if state.clock == "video" and end.turns > state.next_turn + 1:
+            closed = [self._close(state, k, None, "video", False, end.wall_time_ns) for k in range(state.next_turn, end.turns - 1)]
+        return [*closed, self._close(state, state.next_turn, None, "end", True, end.wall_time_ns)]
 
     def _close(
-        self,
-        state: SessionAssembly,
-        turn: int,
-        audio: AudioChunk | None,
-        closed_by: TurnClose,
-        final: bool,
-        wall_ns: int,
+        self, state: SessionAssembly, turn: int, audio: AudioChunk | None, closed_by: TurnClose, final: bool, wall_ns: int
     ) -> MicroTurn:
         end_ms = (turn + 1) * TURN_MS
         take = [e for e in state.pending if final or e.event_time_ms < end_ms]
@@ -132,6 +186,8 @@ class TurnAssembler:
         included = [*take, *background] + ([audio] if audio is not None else [])
         state.next_turn = turn + 1
         state.finished = final
+        if final:
+            state.last_chunk, state.pending = None, []
         return MicroTurn(
             event_id=event_id(state.session_id, "turn", turn),
             session_id=state.session_id,

@@ -1,21 +1,33 @@
 """The interaction step: a session's MicroTurns, in order, through its Triton sequence.
 
-One Triton sequence per session, the session id as correlation id: START on turn 0, END on the
-final turn. The model keeps the session's state; this side only remembers the next turn it
-expects per session, to drop MicroTurns it already answered (redelivery after a restart).
+One Triton sequence per session (START on turn 0, END on the final turn). Which turns were
+answered is recorded by the caller *after* the ModelOutput was acknowledged by the broker, so after
+a crash a turn is either answered again (same output event id: consumers drop the duplicate) or
+skipped because it was recorded; never lost.
+
+Recovery: the model's state is derived data. When the server has no state for the session
+(restart, eviction), is ahead of us (it ran a turn whose output never made it out), is behind, or
+timed out, the session is rebuilt by re-sending its recorded turns from turn 0 with START, their
+outputs discarded, and then the current turn runs. Same weights + same turns = same state.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import structlog
 
-from inference.client import InteractionClient, TurnRequest
-from schemas import ACTIONS, MicroTurn, ModelOutput, event_id
+from inference.client import InteractionClient, TurnRequest, TurnResult
+from inference.errors import OutOfOrder, SequenceLost, TimedOut
+from schemas import ACTIONS, BackgroundTask, MicroTurn, ModelOutput, event_id
 
 log = structlog.get_logger(__name__)
+RecordedTurns = Callable[[str, int], Awaitable[Sequence[MicroTurn]]]
+"""Reads a session's recorded MicroTurns with seq below a turn, in order, from the log."""
 
 
 def to_request(turn: MicroTurn) -> TurnRequest:
@@ -27,33 +39,66 @@ def to_request(turn: MicroTurn) -> TurnRequest:
 
         video = decode_jpeg(turn.video)
     return TurnRequest(
-        turn=turn.seq,
-        audio=audio,
-        video=video,
-        text=turn.text.encode(),
-        background=turn.background.encode(),
+        turn=turn.seq, audio=audio, video=video, text=turn.text.encode(), background=turn.background.encode()
     )
 
 
+@dataclass
+class _Context:
+    """Recent conversation of a session, for the background agent's context package."""
+
+    said: deque[str] = field(default_factory=lambda: deque(maxlen=20))
+    answered: deque[str] = field(default_factory=lambda: deque(maxlen=10))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one turn produced."""
+
+    output: ModelOutput
+    """The model's output for the turn."""
+    task: BackgroundTask | None
+    """The delegated task, when the action was DELEGATE."""
+    rebuilt_turns: int = 0
+    """How many recorded turns were re-sent to rebuild the session first (0 normally)."""
+
+
 class Interaction:
-    """Answers MicroTurns with ModelOutputs through an InteractionClient."""
+    """Answers MicroTurns with ModelOutputs (and BackgroundTasks) through an InteractionClient."""
 
-    def __init__(self, client: InteractionClient, producer: str = "worker:interaction") -> None:
+    def __init__(self, client: InteractionClient, recorded_turns: RecordedTurns, producer: str = "worker:interaction"):
         self._client = client
+        self._recorded = recorded_turns
         self._producer = producer
-        self._next_turn: dict[str, int] = {}
+        self._contexts: dict[str, _Context] = {}
 
-    async def answer(self, turn: MicroTurn) -> ModelOutput | None:
-        """The model's output for `turn`, or None if this turn was already answered."""
-        expected = self._next_turn.get(turn.session_id, 0)
-        if turn.seq < expected:
-            log.info("duplicate_turn_skipped", session_id=turn.session_id, turn=turn.seq, expected=expected)
-            return None
-        result = await self._client.step(turn.session_id, to_request(turn), start=turn.seq == 0, end=turn.final)
+    async def answer(self, turn: MicroTurn) -> Answer:
+        """Run `turn` on the model, rebuilding the session's state first if the server lost it."""
+        rebuilt = 0
+        try:
+            result = await self._client.step(turn.session_id, to_request(turn), start=turn.seq == 0, end=turn.final)
+        except (SequenceLost, OutOfOrder, TimedOut) as exc:
+            log.warning("rebuilding_session", session_id=turn.session_id, turn=turn.seq, reason=type(exc).__name__)
+            rebuilt = await self._rebuild(turn)
+            result = await self._client.step(turn.session_id, to_request(turn), start=turn.seq == 0, end=turn.final)
+        context = self._contexts.setdefault(turn.session_id, _Context())
+        output = self._output(turn, result)
+        if turn.text:
+            context.said.append(f"[{turn.event_time_ms / 1000:.1f}s] {turn.text}")
+        if output.text:
+            context.answered.append(f"[{turn.event_time_ms / 1000:.1f}s] {output.action}: {output.text}")
+        task = self._task(turn, output, context) if output.action == "DELEGATE" else None
         if turn.final:
-            self._next_turn.pop(turn.session_id, None)
-        else:
-            self._next_turn[turn.session_id] = turn.seq + 1
+            self._contexts.pop(turn.session_id, None)
+        return Answer(output, task, rebuilt)
+
+    async def _rebuild(self, turn: MicroTurn) -> int:
+        history = await self._recorded(turn.session_id, turn.seq)
+        for earlier in history:
+            await self._client.step(turn.session_id, to_request(earlier), start=earlier.seq == 0, end=False)
+        return len(history)
+
+    def _output(self, turn: MicroTurn, result: TurnResult) -> ModelOutput:
         return ModelOutput(
             event_id=event_id(turn.session_id, "output", turn.seq),
             session_id=turn.session_id,
@@ -70,4 +115,27 @@ class Interaction:
             input_wall_time_ns=turn.ingest_wall_time_ns,
             model_ms=result.model_ms,
             final=turn.final,
+        )
+
+    def _task(self, turn: MicroTurn, output: ModelOutput, context: _Context) -> BackgroundTask:
+        """The task with its context package: recent conversation, recent outputs, elapsed time."""
+        task_id = event_id(turn.session_id, "task", turn.seq)
+        return BackgroundTask(
+            event_id=task_id,
+            session_id=turn.session_id,
+            seq=turn.seq,
+            event_time_ms=turn.event_time_ms,
+            turn=turn.seq,
+            wall_time_ns=time.time_ns(),
+            producer=self._producer,
+            task_id=task_id,
+            task=output.delegate or turn.text,
+            context={
+                "elapsed_ms": str(turn.event_time_ms + 200),
+                "turn": str(turn.seq),
+                "recent_user_text": "\n".join(context.said),
+                "recent_model_outputs": "\n".join(context.answered),
+                "current_turn_text": turn.text,
+                "model_version": output.model_version,
+            },
         )

@@ -12,6 +12,7 @@ and bitwise-same weights give the same digest in any process, on any device.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,14 +36,14 @@ def weights_digest(config: ModelConfig, state_dict: Mapping[str, Tensor]) -> str
         tensor = state_dict[name].detach().to("cpu").contiguous().reshape(-1)
         header = f"\n{name} {tensor.dtype} {list(state_dict[name].shape)} {tensor.nbytes}\n"
         digest.update(header.encode())
-        digest.update(tensor.view(torch.uint8).numpy())
+        digest.update(tensor.view(torch.uint8).numpy().data)
     return digest.hexdigest()
 
 
 def save_checkpoint(net: InteractionNetwork, path: Path) -> None:
     """Write `net`'s config, weights and digest to `path` (parent folder must exist)."""
     state = {name: tensor.detach().to("cpu") for name, tensor in net.state_dict().items()}
-    payload = {"format": FORMAT, "config": dict(vars(net.config)), "state_dict": state, "digest": net.digest}
+    payload = {"format": FORMAT, "config": dataclasses.asdict(net.config), "state_dict": state, "digest": net.digest}
     try:
         torch.save(payload, Path(path))
     except OSError as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from inference.network.config import TURN_MS, ModelConfig
@@ -37,4 +38,4 @@ class ElapsedTimeEmbedding(nn.Module):
     def forward(self, turn: int) -> Tensor:
         weight = self.proj.weight
         feats = torch.tensor([self.features(turn)], dtype=weight.dtype, device=weight.device)
-        return self.proj(feats)
+        return F.linear(feats, weight)

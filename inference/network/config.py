@@ -106,14 +106,18 @@ class ModelConfig:
             if getattr(self, field) <= 0 and field not in ("dmel_log_min", "text_temperature"):
                 _fail(field, "a positive value", getattr(self, field))
         _require(self.d_model % self.n_heads == 0, "n_heads", f"a divisor of d_model={self.d_model}", self.n_heads)
-        _require(self.n_heads % self.n_kv_heads == 0, "n_kv_heads", f"a divisor of n_heads={self.n_heads}", self.n_kv_heads)
+        _require(self.n_heads % self.n_kv_heads == 0, "n_kv_heads", f"a divisor of n_heads={self.n_heads}",
+                 self.n_kv_heads)
         _require(self.dmel_levels >= 2, "dmel_levels", "at least 2", self.dmel_levels)
-        _require(self.dmel_log_max > self.dmel_log_min, "dmel_log_max", f"> dmel_log_min={self.dmel_log_min}", self.dmel_log_max)
-        _require(self.audio_window >= self.audio_hop, "audio_window", f">= audio_hop={self.audio_hop}", self.audio_window)
+        _require(self.dmel_log_max > self.dmel_log_min, "dmel_log_max", f"> dmel_log_min={self.dmel_log_min}",
+                 self.dmel_log_max)
+        _require(self.audio_window >= self.audio_hop, "audio_window", f">= audio_hop={self.audio_hop}",
+                 self.audio_window)
         _require(TURN_SAMPLES % self.audio_hop == 0, "audio_hop", f"a divisor of {TURN_SAMPLES}", self.audio_hop)
         frames = TURN_SAMPLES // self.audio_hop
         _require(frames % self.audio_tokens == 0, "audio_tokens", f"a divisor of {frames} frames", self.audio_tokens)
-        _require(self.video_size % self.video_patch == 0, "video_size", f"a multiple of video_patch={self.video_patch}", self.video_size)
+        _require(self.video_size % self.video_patch == 0, "video_size", f"a multiple of video_patch={self.video_patch}",
+                 self.video_size)
         ratio, rest = divmod(self.video_patch, self.hmlp_pixels)
         _require(rest == 0 and ratio >= 2 and ratio & (ratio - 1) == 0, "hmlp_pixels",
                  f"video_patch={self.video_patch} / a power of two >= 2", self.hmlp_pixels)

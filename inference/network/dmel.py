@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -19,31 +20,38 @@ from torch import Tensor, nn
 from inference.network.config import SAMPLE_RATE, TURN_SAMPLES, ModelConfig
 
 
-def slaney_mel(freq_hz: np.ndarray) -> np.ndarray:
+def slaney_mel(freq_hz: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Slaney mel scale: linear below 1 kHz, logarithmic above."""
     log_step = math.log(6.4) / 27.0
     linear = freq_hz * 3.0 / 200.0
     return np.where(freq_hz < 1000.0, linear, 15.0 + np.log(np.maximum(freq_hz, 1e-9) / 1000.0) / log_step)
 
 
-def slaney_hz(mel: np.ndarray) -> np.ndarray:
+def slaney_hz(mel: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Inverse of `slaney_mel`."""
     log_step = math.log(6.4) / 27.0
     return np.where(mel < 15.0, mel * 200.0 / 3.0, 1000.0 * np.exp(log_step * (mel - 15.0)))
 
 
-def mel_filterbank(n_fft: int, n_mels: int, f_min: float = 0.0, f_max: float = SAMPLE_RATE / 2) -> np.ndarray:
+def mel_filterbank(n_fft: int, n_mels: int, f_min: float = 0.0,
+                   f_max: float = SAMPLE_RATE / 2) -> npt.NDArray[np.float64]:
     """Triangular filters on the Slaney mel scale, float64 [n_fft // 2 + 1, n_mels]."""
     bin_hz = np.arange(n_fft // 2 + 1) * SAMPLE_RATE / n_fft
     edges = slaney_hz(np.linspace(slaney_mel(np.array(f_min)), slaney_mel(np.array(f_max)), n_mels + 2))
     lower, centre, upper = edges[:-2], edges[1:-1], edges[2:]
     rising = (bin_hz[:, None] - lower) / (centre - lower)
     falling = (upper - bin_hz[:, None]) / (upper - centre)
-    return np.maximum(0.0, np.minimum(rising, falling))
+    weights: npt.NDArray[np.float64] = np.maximum(0.0, np.minimum(rising, falling))
+    return weights
 
 
 class DMelEncoder(nn.Module):
     """int16 audio [B, 3200] -> audio tokens [B, audio_tokens, d_model]."""
+
+    window: Tensor
+    melfb: Tensor
+    offsets: Tensor
+    thresholds: Tensor
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -66,7 +74,8 @@ class DMelEncoder(nn.Module):
         self.melfb.copy_(torch.from_numpy(mel_filterbank(cfg.audio_window, cfg.n_mels)))
         self.offsets.copy_(torch.arange(cfg.n_mels) * cfg.dmel_levels)
         steps = np.arange(1, cfg.dmel_levels) / cfg.dmel_levels
-        self.thresholds.copy_(torch.from_numpy(np.exp(cfg.dmel_log_min + steps * (cfg.dmel_log_max - cfg.dmel_log_min))))
+        bounds = cfg.dmel_log_min + steps * (cfg.dmel_log_max - cfg.dmel_log_min)
+        self.thresholds.copy_(torch.from_numpy(np.exp(bounds)))
 
     def levels(self, audio: Tensor) -> Tensor:
         """int16 [B, 3200] -> long [B, frames, n_mels]: the dMel level of every bin of every frame.
@@ -86,4 +95,4 @@ class DMelEncoder(nn.Module):
         levels = self.levels(audio)
         batch, frames, _ = levels.shape
         summed = F.embedding_bag((levels + self.offsets).view(batch * frames, cfg.n_mels), self.table, mode="sum")
-        return self.group(summed.view(batch, cfg.audio_tokens, -1))
+        return F.linear(summed.view(batch, cfg.audio_tokens, -1), self.group.weight)

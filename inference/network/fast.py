@@ -12,6 +12,7 @@ can differ (slightly) from `step`'s and from one batch composition to the next: 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import torch
@@ -25,7 +26,7 @@ from inference.network.heads import sampling_noise
 from inference.network.network import InteractionNetwork
 from inference.network.respond import silence
 from inference.network.seeding import session_generator
-from inference.network.transformer import prefix_causal_mask
+from inference.network.transformer import Block, prefix_causal_mask
 from inference.network.turns import Action, TurnInput, TurnOutput
 
 
@@ -40,7 +41,7 @@ def step_fast(net: InteractionNetwork, inputs: Sequence[TurnInput], states: Sequ
         cache.reserve(run.shape[0], scratch=cfg.max_decode_tokens)
     contexts = [cache.length + run.shape[0] for cache, run in zip(caches, tokens, strict=True)]
     hidden = _forward(net, tokens, caches)
-    actions = [Action(int(a)) for a in net.action(hidden).argmax(-1).tolist()]
+    actions = [Action(int(a)) for a in net.action.forward(hidden).argmax(-1).tolist()]
     outputs = _respond(net, inputs, caches, times, actions)
     for cache, context, item, state in zip(caches, contexts, inputs, states, strict=True):
         cache.truncate(context)
@@ -51,16 +52,18 @@ def step_fast(net: InteractionNetwork, inputs: Sequence[TurnInput], states: Sequ
 def _turn_tokens(net: InteractionNetwork, inputs: Sequence[TurnInput], times: Tensor) -> list[Tensor]:
     """Each session's turn tokens, as in `TurnEmbedder.turn_tokens`, with the encoders batched."""
     cfg, emb, slots = net.config, net.embedder, net.embedder.slots.weight
-    audio_ids = [i for i, item in enumerate(inputs) if item.audio is not None]
-    video_ids = [i for i, item in enumerate(inputs) if item.video is not None]
-    audio = {}
-    if audio_ids:
-        batch = torch.from_numpy(np.stack([inputs[i].audio for i in audio_ids])).to(net.device)
-        audio = dict(zip(audio_ids, emb.dmel(batch) + slots[emb._audio : emb._audio + cfg.audio_tokens], strict=True))
-    video = {}
-    if video_ids:
-        batch = torch.from_numpy(np.stack([inputs[i].video for i in video_ids])).to(net.device)
-        video = dict(zip(video_ids, emb.vision(batch) + slots[emb._video : emb._video + cfg.video_tokens], strict=True))
+    audio_in = {i: a for i, item in enumerate(inputs) if (a := item.audio) is not None}
+    video_in = {i: v for i, item in enumerate(inputs) if (v := item.video) is not None}
+    audio: dict[int, Tensor] = {}
+    if audio_in:
+        batch = torch.from_numpy(np.stack(list(audio_in.values()))).to(net.device)
+        encoded = emb.dmel.forward(batch) + slots[emb._audio : emb._audio + cfg.audio_tokens]
+        audio = dict(zip(audio_in, encoded, strict=True))
+    video: dict[int, Tensor] = {}
+    if video_in:
+        batch = torch.from_numpy(np.stack(list(video_in.values()))).to(net.device)
+        encoded = emb.vision.forward(batch) + slots[emb._video : emb._video + cfg.video_tokens]
+        video = dict(zip(video_in, encoded, strict=True))
     act = emb.act_query + slots[emb._act : emb._act + 1]
     runs = []
     for i, item in enumerate(inputs):
@@ -83,20 +86,21 @@ def _forward(net: InteractionNetwork, runs: list[Tensor], caches: list[KVCache])
     lengths = [run.shape[0] for run in runs]
     x = pad_sequence(runs, batch_first=True)  # [B, n_max, d]
     masks = [prefix_causal_mask(cache.length, n, x.device) for cache, n in zip(caches, lengths, strict=True)]
-    for layer, block in enumerate(net.decoder.blocks):
+    for layer, module in enumerate(net.decoder.blocks):
+        block = cast(Block, module)
         attn = block.attn
-        qkv = F.linear(block.attn_norm(x), attn.qkv.weight)
+        qkv = F.linear(block.attn_norm.forward(x), attn.qkv.weight)
         mixed = torch.zeros(x.shape[0], x.shape[1], attn.heads * attn.head_dim, device=x.device)
         for i, (cache, n) in enumerate(zip(caches, lengths, strict=True)):
             q, k, v = attn.split_heads(qkv[i, :n])
             k, v = cache.write(layer, k, v)
             mixed[i, :n] = attn.attend(q, k, v, masks[i])
         x = x + F.linear(mixed, attn.out.weight)
-        x = x + block.ffn(block.ffn_norm(x))
+        x = x + block.ffn.forward(block.ffn_norm.forward(x))
     for cache, n in zip(caches, lengths, strict=True):
         cache.advance(n)
     last = x[torch.arange(len(runs)), torch.tensor(lengths) - 1]
-    return net.decoder.norm(last)
+    return net.decoder.norm.forward(last)
 
 
 def _respond(net: InteractionNetwork, inputs: Sequence[TurnInput], caches: list[KVCache], times: Tensor,
@@ -115,8 +119,8 @@ def _respond(net: InteractionNetwork, inputs: Sequence[TurnInput], caches: list[
     hidden, running, position = first, list(active), 1
     while running and hidden is not None:
         logits = torch.where(torch.tensor([actions[i] is Action.DELEGATE for i in running]).unsqueeze(1),
-                             resp.delegate(hidden), resp.text(hidden))
-        rows = [noise[i][position - 1] if noise[i] is not None else torch.zeros(logits.shape[1]) for i in running]
+                             resp.delegate.forward(hidden), resp.text.forward(hidden))
+        rows = [n[position - 1] if (n := noise[i]) is not None else torch.zeros(logits.shape[1]) for i in running]
         picks = (logits + torch.stack(rows).to(logits.device)).argmax(-1).tolist()
         feed = []
         for i, value in zip(running, picks, strict=True):

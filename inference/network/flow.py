@@ -23,6 +23,8 @@ _TIME_FEATURES = 8
 class FlowHead(nn.Module):
     """cond [B, d_model], noise [B, out_frames, out_bands] -> mel frames [B, out_frames, out_bands]."""
 
+    step_times: Tensor
+
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.steps = config.flow_steps
@@ -45,7 +47,8 @@ class FlowHead(nn.Module):
 
     def forward(self, cond: Tensor, noise: Tensor) -> Tensor:
         # [B, steps, frames, flow_dim]: everything but x that enters the first layer, per step
-        context = (self.cond(cond).unsqueeze(-2) + self.frame).unsqueeze(1) + self.time(self.step_times).unsqueeze(1)
+        cond_part = F.linear(cond, self.cond.weight, self.cond.bias).unsqueeze(-2) + self.frame
+        context = cond_part.unsqueeze(1) + F.linear(self.step_times, self.time.weight).unsqueeze(1)
         x = noise
         for step in range(self.steps):
             h = F.silu(F.linear(x, self.inp.weight) + context[:, step])

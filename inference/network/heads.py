@@ -10,6 +10,7 @@ and turn pick the same bytes on any device and in any batch.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from inference.network.config import BYTE_VOCAB, ModelConfig
@@ -24,11 +25,11 @@ class ActionHead(nn.Module):
         self.proj = nn.Linear(config.d_model, len(Action))
 
     def forward(self, hidden: Tensor) -> Tensor:
-        return self.proj(hidden)
+        return F.linear(hidden, self.proj.weight, self.proj.bias)
 
     def choose(self, hidden: Tensor) -> Action:
         """The action for one [d_model] hidden state."""
-        return Action(int(torch.argmax(self.proj(hidden))))
+        return Action(int(torch.argmax(self.forward(hidden))))
 
 
 class ByteHead(nn.Module):
@@ -39,7 +40,7 @@ class ByteHead(nn.Module):
         self.proj = nn.Linear(config.d_model, BYTE_VOCAB)
 
     def forward(self, hidden: Tensor) -> Tensor:
-        return self.proj(hidden)
+        return F.linear(hidden, self.proj.weight, self.proj.bias)
 
 
 def sampling_noise(picks: int, temperature: float, generator: torch.Generator) -> Tensor | None:

@@ -7,12 +7,15 @@ conditions the flow-matching speech head (`respond.py`).
 
 Batch invariance: `step` computes every session on its own, with only that session's tensors, so
 no floating-point reduction ever mixes or depends on another session; outputs are bitwise the same
-alone or in any batch, in any order. The price is per-session kernel launches; `step_fast`
-(`fast.py`, benchmarks only) shows what batching across sessions would buy without this guarantee.
+alone or in any batch, in any order. On CPU each call pins one intra-op thread (`numerics.py`), so
+the host's thread setting does not change the bits either. The price is per-session kernel
+launches; `step_fast` (`fast.py`, benchmarks only) shows what batching across sessions would buy
+without this guarantee.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -23,12 +26,12 @@ from inference.network.cache import SessionState
 from inference.network.config import TURN_SAMPLES, ModelConfig
 from inference.network.errors import InputError, StateError
 from inference.network.heads import ActionHead
+from inference.network.numerics import single_thread
 from inference.network.respond import Responder
 from inference.network.seeding import calibrate_action_head, init_weights
 from inference.network.tokens import TurnEmbedder
 from inference.network.transformer import Decoder
 from inference.network.turns import TurnInput, TurnOutput
-
 
 _CALIBRATION_PATTERN = [c == "L" for c in "QLLQ" "LQQL" "QQLL" "LLQQ" "QLQL" "LQLQ" "QLLQ" "LQQL" * 3]
 """Silent (Q) and loud (L) turns of the seeded-init calibration session: balanced within every
@@ -62,7 +65,8 @@ class InteractionNetwork(nn.Module):
         """Random weights from `seed`, identical in every process. Tests and demos only: untrained."""
         network = cls(config)
         init_weights(network, config, seed)
-        network._calibrate()
+        with single_thread(network.device):
+            network._calibrate()
         return network.eval()
 
     @torch.inference_mode()
@@ -71,12 +75,12 @@ class InteractionNetwork(nn.Module):
         that mixes silent and loud turns, and compare the ACT hidden states of the two kinds."""
         loud = (np.random.default_rng(0).standard_normal(TURN_SAMPLES) * 3000.0).astype(np.int16)
         silent = np.zeros(TURN_SAMPLES, dtype=np.int16)
-        state, hidden = self.new_state(), {True: [], False: []}
+        state, hidden = self.new_state(), {True: list[Tensor](), False: list[Tensor]()}
         for turn, is_loud in enumerate(_CALIBRATION_PATTERN):
             probe = TurnInput("calibration", turn, loud if is_loud else silent, None, b"", b"")
             tokens = self.embedder.turn_tokens(probe, self.embedder.time(turn))
             state.cache.reserve(tokens.shape[0])
-            hidden[is_loud].append(self.decoder(tokens, state.cache)[-1])
+            hidden[is_loud].append(self.decoder.forward(tokens, state.cache)[-1])
         calibrate_action_head(self.action.proj, torch.stack(hidden[False]), torch.stack(hidden[True]))
 
     @property
@@ -114,7 +118,8 @@ class InteractionNetwork(nn.Module):
         independent of the batch's size, membership and order.
         """
         self.check_batch(inputs, states)
-        return [self._turn(item, state) for item, state in zip(inputs, states, strict=True)]
+        with single_thread(self.device):
+            return [self._turn(item, state) for item, state in zip(inputs, states, strict=True)]
 
     def _turn(self, item: TurnInput, state: SessionState) -> TurnOutput:
         cfg, cache = self.config, state.cache
@@ -122,10 +127,10 @@ class InteractionNetwork(nn.Module):
         tokens = self.embedder.turn_tokens(item, time)
         cache.reserve(tokens.shape[0], scratch=cfg.max_decode_tokens)
         context = cache.length + tokens.shape[0]
-        hidden = self.decoder(tokens, cache)[-1]
+        hidden = self.decoder.forward(tokens, cache)[-1]
         action = self.action.choose(hidden)
         output = self.responder.respond(action, item, time, self.embedder,
-                                        lambda token: self.decoder(token, cache)[-1])
+                                        lambda token: self.decoder.forward(token, cache)[-1])
         cache.truncate(context)
         state.session_key, state.last_turn, state.turns_seen = item.session_key, item.turn, state.turns_seen + 1
         return output
@@ -137,36 +142,60 @@ class InteractionNetwork(nn.Module):
         decode token re-runs the whole sequence. Retention is the cache's: the first `sink_tokens`
         and last `window_tokens` tokens. Equals `step`'s output while nothing was evicted yet
         (up to float rounding of different matrix shapes, see the tests); for benchmarks."""
+        with single_thread(self.device):
+            return self._recompute(history)
+
+    def _recompute(self, history: Sequence[TurnInput]) -> TurnOutput:
         if not history:
             raise InputError("recompute: expected at least one TurnInput, got an empty history")
         state = self.new_state()
         self.check_batch(history[:1], [state])
-        for previous, item in zip(history, history[1:], strict=False):
+        for previous, item in itertools.pairwise(history):
             if item.session_key != previous.session_key or item.turn <= previous.turn:
                 raise StateError(f"recompute: expected one session's turns in increasing order, got turn "
                                  f"{item.turn} of {item.session_key!r} after turn {previous.turn} of "
                                  f"{previous.session_key!r}")
             self._check_input(item)
-        tokens = torch.cat([self.embedder.turn_tokens(item, self.embedder.time(item.turn)) for item in history])
-        sink, window = self.config.sink_tokens, self.config.window_tokens
-        if tokens.shape[0] > sink + window:
-            tokens = torch.cat([tokens[:sink], tokens[-window:]])
-        action = self.action.choose(self.decoder(tokens)[-1])
+        tokens = self._retained_tokens(history)
+        action = self.action.choose(self.decoder.forward(tokens)[-1])
         decoded: list[Tensor] = []
 
         def advance(token: Tensor) -> Tensor:
             decoded.append(token)
-            return self.decoder(torch.cat([tokens, *decoded]))[-1]
+            return self.decoder.forward(torch.cat([tokens, *decoded]))[-1]
 
         last = history[-1]
         return self.responder.respond(action, last, self.embedder.time(last.turn), self.embedder, advance)
+
+    def _retained_tokens(self, history: Sequence[TurnInput]) -> Tensor:
+        """The first `sink_tokens` and last `window_tokens` tokens of the history's token stream,
+        encoding only the turns that contribute to them."""
+        embed = self.embedder
+        counts = [embed.token_count(item) for item in history]
+        sink, window = self.config.sink_tokens, self.config.window_tokens
+
+        def tokens(item: TurnInput) -> Tensor:
+            return embed.turn_tokens(item, embed.time(item.turn))
+
+        if sum(counts) <= sink + window:
+            return torch.cat([tokens(item) for item in history])
+        first, held = 0, 0
+        while held < sink:
+            held, first = held + counts[first], first + 1
+        last, held = len(history), 0
+        while held < window:
+            last -= 1
+            held += counts[last]
+        head = torch.cat([tokens(item) for item in history[:first]])[:sink]
+        tail = torch.cat([tokens(item) for item in history[last:]])[-window:]
+        return torch.cat([head, tail])
 
     def step_fast(self, inputs: Sequence[TurnInput], states: Sequence[SessionState]) -> list[TurnOutput]:
         """Batched across sessions and NOT batch-invariant: for the invariance-cost benchmark only."""
         from inference.network.fast import step_fast
 
         self.check_batch(inputs, states)
-        with torch.inference_mode():
+        with torch.inference_mode(), single_thread(self.device):
             return step_fast(self, inputs, states)
 
     def check_batch(self, inputs: Sequence[TurnInput], states: Sequence[SessionState]) -> None:

@@ -12,11 +12,11 @@ function of the recorded inputs alone (what the model said is on the output topi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
+import numpy.typing as npt
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from inference.network.config import EOS, TURN_SAMPLES, ModelConfig
@@ -31,7 +31,7 @@ Advance = Callable[[Tensor], Tensor]
 """[1, d_model] embedding of the next decode token -> its [d_model] final hidden state."""
 
 
-def silence() -> np.ndarray:
+def silence() -> npt.NDArray[np.int16]:
     """A fresh int16 [3200] block of zeros."""
     return np.zeros(TURN_SAMPLES, dtype=np.int16)
 
@@ -54,13 +54,15 @@ class Responder(nn.Module):
             return TurnOutput(action=action, text=b"", audio=silence(), delegate=b"")
         first = advance(embedder.action_token(action, time))
         if action is Action.DELEGATE:
-            task = self.decode(first, self.delegate, self.config.max_delegate_out, item, time, embedder, advance)
+            task = self.decode(first, self.delegate, self.config.max_delegate_out, item,
+                               time=time, embedder=embedder, advance=advance)
             return TurnOutput(action=action, text=b"", audio=silence(), delegate=task)
-        text = self.decode(first, self.text, self.config.max_text_out, item, time, embedder, advance)
+        text = self.decode(first, self.text, self.config.max_text_out, item, time=time, embedder=embedder,
+                           advance=advance)
         return TurnOutput(action=action, text=text, audio=self.speech(first.unsqueeze(0), [item])[0],
                           delegate=b"")
 
-    def decode(self, hidden: Tensor, head: ByteHead, limit: int, item: TurnInput, time: Tensor,
+    def decode(self, hidden: Tensor, head: ByteHead, limit: int, item: TurnInput, *, time: Tensor,
                embedder: TurnEmbedder, advance: Advance) -> bytes:
         """Up to `limit` bytes, stopping at EOS; the last byte is not fed back (nothing reads it)."""
         generator = session_generator(item.session_key, item.turn, "text")
@@ -69,7 +71,7 @@ class Responder(nn.Module):
             noise = noise.to(hidden.device)
         out = bytearray()
         for position in range(1, limit + 1):
-            value = pick(F.linear(hidden, head.proj.weight, head.proj.bias), None if noise is None else noise[position - 1])
+            value = pick(head.forward(hidden), None if noise is None else noise[position - 1])
             if value == EOS:
                 break
             out.append(value)
@@ -82,7 +84,7 @@ class Responder(nn.Module):
         generator = session_generator(item.session_key, item.turn, "audio")
         return torch.randn(self.config.out_frames, self.config.out_bands, generator=generator)
 
-    def speech(self, cond: Tensor, items: list[TurnInput]) -> list[np.ndarray]:
+    def speech(self, cond: Tensor, items: Sequence[TurnInput]) -> list[npt.NDArray[np.int16]]:
         """int16 [3200] speech for each of `items`, conditioned on cond [B, d_model]."""
         noise = torch.stack([self.noise(item) for item in items]).to(cond.device)
         mel = self.flow(cond, noise)

@@ -54,7 +54,7 @@ class TurnEmbedder(nn.Module):
 
     def time(self, turn: int) -> Tensor:
         """[1, d_model] time vector of turn `turn`; computed once per turn and passed to the rest."""
-        return self.clock(turn)
+        return self.clock.forward(turn)
 
     def turn_tokens(self, item: TurnInput, time: Tensor) -> Tensor:
         """[n, d_model] tokens of one turn, in layout order, ACT last."""
@@ -62,10 +62,10 @@ class TurnEmbedder(nn.Module):
         parts: list[Tensor] = []
         if item.audio is not None:
             audio = torch.tensor(item.audio, device=self.device).unsqueeze(0)
-            parts.append(self.dmel(audio)[0] + slots[self._audio : self._audio + cfg.audio_tokens])
+            parts.append(self.dmel.forward(audio)[0] + slots[self._audio : self._audio + cfg.audio_tokens])
         if item.video is not None:
             video = torch.tensor(item.video, device=self.device).unsqueeze(0)
-            parts.append(self.vision(video)[0] + slots[self._video : self._video + cfg.video_tokens])
+            parts.append(self.vision.forward(video)[0] + slots[self._video : self._video + cfg.video_tokens])
         for data, limit, start in ((item.text, cfg.max_text_bytes, self._text),
                                    (item.background, cfg.max_background_bytes, self._background)):
             if data:
@@ -76,6 +76,14 @@ class TurnEmbedder(nn.Module):
             inputs = torch.cat(parts)
             return torch.cat([inputs, act + inputs.mean(0, keepdim=True)]) + time
         return act + time
+
+    def token_count(self, item: TurnInput) -> int:
+        """Number of tokens `turn_tokens(item, ...)` returns, without computing them."""
+        cfg = self.config
+        audio = cfg.audio_tokens if item.audio is not None else 0
+        video = cfg.video_tokens if item.video is not None else 0
+        text = min(len(item.text), cfg.max_text_bytes) + min(len(item.background), cfg.max_background_bytes)
+        return audio + video + text + 1
 
     def byte_ids(self, data: bytes) -> Tensor:
         """long [len(data)] byte values on the model's device."""

@@ -46,7 +46,7 @@ class Attention(nn.Module):
     def split_heads(self, qkv: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """[n, (heads + 2 kv_heads) * head_dim] projections -> q, k, v as in `project`."""
         n = qkv.shape[0]
-        q, k, v = qkv.split(self.sizes, dim=-1)
+        q, k, v = torch.split(qkv, self.sizes, dim=-1)
         return (q.view(n, self.heads, self.head_dim).transpose(0, 1),
                 k.view(n, self.kv_heads, self.head_dim).transpose(0, 1),
                 v.view(n, self.kv_heads, self.head_dim).transpose(0, 1))
@@ -121,4 +121,4 @@ class Decoder(nn.Module):
             x = block.forward(x, layer, cache, mask)  # direct calls: no hooks on this hot path
         if cache is not None:
             cache.advance(x.shape[0])
-        return self.norm(x)
+        return self.norm.forward(x)

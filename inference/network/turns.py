@@ -12,6 +12,7 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from inference.network.config import TURN_SAMPLES
 from inference.network.errors import InputError
@@ -38,9 +39,9 @@ class TurnInput:
     """Session identifier; seeds the turn's sampling generator and binds the `SessionState`."""
     turn: int
     """Turn index k >= 0; the turn covers [200k, 200k + 200) ms of session time."""
-    audio: np.ndarray | None
+    audio: npt.NDArray[np.int16] | None
     """int16 [3200] mono 16 kHz samples of the turn, or None when the session has no audio."""
-    video: np.ndarray | None
+    video: npt.NDArray[np.uint8] | None
     """uint8 [video_size, video_size, 3] RGB frame sampled at the turn boundary, or None."""
     text: bytes = b""
     """UTF-8 text that arrived during the turn (truncated to `max_text_bytes` by the model)."""
@@ -87,7 +88,7 @@ class TurnOutput:
     text: bytes
     """Text bytes spoken this turn (SPEAK/BACKCHANNEL), else empty. Not necessarily valid UTF-8 on
     its own: a character may continue in the next turn's bytes."""
-    audio: np.ndarray
+    audio: npt.NDArray[np.int16]
     """int16 [3200] speech of the turn; all zeros unless SPEAK or BACKCHANNEL."""
     delegate: bytes
     """Task text handed to the background agent (DELEGATE), else empty."""

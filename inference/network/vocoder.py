@@ -27,6 +27,9 @@ _LEVEL = 0.03
 class SineVocoder(nn.Module):
     """mel frames [B, out_frames, out_bands] + turn indices -> int16 waveform [B, 3200]."""
 
+    interp: Tensor
+    basis: Tensor
+
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from schemas import AudioChunk, BackgroundResult, MicroTurn, SessionEnded, TextEvent, VideoFrame, event_id
-from processors.assembler import SessionAssembly, TurnAssembler
+from schemas import AudioChunk, BackgroundResult, MicroTurn, SessionEnded, SessionStarted, TextEvent, VideoFrame, event_id
+from processors.assembler import SessionAssembly, TurnAssembler, dump_state, load_state
 
 S = "sess"
 
@@ -113,3 +113,51 @@ def test_a_session_without_audio_ends_with_a_final_turn_closed_by_the_end() -> N
 def test_latency_is_measured_from_the_latest_included_input() -> None:
     turns = run(audio(0, wall=10), audio(1, wall=30))
     assert [t.ingest_wall_time_ns for t in turns] == [10, 30]
+
+
+def started(has_audio: bool, has_video: bool) -> SessionStarted:
+    return SessionStarted(
+        event_id=event_id(S, "session", 0), session_id=S, seq=0, event_time_ms=0, has_audio=has_audio,
+        has_video=has_video,
+    )
+
+
+def test_in_a_video_only_session_frame_k_closes_the_turns_before_it() -> None:
+    turns = run(started(False, True), frame(0), text(0, 250, "during turn 1"), frame(1), frame(2), ended(0, ms=600))
+    assert [(t.seq, t.closed_by, t.final) for t in turns] == [(0, "video", False), (1, "video", False), (2, "end", True)]
+    assert [t.video for t in turns] == [bytes([0]), bytes([1]), bytes([2])]
+    assert turns[1].text == "during turn 1"
+
+
+def test_frames_that_arrive_before_session_started_wait_for_the_clock() -> None:
+    turns = run(frame(0), frame(1), frame(2), started(False, True))
+    assert [t.seq for t in turns] == [0, 1]
+
+
+def test_the_ticker_closes_turns_of_text_only_sessions_up_to_the_elapsed_time() -> None:
+    assembler, state = TurnAssembler(), SessionAssembly(S)
+    assembler.apply(state, started(False, False))
+    assembler.apply(state, text(0, 120, "typed"))
+    turns = assembler.tick(state, session_ms=450, wall_ns=7)
+    assert [(t.seq, t.closed_by, t.text) for t in turns] == [(0, "ticker", "typed"), (1, "ticker", "")]
+    assert assembler.tick(state, session_ms=450, wall_ns=8) == []
+
+
+def test_the_ticker_leaves_audio_sessions_alone() -> None:
+    assembler, state = TurnAssembler(), SessionAssembly(S)
+    assembler.apply(state, started(True, False))
+    assert assembler.tick(state, session_ms=10_000, wall_ns=0) == []
+
+
+def test_state_survives_a_round_trip_through_the_table_encoding() -> None:
+    assembler, state = TurnAssembler(), SessionAssembly(S)
+    for event in (started(True, True), audio(0), text(0, 900, "pending"), frame(3)):
+        assembler.apply(state, event)
+    restored = load_state(dump_state(state))
+    assert restored == state
+    assert [t.text for t in run_on(restored, audio(1), audio(2), audio(3), audio(4))] == ["", "", "", "pending"]
+
+
+def run_on(state: SessionAssembly, *events: object) -> list[MicroTurn]:
+    assembler = TurnAssembler()
+    return [t for e in events for t in assembler.apply(state, e).turns]  # type: ignore[arg-type]

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from inference.network import InteractionNetwork, load_checkpoint, save_checkpoint
+from inference.network import CONFIGS, InteractionNetwork, load_checkpoint, save_checkpoint
 from tests.inference.network.factory import assert_same_outputs, make_turn, run_session
 
 SESSIONS = ("solo", "x", "yy", "zzz")
@@ -84,3 +85,16 @@ def test_the_batched_fast_path_agrees_up_to_rounding(tiny: InteractionNetwork) -
         for want, got in zip(tiny.step(items, exact), tiny.step_fast(items, fast), strict=True):
             assert (want.action, want.text, want.delegate) == (got.action, got.text, got.delegate)
             assert np.abs(want.audio.astype(np.int32) - got.audio.astype(np.int32)).max() <= 4
+
+
+def test_the_hosts_thread_setting_does_not_change_the_bits(tiny: InteractionNetwork) -> None:
+    """MKL splits some products differently with 2 threads; model calls pin one (numerics.py)."""
+    reference = run_session(tiny, "threads", 6)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert_same_outputs(reference, run_session(tiny, "threads", 6))
+        assert torch.get_num_threads() == 2, "the caller's setting is restored"
+        assert InteractionNetwork.seeded(CONFIGS["tiny"], seed=0).digest == tiny.digest
+    finally:
+        torch.set_num_threads(previous)

@@ -1,0 +1,59 @@
+"""`python -m processors.archiver`: run one archiver with settings from the environment.
+
+MICROTURN_KAFKA (required), MICROTURN_TOPIC_PREFIX, MICROTURN_ARCHIVE_DIR, MICROTURN_AUDIT_KEY,
+MICROTURN_ARCHIVE_ROLL_BYTES, MICROTURN_ARCHIVE_ROLL_AGE_S. SIGTERM or SIGINT commit what is
+buffered and exit 0; the archiver writes `<archive>/_archiver/ready` (its pid) once it is consuming.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+
+import structlog
+
+from infra.logs import configure
+from processors.archiver.archiver import Archiver
+from processors.archiver.checkpoint import STATE_DIR
+from processors.archiver.settings import ArchiverSettings
+from processors.errors import ProcessorError
+
+log = structlog.get_logger(__name__)
+
+
+async def serve(settings: ArchiverSettings) -> None:
+    """Run an archiver until SIGTERM/SIGINT, signalling readiness with a file."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    archiver = Archiver(settings)
+    ready_file = settings.archive_dir / STATE_DIR / "ready"
+    ready_file.unlink(missing_ok=True)
+    task = asyncio.create_task(archiver.run(stop))
+    ready = asyncio.create_task(archiver.ready.wait())
+    await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if archiver.ready.is_set():
+        ready_file.write_text(str(os.getpid()))
+        log.info("archiver_ready", archive=str(settings.archive_dir), group=settings.group_id)
+    ready.cancel()
+    try:
+        await task
+    finally:
+        ready_file.unlink(missing_ok=True)
+
+
+def main() -> int:
+    configure(os.environ.get("MICROTURN_LOG_LEVEL", "info"))
+    try:
+        asyncio.run(serve(ArchiverSettings.from_env()))
+    except ProcessorError as exc:
+        print(f"archiver: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

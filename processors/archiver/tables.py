@@ -1,0 +1,158 @@
+"""The archive's tables: one per event type, their Arrow schemas derived from the msgspec events.
+
+This is the one place that maps event definitions to Arrow: `arrow_type` turns a msgspec type
+(read with `msgspec.inspect`) into an Arrow type, so adding a field to an event adds a column.
+Every table holds, in this order:
+
+- the event's fields, envelope first (`event_id, session_id, seq, event_time_ms, turn, ...`);
+- derived analytics columns that are *not* part of the event (the RMS energy of audio payloads,
+  so reports never read the audio itself);
+- the archive's columns: where the record came from (`kafka_topic, kafka_partition,
+  kafka_offset, kafka_timestamp_ms`) and its place in the session's audit chain (`audit_seq,
+  audit_digest, audit_link, audit_prev_event_id`; see `replay.audit.chain`).
+
+`TableSpec.event_from_row` undoes the mapping: the canonical bytes of an archived event are
+`schemas.encode(spec.event_from_row(row))`, equal to the wire bytes for events of this schema
+version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import msgspec.inspect as mi
+import numpy as np
+import pyarrow as pa
+
+from processors.archiver.errors import ArchiveLayoutError
+from schemas import (
+    AudioChunk,
+    BackgroundResult,
+    BackgroundTask,
+    DeadLetter,
+    Event,
+    MicroTurn,
+    ModelOutput,
+    SessionEnded,
+    SessionStarted,
+    TextEvent,
+    VideoFrame,
+)
+
+_SIMPLE: dict[type[mi.Type], pa.DataType] = {
+    mi.IntType: pa.int64(),
+    mi.FloatType: pa.float64(),
+    mi.StrType: pa.string(),
+    mi.BytesType: pa.binary(),
+    mi.BoolType: pa.bool_(),
+}
+
+ARCHIVE_COLUMNS: tuple[pa.Field, ...] = (
+    pa.field("kafka_topic", pa.string(), nullable=False),
+    pa.field("kafka_partition", pa.int32(), nullable=False),
+    pa.field("kafka_offset", pa.int64(), nullable=False),
+    pa.field("kafka_timestamp_ms", pa.int64(), nullable=False),
+    pa.field("audit_seq", pa.int64(), nullable=False),
+    pa.field("audit_digest", pa.binary(32), nullable=False),
+    pa.field("audit_link", pa.binary(32), nullable=False),
+    pa.field("audit_prev_event_id", pa.string(), nullable=False),
+)
+"""Columns the archive adds to every table, after the event's own and the derived ones."""
+
+
+def arrow_type(t: mi.Type, where: str) -> tuple[pa.DataType, bool]:
+    """The Arrow type of msgspec type `t` and whether it is nullable; `where` names the field."""
+    if isinstance(t, mi.UnionType):
+        inner = [x for x in t.types if not isinstance(x, mi.NoneType)]
+        if len(inner) == 1 and len(inner) < len(t.types):
+            return arrow_type(inner[0], where)[0], True
+    elif isinstance(t, mi.LiteralType):
+        kinds = {type(v) for v in t.values}
+        if kinds == {str}:
+            return pa.string(), False
+        if kinds == {int}:
+            return pa.int64(), False
+    elif isinstance(t, mi.DictType):
+        return pa.map_(arrow_type(t.key_type, where)[0], arrow_type(t.value_type, where)[0]), False
+    elif isinstance(t, mi.VarTupleType | mi.ListType):
+        return pa.list_(arrow_type(t.item_type, where)[0]), False
+    elif type(t) in _SIMPLE:
+        return _SIMPLE[type(t)], False
+    raise ArchiveLayoutError(f"mapping {where} to Arrow: expected int, float, str, bytes, bool, a literal, "
+                             f"a dict, a tuple or an optional of one of them; got {t!r}")
+
+
+def _rms(samples: bytes) -> float:
+    if not samples:
+        return 0.0
+    pcm = np.frombuffer(samples, dtype="<i2").astype(np.float32)
+    return float(np.sqrt(np.mean(pcm * pcm)) / 32768.0)
+
+
+DERIVED: dict[type[Event], tuple[tuple[str, Callable[[Any], float]], ...]] = {
+    AudioChunk: (("rms", lambda e: _rms(e.samples[: 2 * e.valid_samples])),),
+    ModelOutput: (("audio_rms", lambda e: _rms(e.audio)),),
+}
+"""Per event type: analytics columns computed from the event at archive time (float32, 0..1)."""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One archive table: its name (the event's schema tag), event type and Arrow schema."""
+
+    name: str
+    """The event's `schema` tag, e.g. "audio_chunk"; also the table's folder under the archive root."""
+    event_type: type[Event]
+    """The msgspec Struct archived in this table."""
+    event_fields: tuple[str, ...]
+    """The event's fields, in column order (envelope first)."""
+    derived: tuple[tuple[str, Callable[[Any], float]], ...]
+    """Derived columns and how each is computed from the event."""
+    schema: pa.Schema
+    """Event fields, derived columns, then ARCHIVE_COLUMNS."""
+    map_fields: frozenset[str]
+    """Event fields stored as Arrow maps (read back as lists of pairs)."""
+
+    @property
+    def binary_columns(self) -> tuple[str, ...]:
+        """Payload columns (raw bytes): never dictionary-encoded."""
+        return tuple(f.name for f in self.schema if pa.types.is_binary(f.type) or pa.types.is_fixed_size_binary(f.type))
+
+    def event_from_row(self, row: Mapping[str, Any]) -> Event:
+        """The event an archived row holds; msgspec.ValidationError if the row cannot be one."""
+        values = {name: row[name] for name in self.event_fields}
+        for name in self.map_fields:
+            values[name] = dict(values[name] or ())
+        event: Event = msgspec.convert(values, self.event_type)
+        return event
+
+
+def _spec(event_type: type[Event]) -> TableSpec:
+    info = mi.type_info(event_type)
+    if not isinstance(info, mi.StructType) or not isinstance(info.tag, str):
+        raise ArchiveLayoutError(f"archiving {event_type.__name__}: expected a tagged msgspec Struct; got {info!r}")
+    envelope = [f.name for f in mi.type_info(Event).fields]  # type: ignore[attr-defined]
+    by_name = {f.name: f for f in info.fields}
+    order = envelope + [name for name in by_name if name not in envelope]
+    fields = []
+    for name in order:
+        arrow, nullable = arrow_type(by_name[name].type, f"{event_type.__name__}.{name}")
+        fields.append(pa.field(name, arrow, nullable=nullable))
+    derived = DERIVED.get(event_type, ())
+    fields += [pa.field(name, pa.float32(), nullable=False) for name, _ in derived]
+    maps = frozenset(f.name for f in fields if pa.types.is_map(f.type))
+    return TableSpec(info.tag, event_type, tuple(order), derived, pa.schema([*fields, *ARCHIVE_COLUMNS]), maps)
+
+
+_EVENT_TYPES: tuple[type[Event], ...] = (
+    SessionStarted, SessionEnded, AudioChunk, VideoFrame, TextEvent, MicroTurn, ModelOutput,
+    BackgroundTask, BackgroundResult, DeadLetter,
+)
+TABLES: dict[str, TableSpec] = {spec.name: spec for spec in (_spec(t) for t in _EVENT_TYPES)}
+"""Every archive table by name (the event's schema tag)."""
+
+TABLE_OF: dict[type[Event], TableSpec] = {spec.event_type: spec for spec in TABLES.values()}
+"""The table each event type is archived in."""

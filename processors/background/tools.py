@@ -1,0 +1,127 @@
+"""The background agent's built-in tools; each answers a task from data it has offline.
+
+A tool is a name and an async `run(task, context) -> str`. `route()` picks one per task.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import operator
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Protocol
+
+import duckdb
+
+FAQ_PATH = Path(__file__).with_name("faq.jsonl")
+
+
+class Tool(Protocol):
+    name: str
+
+    async def run(self, task: str, context: Mapping[str, str]) -> str:
+        """The answer to `task`, as text the model reads; raise ToolError when it cannot answer."""
+        ...
+
+
+class ToolError(Exception):
+    """A tool could not answer; the result records status "error" with this message."""
+
+
+_OPS: dict[type, Callable[..., float]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow, ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+}
+_EXPRESSION = re.compile(r"[\d.]+(?:\s*(?:\*\*|[-+*/%()])\s*[\d.()]+)+")
+
+
+class Calculator:
+    """Arithmetic found in the task (+ - * / // % ** and parentheses), evaluated without eval()."""
+
+    name = "calculator"
+
+    @staticmethod
+    def finds(task: str) -> bool:
+        return _EXPRESSION.search(task) is not None
+
+    async def run(self, task: str, context: Mapping[str, str]) -> str:
+        match = _EXPRESSION.search(task)
+        if match is None:
+            raise ToolError(f"expected an arithmetic expression in the task; got {task!r}")
+        expression = match.group(0)
+        try:
+            value = self._eval(ast.parse(expression, mode="eval").body)
+        except (SyntaxError, ZeroDivisionError, OverflowError, ValueError) as exc:
+            raise ToolError(f"cannot evaluate {expression!r}: {exc}") from exc
+        shown = int(value) if float(value).is_integer() else round(value, 6)
+        return f"{expression} = {shown}"
+
+    def _eval(self, node: ast.AST) -> float:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return node.value
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            if isinstance(node.op, ast.Pow) and abs(self._eval(node.right)) > 64:
+                raise ValueError("exponent too large")
+            return _OPS[type(node.op)](self._eval(node.left), self._eval(node.right))
+        if isinstance(node, ast.UnaryOp) and type(node.op) in _OPS:
+            return _OPS[type(node.op)](self._eval(node.operand))
+        raise ValueError(f"unsupported element {type(node).__name__}")
+
+
+class FaqSearch:
+    """Full-text search (DuckDB fts, BM25) over the bundled contact-center FAQ."""
+
+    name = "faq_search"
+
+    def __init__(self, path: Path = FAQ_PATH) -> None:
+        import duckdb_extension_fts
+
+        extension = next(Path(duckdb_extension_fts.__file__).parent.rglob("fts.duckdb_extension"))
+        self._db = duckdb.connect()
+        self._db.execute(f"LOAD '{extension}'")
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        self._db.execute("CREATE TABLE faq (id INTEGER, question TEXT, answer TEXT)")
+        self._db.executemany("INSERT INTO faq VALUES (?, ?, ?)", [(r["id"], r["question"], r["answer"]) for r in rows])
+        self._db.execute("PRAGMA create_fts_index('faq', 'id', 'question', 'answer')")
+
+    async def run(self, task: str, context: Mapping[str, str]) -> str:
+        row = self._db.execute(
+            "SELECT question, answer FROM (SELECT *, fts_main_faq.match_bm25(id, ?) AS score FROM faq) "
+            "WHERE score IS NOT NULL ORDER BY score DESC LIMIT 1",
+            [task],
+        ).fetchone()
+        if row is None:
+            raise ToolError(f"no FAQ entry matches {task!r}")
+        return f"{row[1]} (FAQ: {row[0]})"
+
+
+SessionText = Callable[[str], Awaitable[list[tuple[int, str]]]]
+"""Reads a session's text events as (event_time_ms, text), in time order, from the log."""
+
+
+class SessionFacts:
+    """Elapsed time and what was said, answered from the session's own events."""
+
+    name = "session_facts"
+    _ELAPSED = re.compile(r"how long|elapsed|how much time", re.I)
+    _START = re.compile(r"at the (start|beginning)|first thing|what did i say", re.I)
+
+    def __init__(self, session_text: SessionText) -> None:
+        self._session_text = session_text
+
+    @classmethod
+    def finds(cls, task: str) -> bool:
+        return bool(cls._ELAPSED.search(task) or cls._START.search(task))
+
+    async def run(self, task: str, context: Mapping[str, str]) -> str:
+        if self._START.search(task):
+            lines = await self._session_text(context["session_id"])
+            if not lines:
+                raise ToolError(f"session {context['session_id']} has no text yet")
+            at, text = lines[0]
+            return f"At {at / 1000:.1f} s you said: {text}"
+        seconds = int(context.get("elapsed_ms", "0")) // 1000
+        return f"You have been talking for {seconds // 60} min {seconds % 60} s."
