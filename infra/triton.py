@@ -42,9 +42,17 @@ def prepare_backends(home: Path) -> Path:
     python = backends / "python"
     python.mkdir(parents=True, exist_ok=True)
     for item in (dist / "backends" / "python").iterdir():
-        shutil.copy2(item, python / item.name)
-    shutil.copy2(stub, python / "triton_python_backend_stub")
+        _install(item, python / item.name)
+    _install(stub, python / "triton_python_backend_stub")
     return backends
+
+
+def _install(source: Path, target: Path) -> None:
+    """Copy via a temporary name and rename: a stub left running by a crashed server keeps its old
+    inode, and the copy never fails with "Text file busy"."""
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.copy2(source, tmp)
+    tmp.replace(target)
 
 
 def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import faust
+import structlog
 
 from infra.logs import configure
 from processors.app import create_app
@@ -30,7 +31,10 @@ def main() -> None:
     configure()
     settings = WorkerSettings.from_env()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    worker = Worker(create_app(settings), loglevel="warning")
+    structlog.get_logger(__name__).info(
+        "worker_starting", kafka=settings.kafka, triton=settings.triton, topic_prefix=settings.topics.prefix
+    )
+    worker = Worker(create_app(settings), loglevel="warning", redirect_stdouts=False)
     worker.ready_file = str(settings.state_dir / "ready")
     worker.execute_from_commandline()
 

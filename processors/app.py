@@ -3,10 +3,11 @@
 Delivery: at-least-once with deterministic event ids and deduplicating consumers; faust's
 exactly-once mode is not used (it has open reports of duplicates and fencing crashes on
 rebalance). For every record the order is: compute (pure) -> send what it produces and wait for
-the broker's ack -> update the table (changelog) -> ack the record; faust flushes the producer
-before committing offsets. So a crash at any point either re-sends an output with the same event
+the broker's ack -> update the in-memory state -> ack the record (faust commits acked offsets,
+after flushing its producer). State is rebuilt from the log on first sight of a session
+(processors/recovery.py). So a crash at any point either re-sends an output with the same event
 id (consumers drop it: the interaction skips answered turns, replay and analytics keep the first)
-or skips a record whose effects are already durable. Nothing is lost.
+or skips a record whose effects are already in the log. Nothing is lost.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import structlog
 
 from inference.client import InteractionClient
 from inference.errors import InferenceError
-from processors.assembler import InputEvent, SessionAssembly, TurnAssembler, dump_state, load_state
+from processors.assembler import SessionAssembly, TurnAssembler
+from processors.recovery import answered_up_to, first_per_turn, load_assembly
 from processors.background import BackgroundAgent, SessionFacts
 from processors.background.llm import ChatCompletions
 from processors.deadletter import dead_letter
@@ -63,16 +65,17 @@ def create_app(settings: WorkerSettings) -> faust.App:
         topic_allow_declare=True,  # only faust's internal topics: ours exist before any worker starts
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        # A killed worker's partitions move to its replacement after this long, not faust's 60 s.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=2.0,
         key_serializer="raw",
         value_serializer="raw",
     )
     inputs = app.topic(topics.session, topics.audio, topics.video, topics.text, topics.background_results)
     turns_topic, output_topic = app.topic(topics.turns), app.topic(topics.output)
     tasks_topic, results_topic, dlq_topic = app.topic(topics.background_tasks), app.topic(topics.background_results), app.topic(topics.dlq)
-    # Tables are keyed by session id and partitioned like the input topics (same key, same
-    # murmur2 partitioner), so a session's state lives with the worker that owns its partition.
-    assembly = app.Table("assembly", partitions=topics.partitions, use_partitioner=True)
-    answered = app.Table("answered", partitions=topics.partitions, use_partitioner=True)
+    assembly: dict[str, SessionAssembly] = {}  # live sessions; rebuilt from the log on first sight
+    answered: dict[str, int] = {}  # session -> highest turn whose output the broker acknowledged
     assembler = TurnAssembler()
     ticking: dict[str, int] = {}  # ticker-clocked sessions -> wall ns when their SessionStarted was seen
 
@@ -99,9 +102,13 @@ def create_app(settings: WorkerSettings) -> faust.App:
             except DecodeError as exc:
                 await reject(record, str(exc), "worker:assembler")
                 continue
-            key = session_key(event.session_id)
-            stored = assembly.get(key)
-            state = load_state(stored) if stored is not None else SessionAssembly(event.session_id)
+            state = assembly.get(event.session_id)
+            if state is None:
+                state, closed = await load_assembly(
+                    settings.kafka, topics, event.session_id, record.message.partition, assembler
+                )
+                assembly[event.session_id] = state
+                await emit_turns(closed)
             applied = assembler.apply(state, event)  # type: ignore[arg-type]
             await emit_turns(applied.turns)
             if applied.rejected and isinstance(event, BackgroundResult):
@@ -110,31 +117,23 @@ def create_app(settings: WorkerSettings) -> faust.App:
                 await reject(record, applied.rejected, "worker:assembler")
             if state.clock == "ticker" and not state.finished:
                 ticking.setdefault(event.session_id, time.time_ns())
-            assembly[key] = dump_state(state)
+            if state.finished:  # keep a light tombstone so stragglers cannot reopen the session
+                assembly[event.session_id] = SessionAssembly(event.session_id, finished=True)
 
     @app.timer(TICK_S)
     async def tick() -> None:
         now = time.time_ns()
         for session_id, since in list(ticking.items()):
-            key = session_key(session_id)
-            stored = assembly.get(key)
-            if stored is None:
+            state = assembly.get(session_id)
+            if state is None:
                 continue
-            state = load_state(stored)
-            turns = assembler.tick(state, (now - since) // 1_000_000, now)
-            if turns:
-                await emit_turns(turns)
-                assembly[key] = dump_state(state)
+            await emit_turns(assembler.tick(state, (now - since) // 1_000_000, now))
             if state.finished:
                 ticking.pop(session_id, None)
 
     async def recorded_turns(session_id: str, before: int) -> list[MicroTurn]:
         records = await read_topics(settings.kafka, [topics.turns], topics.partitions, session_id)
-        first: dict[int, MicroTurn] = {}
-        for r in records:  # the first MicroTurn recorded for a turn is the one that was answered
-            if isinstance(r.event, MicroTurn) and r.event.seq < before:
-                first.setdefault(r.event.seq, r.event)
-        return [first[k] for k in sorted(first)]
+        return [t for t in first_per_turn([r.event for r in records]) if t.seq < before]
 
     async def session_text(session_id: str) -> list[tuple[int, str]]:
         records = await read_topics(settings.kafka, [topics.text], topics.partitions, session_id)
@@ -149,12 +148,15 @@ def create_app(settings: WorkerSettings) -> faust.App:
 
     async def answer(item: tuple[Any, Any, MicroTurn, Interaction]) -> None:
         stream, record, turn, step = item
-        key = session_key(turn.session_id)
         bound = log.bind(session_id=turn.session_id, turn=turn.seq, partition=record.message.partition,
                          offset=record.message.offset)
-        done = answered.get(key)
-        if done is not None and turn.seq <= int(done):
-            bound.info("duplicate_turn_skipped", answered_up_to=int(done))
+        done = answered.get(turn.session_id)
+        if done is None:
+            done = answered[turn.session_id] = await answered_up_to(
+                settings.kafka, topics, turn.session_id, record.message.partition
+            )
+        if turn.seq <= done:
+            bound.info("duplicate_turn_skipped", answered_up_to=done)
             await stream.ack(record)
             return
         try:
@@ -167,7 +169,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
         await send(output_topic, result.output)
         if result.task is not None:
             await send(tasks_topic, result.task)
-        answered[key] = str(turn.seq).encode()
+        answered[turn.session_id] = turn.seq
         await stream.ack(record)
         bound.debug("answered", action=result.output.action, model_ms=round(result.output.model_ms, 2),
                     rebuilt=result.rebuilt_turns)

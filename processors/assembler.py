@@ -114,6 +114,25 @@ class TurnAssembler:
         state.pending.append(event)
         return Applied(self._close_by_video(state) if state.clock == "video" else [])
 
+    def restore(self, state: SessionAssembly, turns: list[MicroTurn], inputs: list[InputEvent]) -> list[MicroTurn]:
+        """Rebuild a session's state from the log: its recorded turns and its input events.
+
+        `turns` are the first MicroTurn recorded per turn, `inputs` the session's input events in
+        log order. Events a recorded turn included are marked seen; the others are applied as if
+        they arrived now. Returns the turns that applying them closes (to be emitted).
+        """
+        included = {i for t in turns for i in t.event_ids}
+        if turns:
+            state.next_turn = max(t.seq for t in turns) + 1
+            state.finished = any(t.final for t in turns)
+        closed: list[MicroTurn] = []
+        for event in inputs:
+            if event.event_id in included:
+                self._mark_seen(state, event)
+            else:
+                closed.extend(self.apply(state, event).turns)
+        return closed
+
     def tick(self, state: SessionAssembly, session_ms: int, wall_ns: int) -> list[MicroTurn]:
         """Close the turns of a ticker-clocked session that ended before `session_ms`.
 

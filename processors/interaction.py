@@ -13,6 +13,7 @@ outputs discarded, and then the current turn runs. Same weights + same turns = s
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -22,7 +23,7 @@ import numpy as np
 import structlog
 
 from inference.client import InteractionClient, TurnRequest, TurnResult
-from inference.errors import OutOfOrder, SequenceLost, TimedOut
+from inference.errors import OutOfOrder, SequenceLost, TimedOut, Unavailable
 from schemas import ACTIONS, BackgroundTask, MicroTurn, ModelOutput, event_id
 
 log = structlog.get_logger(__name__)
@@ -66,21 +67,41 @@ class Answer:
 class Interaction:
     """Answers MicroTurns with ModelOutputs (and BackgroundTasks) through an InteractionClient."""
 
-    def __init__(self, client: InteractionClient, recorded_turns: RecordedTurns, producer: str = "worker:interaction"):
+    def __init__(
+        self,
+        client: InteractionClient,
+        recorded_turns: RecordedTurns,
+        producer: str = "worker:interaction",
+        unavailable_s: float = 120.0,
+    ) -> None:
         self._client = client
         self._recorded = recorded_turns
         self._producer = producer
+        self._unavailable_s = unavailable_s
         self._contexts: dict[str, _Context] = {}
+
+    async def _step(self, turn: MicroTurn, start: bool, end: bool) -> TurnResult:
+        """One model step; while the server is unreachable, wait (up to `unavailable_s`) instead
+        of failing the turn: a restarting Triton must not cost a session its turns."""
+        deadline = time.monotonic() + self._unavailable_s
+        while True:
+            try:
+                return await self._client.step(turn.session_id, to_request(turn), start=start, end=end)
+            except Unavailable:
+                if time.monotonic() > deadline:
+                    raise
+                log.warning("triton_unavailable_waiting", session_id=turn.session_id, turn=turn.seq)
+                await asyncio.sleep(0.5)
 
     async def answer(self, turn: MicroTurn) -> Answer:
         """Run `turn` on the model, rebuilding the session's state first if the server lost it."""
         rebuilt = 0
         try:
-            result = await self._client.step(turn.session_id, to_request(turn), start=turn.seq == 0, end=turn.final)
+            result = await self._step(turn, start=turn.seq == 0, end=turn.final)
         except (SequenceLost, OutOfOrder, TimedOut) as exc:
             log.warning("rebuilding_session", session_id=turn.session_id, turn=turn.seq, reason=type(exc).__name__)
             rebuilt = await self._rebuild(turn)
-            result = await self._client.step(turn.session_id, to_request(turn), start=turn.seq == 0, end=turn.final)
+            result = await self._step(turn, start=turn.seq == 0, end=turn.final)
         context = self._contexts.setdefault(turn.session_id, _Context())
         output = self._output(turn, result)
         if turn.text:
@@ -95,7 +116,7 @@ class Interaction:
     async def _rebuild(self, turn: MicroTurn) -> int:
         history = await self._recorded(turn.session_id, turn.seq)
         for earlier in history:
-            await self._client.step(turn.session_id, to_request(earlier), start=earlier.seq == 0, end=False)
+            await self._step(earlier, start=earlier.seq == 0, end=False)
         return len(history)
 
     def _output(self, turn: MicroTurn, result: TurnResult) -> ModelOutput:

@@ -30,11 +30,16 @@ class LogRecord:
 
 
 async def read_topics(
-    bootstrap: str, topics: list[str], partitions: int = PARTITIONS, session_id: str | None = None
+    bootstrap: str,
+    topics: list[str],
+    partitions: int = PARTITIONS,
+    session_id: str | None = None,
+    only_partition: int | None = None,
 ) -> list[LogRecord]:
     """Every record of `topics` up to the end offsets at call time, per partition in offset order.
 
-    With `session_id`, only records keyed by that session.
+    With `session_id`, only records keyed by that session; with `only_partition`, only that
+    partition of each topic (a session's partition: same key, same partitioner, same count).
     """
     # No group, so no committed offsets: "earliest" starts every partition at its beginning.
     # (seek_to_beginning() followed by position() loses the first fetch in aiokafka 0.14.)
@@ -45,7 +50,8 @@ async def read_topics(
         missing = [t for t in topics if t not in existing]
         if missing:
             raise ReplayError(f"topics {missing} do not exist on {bootstrap}")
-        assigned = [TopicPartition(t, p) for t in topics for p in range(partitions)]
+        numbers = range(partitions) if only_partition is None else [only_partition]
+        assigned = [TopicPartition(t, p) for t in topics for p in numbers]
         consumer.assign(assigned)
         ends = await consumer.end_offsets(assigned)
         key = session_id.encode() if session_id is not None else None

@@ -24,7 +24,7 @@ from inference.network.cache import KVCache, SessionState
 from inference.network.config import EOS
 from inference.network.heads import sampling_noise
 from inference.network.network import InteractionNetwork
-from inference.network.respond import silence
+from inference.network.respond import valid_utf8, silence
 from inference.network.seeding import session_generator
 from inference.network.transformer import Block, prefix_causal_mask
 from inference.network.turns import Action, TurnInput, TurnOutput
@@ -139,7 +139,7 @@ def _respond(net: InteractionNetwork, inputs: Sequence[TurnInput], caches: list[
         speech = {active[j]: wave for j, wave in zip(speaking, waves, strict=True)}
     outputs = []
     for i, action in enumerate(actions):
-        text = bytes(data.get(i, b"")) if action in (Action.SPEAK, Action.BACKCHANNEL) else b""
-        task = bytes(data[i]) if action is Action.DELEGATE else b""
+        text = valid_utf8(bytes(data.get(i, b""))) if action in (Action.SPEAK, Action.BACKCHANNEL) else b""
+        task = valid_utf8(bytes(data[i])) if action is Action.DELEGATE else b""
         outputs.append(TurnOutput(action=action, text=text, audio=speech.get(i, silence()), delegate=task))
     return outputs

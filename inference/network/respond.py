@@ -64,7 +64,12 @@ class Responder(nn.Module):
 
     def decode(self, hidden: Tensor, head: ByteHead, limit: int, item: TurnInput, *, time: Tensor,
                embedder: TurnEmbedder, advance: Advance) -> bytes:
-        """Up to `limit` bytes, stopping at EOS; the last byte is not fed back (nothing reads it)."""
+        """Up to `limit` bytes, stopping at EOS; the last byte is not fed back (nothing reads it).
+
+        The result is valid UTF-8 (TEXT_OUT and DELEGATE are UTF-8 by contract): bytes that do not
+        form whole characters, e.g. a multi-byte character cut by `limit`, are dropped, so the
+        recorded text round-trips bit for bit.
+        """
         generator = session_generator(item.session_key, item.turn, "text")
         noise = sampling_noise(limit, self.config.text_temperature, generator)
         if noise is not None:
@@ -77,7 +82,7 @@ class Responder(nn.Module):
             out.append(value)
             if position < limit:
                 hidden = advance(embedder.output_byte(value, position, time))
-        return bytes(out)
+        return valid_utf8(bytes(out))
 
     def noise(self, item: TurnInput) -> Tensor:
         """[out_frames, out_bands] standard normal noise of the turn's flow, drawn on the CPU."""
@@ -90,3 +95,8 @@ class Responder(nn.Module):
         mel = self.flow(cond, noise)
         wave = self.vocoder(mel, [item.turn for item in items]).cpu().numpy()
         return list(wave)
+
+
+def valid_utf8(data: bytes) -> bytes:
+    """`data` without the bytes that do not form whole UTF-8 characters."""
+    return data.decode("utf-8", "ignore").encode("utf-8")

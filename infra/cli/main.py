@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from infra.cli import stack_commands, stream_commands
+from infra.cli import archive_commands, serve_commands, stack_commands, stream_commands
 from infra.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, CommandError
 from infra.errors import InfraError
 from infra.logs import configure
+from processors.errors import ProcessorError
 from replay.errors import ReplayError
 from streams.errors import StreamsError
 from streams.media import MediaError
@@ -23,7 +24,10 @@ them through the interaction model on Triton; every input and output stays in th
   microturn demo        stream the bundled sample call and watch each micro-turn
   microturn stream F    publish a recording as a session
   microturn status      what runs, where, and whether it is ready
+  microturn serve P     take live calls: Twilio Media Streams (twilio) or PCM WebSocket (ws)
+  microturn call F      play a recording into `serve twilio` as a phone call, save the reply
   microturn down        stop what `up` started
+  microturn query SQL   SQL over the Parquet archive (`archive run` fills it; `report`, `audit verify`)
 """
 
 
@@ -35,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     stack_commands.register(sub)
     stream_commands.register(sub)
+    serve_commands.register(sub)
+    archive_commands.register(sub)
     return parser
 
 
@@ -53,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     except MediaError as exc:
         print(f"microturn {args.command}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (InfraError, StreamsError, ReplayError) as exc:
+    except (InfraError, StreamsError, ReplayError, ProcessorError) as exc:
         print(f"microturn {args.command}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:

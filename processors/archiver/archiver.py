@@ -108,7 +108,8 @@ class Archiver:
             self.positions[tp] = offset
         await publish_heads(self._producer, topics.audit, list(self.checkpoint.heads))
         await self._consumer.commit(dict(self.positions))
-        log.info("archiver_resumed", epoch=self.checkpoint.epoch, partitions=len(assigned), sessions=len(heads),
+        log.info("archiver_resumed", epoch=self.checkpoint.epoch, partitions=len(assigned), heads_on_topic=len(heads),
+                 heads_in_checkpoint=len(self.checkpoint.heads),
                  archive=str(self.settings.archive_dir))
 
     def _add(self, record: ConsumerRecord[bytes, bytes]) -> None:
@@ -135,21 +136,21 @@ class Archiver:
         for planned_file in planned:
             write_parquet(self.settings.archive_dir / planned_file.relpath, planned_file.table,
                           planned_file.spec.binary_columns)
-        self._fault("after_files")
+        self._fault("after_files", epoch)
         offsets: dict[str, dict[int, int]] = {}
         for tp, offset in self.positions.items():
             offsets.setdefault(tp.topic, {})[tp.partition] = offset
         self.checkpoint = Checkpoint(epoch=epoch, offsets=offsets, heads=tuple(self.sealer.seal_touched()))
         self.store.commit(self.checkpoint)
-        self._fault("after_checkpoint")
+        self._fault("after_checkpoint", epoch)
         await publish_heads(self._producer, self.settings.topics.audit, list(self.checkpoint.heads))
         await self._consumer.commit(dict(self.positions))
         log.info("epoch_committed", epoch=epoch, rows=self.batch.rows, bytes=self.batch.nbytes, files=len(planned),
                  sessions=len(self.checkpoint.heads))
         self.batch.clear()
 
-    def _fault(self, point: str) -> None:
+    def _fault(self, point: str, epoch: int) -> None:
         if self.settings.fault == point:
-            log.warning("fault_injected", point=point, epoch=self.checkpoint.epoch + 1)
+            log.warning("fault_injected", point=point, epoch=epoch)
             os.kill(os.getpid(), signal.SIGKILL)
 

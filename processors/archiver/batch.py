@@ -3,7 +3,7 @@
 Files are partitioned by table and by the hour of the record's Kafka timestamp (the producer's
 create time, so a record re-archived after a crash lands in the same folder):
 
-    <root>/<table>/date=YYYY-MM-DD/hour=HH/part-<epoch>-<uuid>.parquet
+    <root>/<table>/date=YYYY-MM-DD/hour=HH/part-<epoch>-<schema fingerprint>-<uuid>.parquet
 
 Rows within a file are sorted by (session_id, seq, audit_seq), so one session's rows are
 contiguous and Parquet statistics let a per-session query skip the rest of the file.
@@ -99,7 +99,8 @@ class EpochBatch:
         """The files of `epoch`: one per (table, hour) with rows, sorted by session."""
         for (name, hour), bucket in sorted(self._buckets.items()):
             when = datetime.fromtimestamp(hour * 3600, tz=UTC)
-            relpath = f"{name}/date={when:%Y-%m-%d}/hour={when:%H}/part-{epoch:010d}-{uuid.uuid4().hex[:12]}.parquet"
+            relpath = (f"{name}/date={when:%Y-%m-%d}/hour={when:%H}/"
+                       f"part-{epoch:010d}-{bucket.spec.fingerprint}-{uuid.uuid4().hex[:12]}.parquet")
             table = pa.Table.from_pydict(bucket.columns, schema=bucket.spec.schema).sort_by(SORT_KEYS)
             yield PlannedFile(relpath, table, bucket.spec)
 

@@ -18,6 +18,7 @@ version.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -115,6 +116,11 @@ class TableSpec:
     """Event fields, derived columns, then ARCHIVE_COLUMNS."""
     map_fields: frozenset[str]
     """Event fields stored as Arrow maps (read back as lists of pairs)."""
+
+    @property
+    def fingerprint(self) -> str:
+        """8 hex digits naming the schema; part of every file name, so readers see when schemas differ."""
+        return hashlib.sha256(self.schema.to_string(show_schema_metadata=False).encode()).hexdigest()[:8]
 
     @property
     def binary_columns(self) -> tuple[str, ...]:

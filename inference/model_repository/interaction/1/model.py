@@ -9,26 +9,17 @@ client turns back into exception classes.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 import triton_python_backend_utils as pb_utils  # type: ignore[import-not-found]
 
 from inference.errors import BadRequest, InferenceError, error_message
-from inference.network import CONFIGS, InteractionNetwork, TurnInput, load_checkpoint
+from inference.loading import load_network, with_env
+from inference.network import TurnInput
 from inference.sessions import SessionRegistry
-
-
-def _param(config: dict[str, Any], key: str) -> str:
-    """A model parameter; the environment (MICROTURN_MODEL_<KEY>) overrides config.pbtxt."""
-    env = os.environ.get(f"MICROTURN_MODEL_{key.upper()}")
-    if env is not None:
-        return env
-    return str(config.get("parameters", {}).get(key, {}).get("string_value", ""))
 
 
 def _scalar(request: Any, name: str) -> Any:
@@ -51,22 +42,17 @@ class TritonPythonModel:
 
     def initialize(self, args: dict[str, str]) -> None:
         config = json.loads(args["model_config"])
-        checkpoint = _param(config, "checkpoint")
-        torch.set_num_threads(max(1, int(_param(config, "threads") or "1")))
-        if checkpoint:
-            path = Path(checkpoint)
-            if not path.is_absolute():
-                path = Path(args["model_repository"]) / path
-            self.net = load_checkpoint(path)
-        else:
-            self.net = InteractionNetwork.seeded(CONFIGS[_param(config, "config") or "tiny"], int(_param(config, "seed") or "0"))
+        params = with_env({k: v.get("string_value", "") for k, v in config.get("parameters", {}).items()})
+        self.net = load_network(params, Path(args["model_repository"]))
+        import torch
+
         if args.get("model_instance_kind") == "GPU" and torch.cuda.is_available():
             self.net.to(f"cuda:{args['model_instance_device_id']}")
         self.net.eval()
         self.version = self.net.version.encode()
         self.video_size = self.net.config.video_size
         self.sessions: SessionRegistry[Any] = SessionRegistry(
-            int(_param(config, "max_sessions") or "256"), float(_param(config, "idle_evict_s") or "600")
+            int(params.get("max_sessions") or "256"), float(params.get("idle_evict_s") or "600")
         )
 
     def _parse(self, request: Any) -> tuple[str, bool, bool, TurnInput]:

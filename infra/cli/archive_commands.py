@@ -1,0 +1,211 @@
+"""`microturn archive run|sync`, `query`, `report` and `audit verify|keygen`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import csv
+import datetime as dt
+import json
+import os
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from infra.cli.common import CommandError, add_json_flag, add_stack_flags, emit, endpoints, stack_from
+
+EXIT_TAMPERED = 4
+"""`audit verify`: the archive departs from the signed chain."""
+
+
+def _state_dir(args: argparse.Namespace) -> Path:
+    return Path(args.state_dir).resolve() if getattr(args, "state_dir", None) else stack_from(args).settings.state_dir
+
+
+def _archive_dir(args: argparse.Namespace) -> Path:
+    if args.archive:
+        return Path(args.archive)
+    if os.environ.get("MICROTURN_ARCHIVE_DIR"):
+        return Path(os.environ["MICROTURN_ARCHIVE_DIR"])
+    return _state_dir(args) / "archive"
+
+
+def _key_path(args: argparse.Namespace) -> Path:
+    if args.key:
+        return Path(args.key)
+    if os.environ.get("MICROTURN_AUDIT_KEY"):
+        return Path(os.environ["MICROTURN_AUDIT_KEY"])
+    return _state_dir(args) / "audit" / "audit.key"
+
+
+def archive_run(args: argparse.Namespace) -> int:
+    from processors.archiver.__main__ import serve
+    from processors.archiver.settings import ArchiverSettings
+    from schemas import Topics
+
+    kafka, _, prefix = endpoints(args)
+    settings = ArchiverSettings.from_env(kafka=kafka, topics=Topics(prefix), archive_dir=_archive_dir(args),
+                                         key_path=_key_path(args), roll_bytes=args.roll_bytes,
+                                         roll_age_s=args.roll_age)
+    print(f"archiving {prefix}.* from {kafka} into {settings.archive_dir} (Ctrl-C commits and stops)", file=sys.stderr)
+    asyncio.run(serve(settings))
+    return 0
+
+
+def archive_sync(args: argparse.Namespace) -> int:
+    from processors.archiver import wait_synced
+    from schemas import Topics
+
+    kafka, _, prefix = endpoints(args)
+    doc = asyncio.run(wait_synced(kafka, Topics(prefix), timeout_s=args.timeout))
+    emit(args, doc, f"archive of {prefix}.* is in sync: {doc['partitions']} partitions up to their end offsets")
+    return 0
+
+
+def _cell(value: Any, human: bool) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return f"<{len(value)} bytes>" if human else base64.b64encode(value).decode()
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {str(k): _cell(v, human) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_cell(v, human) for v in value]
+    return value
+
+
+def _table(columns: list[str], rows: list[tuple[object, ...]], width: int = 60) -> str:
+    cells = [[str(_cell(v, True)) if v is not None else "NULL" for v in row] for row in rows]
+    cells = [[c if len(c) <= width else c[: width - 1] + "…" for c in row] for row in cells]
+    widths = [max([len(name), *(len(row[i]) for row in cells)]) for i, name in enumerate(columns)]
+    lines = ["  ".join(n.ljust(w) for n, w in zip(columns, widths, strict=True)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(lines)
+
+
+def query(args: argparse.Namespace) -> int:
+    from replay.analytics import query as run_query
+
+    columns, rows = run_query(_archive_dir(args), args.sql)
+    if args.json:
+        print(json.dumps([{c: _cell(v, False) for c, v in zip(columns, row, strict=True)} for row in rows], indent=1))
+    elif args.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows([[_cell(v, False) for v in row] for row in rows])
+    else:
+        print(_table(columns, rows))
+    return 0
+
+
+def report(args: argparse.Namespace) -> int:
+    from replay.analytics import connect, fleet_report, session_report
+    from replay.analytics.fleet import describe_fleet
+    from replay.analytics.report import activity, describe
+
+    if args.fleet == bool(args.session):
+        raise CommandError("report: give either a SESSION or --fleet", exit_code=2)
+    con = connect(_archive_dir(args))
+    try:
+        if args.fleet:
+            doc = fleet_report(con)
+            emit(args, doc, describe_fleet(doc))
+            return 0
+        doc = session_report(con, args.session)
+        if args.png:
+            from replay.analytics.picture import render
+
+            doc["png"] = str(render(doc, activity(con, args.session), Path(args.png)))
+    finally:
+        con.close()
+    emit(args, _cell(doc, False), describe(doc) + (f"\ntimeline picture: {doc['png']}" if args.png else ""))
+    return 0
+
+
+def audit_verify(args: argparse.Namespace) -> int:
+    from replay.audit import load_verify_key, verify_session
+    from schemas import Topics
+
+    kafka, _, prefix = endpoints(args)
+    key = load_verify_key(_key_path(args))
+    verdict = asyncio.run(verify_session(_archive_dir(args), kafka, Topics(prefix), args.session, key))
+    f = verdict.finding
+    human = (f"{args.session}: intact, {verdict.events} events match the signed chain (key {verdict.key_id})"
+             if f is None else f"{args.session}: {f.kind.upper()} at chain position {f.position}: {f.detail}")
+    emit(args, verdict.as_dict(), human)
+    return 0 if f is None else EXIT_TAMPERED
+
+
+def audit_keygen(args: argparse.Namespace) -> int:
+    from replay.audit import generate_key
+
+    path = _key_path(args)
+    key = generate_key(path)
+    emit(args, {"key": str(path), "public_key": f"{path}.pub", "key_id": key.key_id},
+         f"wrote {path} (private, mode 0600) and {path}.pub; key id {key.key_id}")
+    return 0
+
+
+def _common(p: argparse.ArgumentParser, json_flag: bool = True) -> None:
+    p.add_argument("--archive", metavar="DIR",
+                   help="archive root (default: $MICROTURN_ARCHIVE_DIR or <state dir>/archive)")
+    add_stack_flags(p)
+    if json_flag:
+        add_json_flag(p)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    key_help = "Ed25519 key file (default: $MICROTURN_AUDIT_KEY or <state dir>/audit/audit.key)"
+    archive = sub.add_parser("archive", help="archive every topic to Parquet", description="the Parquet archive")
+    archive_sub = archive.add_subparsers(dest="archive_command", metavar="COMMAND", required=True)
+    text = "run an archiver in the foreground: every topic to Parquet, exactly once, sealed"
+    p = archive_sub.add_parser("run", help=text, description=text)
+    p.add_argument("--key", help=key_help)
+    p.add_argument("--roll-bytes", type=int, help="commit files once this many bytes are buffered (default 64 MiB)")
+    p.add_argument("--roll-age", type=float, help="... or once the oldest buffered record is this old, s (default 30)")
+    _common(p, json_flag=False)
+    p.set_defaults(func=archive_run)
+    text = "wait until the archiver has archived everything produced before this call"
+    p = archive_sub.add_parser("sync", help=text, description=text)
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait (default 60); exit 1 after")
+    _common(p)
+    p.set_defaults(func=archive_sync)
+
+    text = "run SQL over the archive's DuckDB views (sessions, audio_chunks, turns, outputs, ...)"
+    p = sub.add_parser("query", help=text, description=text)
+    p.add_argument("sql", help='e.g. "SELECT session_id, count(*) FROM outputs GROUP BY ALL"')
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="rows as a JSON array of objects")
+    form.add_argument("--csv", action="store_true", help="rows as CSV with a header")
+    _common(p, json_flag=False)
+    p.set_defaults(func=query)
+
+    text = "a session's timeline (who spoke when, overlaps, latencies, delegations) or the fleet's figures"
+    p = sub.add_parser("report", help=text, description=text)
+    p.add_argument("session", nargs="?", help="the session id")
+    p.add_argument("--fleet", action="store_true", help="aggregate over every archived session")
+    p.add_argument("--png", metavar="FILE", help="also draw the session's timeline to this PNG")
+    _common(p)
+    p.set_defaults(func=report)
+
+    audit = sub.add_parser("audit", help="verify the archive against signed hash chains", description="the audit")
+    audit_sub = audit.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
+    text = (f"check a session's archive against its signed chain head; exit 0 intact, {EXIT_TAMPERED} if an event "
+            "was modified, deleted, inserted or reordered")
+    p = audit_sub.add_parser("verify", help=text, description=text)
+    p.add_argument("session", help="the session id")
+    p.add_argument("--key", help=key_help + "; the public key is enough")
+    _common(p)
+    p.set_defaults(func=audit_verify)
+    text = "create an Ed25519 audit key pair (KEY and KEY.pub)"
+    p = audit_sub.add_parser("keygen", help=text, description=text)
+    p.add_argument("--key", help=key_help)
+    add_stack_flags(p)
+    add_json_flag(p)
+    p.set_defaults(func=audit_keygen)
