@@ -54,10 +54,28 @@ def stream_rate(bootstrap: str, topics: Topics, path: Path) -> float:
 
 def ceiling_rate(bootstrap: str, topic: str, records: int, size: int) -> float:
     out = subprocess.run(
-        ["java", "-cp", f"{jar_dir(CACHE)}/*", "org.apache.kafka.tools.ProducerPerformance",
-         "--topic", topic, "--num-records", str(records), "--record-size", str(size), "--throughput", "-1",
-         "--producer-props", f"bootstrap.servers={bootstrap}", "acks=all", "enable.idempotence=true", "linger.ms=5"],
-        capture_output=True, text=True, check=True,
+        [
+            "java",
+            "-cp",
+            f"{jar_dir(CACHE)}/*",
+            "org.apache.kafka.tools.ProducerPerformance",
+            "--topic",
+            topic,
+            "--num-records",
+            str(records),
+            "--record-size",
+            str(size),
+            "--throughput",
+            "-1",
+            "--producer-props",
+            f"bootstrap.servers={bootstrap}",
+            "acks=all",
+            "enable.idempotence=true",
+            "linger.ms=5",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     last = out.strip().splitlines()[-1]
     match = re.search(r"([\d.]+) records/sec", last)
@@ -90,9 +108,16 @@ def main() -> None:
             ensure_topics(bootstrap, topics)
             call = Path(tmp) / "call.wav"
             write_call(call, args.seconds)
-            chunk = AudioChunk(event_id=event_id("bench-00000000", "audio", 0), session_id="bench-00000000", seq=0,
-                               event_time_ms=0, turn=0, wall_time_ns=time.time_ns(), producer="stream:host:1",
-                               samples=b"\x00" * 6400)
+            chunk = AudioChunk(
+                event_id=event_id("bench-00000000", "audio", 0),
+                session_id="bench-00000000",
+                seq=0,
+                event_time_ms=0,
+                turn=0,
+                wall_time_ns=time.time_ns(),
+                producer="stream:host:1",
+                samples=b"\x00" * 6400,
+            )
             size = len(encode(chunk))
             records = args.seconds * 5
             stream_rates, ceiling_rates = [], []
@@ -104,7 +129,7 @@ def main() -> None:
                 process.stop(pid, MARKER)
     ratios = [s / c for s, c in zip(stream_rates, ceiling_rates, strict=True)]
     doc = {
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "runs": args.runs,
         "events_per_run": records + 2,
         "record_bytes": size,

@@ -6,8 +6,10 @@ import asyncio
 import hashlib
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import tritonclient.grpc.aio as grpcclient  # type: ignore[import-untyped]
 from tritonclient.utils import InferenceServerException  # type: ignore[import-untyped]
 
@@ -32,9 +34,9 @@ class TurnRequest:
 
     turn: int
     """The turn index k; the server checks it is the session's next turn."""
-    audio: np.ndarray | None
+    audio: npt.NDArray[np.int16] | None
     """int16 [3200], or None when the turn has no audio."""
-    video: np.ndarray | None
+    video: npt.NDArray[np.uint8] | None
     """uint8 [H, W, 3] at the model's input size, or None."""
     text: bytes = b""
     """UTF-8 text of the turn."""
@@ -50,7 +52,7 @@ class TurnResult:
     """Index into schemas.ACTIONS."""
     text: bytes
     """UTF-8 text out."""
-    audio: np.ndarray
+    audio: npt.NDArray[np.int16]
     """int16 [3200] speech out."""
     delegate: bytes
     """UTF-8 task for the background agent (DELEGATE only)."""
@@ -71,7 +73,7 @@ def _classify(exc: InferenceServerException) -> InferenceError:
     for error in SERVER_ERRORS:
         if error.code in message:  # type: ignore[attr-defined]
             return error(message)
-    if "must specify the START flag" in message or "sequence" in message and "not found" in message:
+    if "must specify the START flag" in message or ("sequence" in message and "not found" in message):
         return SequenceLost(message)
     status = str(exc.status() or "")
     if "DEADLINE_EXCEEDED" in status or "Deadline" in message:
@@ -148,7 +150,7 @@ class InteractionClient:
     def _inputs(request: TurnRequest) -> list[grpcclient.InferInput]:
         audio = _NO_AUDIO if request.audio is None else request.audio.reshape(1, SAMPLES)
         video = _NO_VIDEO if request.video is None else request.video[np.newaxis]
-        tensors: list[tuple[str, str, np.ndarray]] = [
+        tensors: list[tuple[str, str, npt.NDArray[Any]]] = [
             ("AUDIO", "INT16", audio),
             ("AUDIO_PRESENT", "BOOL", np.array([[request.audio is not None]])),
             ("VIDEO", "UINT8", video),

@@ -33,7 +33,9 @@ def jar_dir(cache_dir: Path) -> Path:
     if (lib / ".complete").exists():
         return lib
     if shutil.which("mvn") is None or shutil.which("java") is None:
-        raise SetupError("Kafka needs Java 17+ and Maven: run `make setup` (or apt-get install openjdk-17-jre-headless maven)")
+        raise SetupError(
+            "Kafka needs Java 17+ and Maven: run `make setup` (or apt-get install openjdk-17-jre-headless maven)"
+        )
     lib.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         ["mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies", f"-DoutputDirectory={lib}"],
@@ -74,9 +76,21 @@ class KafkaBroker:
         if not (self.home / "data" / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             fmt = subprocess.run(
-                ["java", *self._jvm_flags(), "-cp", classpath, "kafka.tools.StorageTool", "format",
-                 "-t", cluster_id, "-c", str(props)],
-                capture_output=True, text=True, check=False,
+                [
+                    "java",
+                    *self._jvm_flags(),
+                    "-cp",
+                    classpath,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    cluster_id,
+                    "-c",
+                    str(props),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if fmt.returncode != 0:
                 raise SetupError(f"formatting Kafka storage failed:\n{fmt.stdout}{fmt.stderr}")

@@ -19,6 +19,7 @@ from infra.topics import ensure_topics
 from schemas import Topics
 
 WORKER_MARKER = "processors"
+ARCHIVER_MARKER = "processors.archiver"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class StackSettings:
     """Prefix of every topic name."""
     workers: int = 1
     """Worker processes to run."""
+    archivers: int = 0
+    """Archiver processes to run (0 or 1: one per archive root); `microturn up` runs one."""
 
     @classmethod
     def from_env(cls, **overrides: Any) -> StackSettings:
@@ -46,6 +49,7 @@ class StackSettings:
             "kafka": os.environ.get("MICROTURN_KAFKA") or None,
             "triton": os.environ.get("MICROTURN_TRITON") or None,
             "topic_prefix": os.environ.get("MICROTURN_TOPIC_PREFIX", "microturn"),
+            "archivers": int(os.environ.get("MICROTURN_ARCHIVERS", "1")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -84,6 +88,8 @@ class Stack:
         state["triton"] = self._up_triton(state.get("triton", {}), say)
         self._save(state)
         state["workers"] = self._up_workers(state, say)
+        self._save(state)
+        state["archivers"] = self._up_archivers(state, say)
         self._save(state)
         return self.status()
 
@@ -153,17 +159,41 @@ class Stack:
             workers.append({"name": name, "pid": pid, "log": str(log_path)})
         return workers
 
+    def _up_archivers(self, state: dict[str, Any], say: Any) -> list[dict[str, Any]]:
+        """The archiver (`python -m processors.archiver`): <state dir>/archive, key <state dir>/audit/audit.key."""
+        known: list[dict[str, Any]] = state.get("archivers", [])
+        if not self.settings.archivers or (known and process.is_alive(known[0]["pid"], ARCHIVER_MARKER)):
+            return known
+        archive = Path(os.environ.get("MICROTURN_ARCHIVE_DIR") or self.settings.state_dir / "archive")
+        log_path = self.settings.state_dir / "workers" / "archiver.log"
+        env = {
+            **os.environ,
+            "MICROTURN_KAFKA": state["kafka"]["bootstrap"],
+            "MICROTURN_TOPIC_PREFIX": self.settings.topic_prefix,
+            "MICROTURN_ARCHIVE_DIR": str(archive),
+            "MICROTURN_AUDIT_KEY": os.environ.get("MICROTURN_AUDIT_KEY")
+            or str(self.settings.state_dir / "audit" / "audit.key"),
+        }
+        pid = process.spawn([sys.executable, "-m", ARCHIVER_MARKER], log_path, env=env)
+        ready = archive / "_archiver" / "ready"  # holds the archiver's pid once it consumes
+        process.wait_until(lambda: _read(ready) == str(pid), "archiver", 120.0, log_path, pid)
+        say(f"started the archiver (pid {pid}, archive {archive}, log: {log_path})")
+        return [{"name": "archiver", "pid": pid, "log": str(log_path), "archive": str(archive)}]
+
     def down(self, say: Any = print) -> dict[str, Any]:
         """Stop every process `up` started from this state dir; the status afterwards."""
         state = self._load()
         for worker in state.get("workers", []):
             if process.stop(worker.get("pid"), WORKER_MARKER):
                 say(f"stopped {worker['name']} (pid {worker['pid']})")
+        for archiver in state.get("archivers", []):  # after the workers: it commits what they produced last
+            if process.stop(archiver.get("pid"), ARCHIVER_MARKER):
+                say(f"stopped the archiver (pid {archiver['pid']})")
         for name, marker in (("triton", triton.MARKER), ("kafka", kafka.MARKER)):
             entry = state.get(name, {})
             if process.stop(entry.get("pid"), marker):
                 say(f"stopped {name} (pid {entry['pid']})")
-        state["workers"] = []
+        state["workers"] = state["archivers"] = []
         for name in ("triton", "kafka"):
             if name in state and not state[name].get("external"):
                 state[name]["pid"] = None
@@ -187,8 +217,24 @@ class Stack:
                 {"name": w["name"], "pid": w["pid"], "alive": process.is_alive(w["pid"], WORKER_MARKER)}
                 for w in state.get("workers", [])
             ],
+            "archivers": [
+                {
+                    "name": a["name"],
+                    "pid": a["pid"],
+                    "alive": process.is_alive(a["pid"], ARCHIVER_MARKER),
+                    "archive": a["archive"],
+                }
+                for a in state.get("archivers", [])
+            ],
             "state_dir": str(self.settings.state_dir),
         }
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
 
 
 def _reuse_port(port: int | None) -> int:

@@ -36,7 +36,11 @@ from schemas.events import TurnClose
 TURN_MS = 200
 InputEvent = SessionStarted | AudioChunk | VideoFrame | TextEvent | BackgroundResult | SessionEnded
 _STREAMS: dict[type, str] = {
-    SessionStarted: "session", SessionEnded: "session", AudioChunk: "audio", VideoFrame: "video", TextEvent: "text"
+    SessionStarted: "session",
+    SessionEnded: "session",
+    AudioChunk: "audio",
+    VideoFrame: "video",
+    TextEvent: "text",
 }
 
 
@@ -98,7 +102,9 @@ class TurnAssembler:
         if state.finished:
             if isinstance(event, SessionStarted | SessionEnded):
                 return Applied([])
-            return Applied([], f"session {state.session_id} already ended; {event.event_id} arrived after its final turn")
+            return Applied(
+                [], f"session {state.session_id} already ended; {event.event_id} arrived after its final turn"
+            )
         self._mark_seen(state, event)
         if isinstance(event, SessionStarted):
             state.clock = "audio" if event.has_audio else "video" if event.has_video else "ticker"
@@ -141,7 +147,9 @@ class TurnAssembler:
         """
         if state.clock != "ticker" or state.finished:
             return []
-        return [self._close(state, k, None, "ticker", False, wall_ns) for k in range(state.next_turn, session_ms // TURN_MS)]
+        return [
+            self._close(state, k, None, "ticker", False, wall_ns) for k in range(state.next_turn, session_ms // TURN_MS)
+        ]
 
     @staticmethod
     def _is_duplicate(state: SessionAssembly, event: InputEvent) -> bool:
@@ -188,11 +196,20 @@ class TurnAssembler:
             return []  # audio still on its way
         closed = []
         if state.clock == "video" and end.turns > state.next_turn + 1:
-            closed = [self._close(state, k, None, "video", False, end.wall_time_ns) for k in range(state.next_turn, end.turns - 1)]
+            closed = [
+                self._close(state, k, None, "video", False, end.wall_time_ns)
+                for k in range(state.next_turn, end.turns - 1)
+            ]
         return [*closed, self._close(state, state.next_turn, None, "end", True, end.wall_time_ns)]
 
     def _close(
-        self, state: SessionAssembly, turn: int, audio: AudioChunk | None, closed_by: TurnClose, final: bool, wall_ns: int
+        self,
+        state: SessionAssembly,
+        turn: int,
+        audio: AudioChunk | None,
+        closed_by: TurnClose,
+        final: bool,
+        wall_ns: int,
     ) -> MicroTurn:
         end_ms = (turn + 1) * TURN_MS
         take = [e for e in state.pending if final or e.event_time_ms < end_ms]

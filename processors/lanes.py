@@ -46,5 +46,5 @@ class Lanes(Generic[T]):
                 continue
             try:
                 await self._handle(item)
-            except Exception:  # noqa: BLE001 - one bad item must not stop the session's lane
+            except Exception:
                 log.exception("lane_item_failed", session_id=session_id)

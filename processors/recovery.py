@@ -13,6 +13,8 @@ tables were the first choice; their changelog recovery hangs after a SIGKILL wit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from processors.assembler import InputEvent, SessionAssembly, TurnAssembler
 from replay.log import read_topics
 from schemas import (
@@ -30,7 +32,7 @@ from schemas import (
 _ORDER = {SessionStarted: 0, TextEvent: 1, VideoFrame: 2, BackgroundResult: 3, AudioChunk: 4, SessionEnded: 5}
 
 
-def first_per_turn(events: list[object]) -> list[MicroTurn]:
+def first_per_turn(events: Sequence[object]) -> list[MicroTurn]:
     """The first MicroTurn recorded for each turn (the one that was answered), by turn."""
     first: dict[int, MicroTurn] = {}
     for event in events:
@@ -49,7 +51,9 @@ async def load_assembly(
     turns = first_per_turn(events)
     inputs: list[InputEvent] = [e for e in events if isinstance(e, tuple(_ORDER))]  # type: ignore[misc]
     # Replay order: as they would arrive live (by session time, audio last within a turn).
-    inputs.sort(key=lambda e: (type(e) is not SessionStarted, type(e) is SessionEnded, e.event_time_ms, _ORDER[type(e)], e.seq))
+    inputs.sort(
+        key=lambda e: (type(e) is not SessionStarted, type(e) is SessionEnded, e.event_time_ms, _ORDER[type(e)], e.seq)
+    )
     state = SessionAssembly(session_id)
     closed = assembler.restore(state, turns, inputs)
     return state, closed

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-import msgspec
-
 from schemas.envelope import Event
 
 ACTIONS = ("LISTEN", "SPEAK", "BACKCHANNEL", "DELEGATE")
 """The model's actions, by the index the model returns in `ACTION`."""
 
 EndReason = Literal["complete", "truncated", "aborted"]
-TurnClose = Literal["audio", "ticker", "end"]
+TurnClose = Literal["audio", "video", "ticker", "end"]
 
 
 class SessionStarted(Event, frozen=True, tag="session_started"):
@@ -97,7 +95,7 @@ class MicroTurn(Event, frozen=True, tag="micro_turn"):
     late_event_ids: tuple[str, ...] = ()
     """Ids of included events whose own turn had already closed."""
     closed_by: TurnClose = "audio"
-    """What closed the turn: its audio chunk, the ticker (no audio), or the session's end."""
+    """What closed the turn: its audio chunk, the next video frame (no audio), the ticker (neither), or the end."""
     final: bool = False
     """True on the session's last turn: the model sequence ends with it."""
     ingest_wall_time_ns: int = 0
@@ -179,4 +177,3 @@ ANY_EVENT = (
     | DeadLetter
 )
 """The union a reader decodes into; the `schema` tag picks the type."""
-

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from schemas import Topics, AudioChunk, SessionEnded, SessionStarted, TextEvent, VideoFrame, event_id
+from schemas import AudioChunk, SessionEnded, SessionStarted, TextEvent, Topics, VideoFrame, event_id
 from schemas.events import EndReason
 from streams.media import TURN_MS, AudioPiece, MediaSource, TextLine, VideoPiece, open_media
 from streams.media.errors import TruncatedStream
@@ -137,7 +137,13 @@ class SessionPublisher:
         )
         await self._out.flush()
         return StreamSummary(
-            self.session_id, status, self._counts["audio"], self._counts["video"], self._counts["text"], duration, detail
+            self.session_id,
+            status,
+            self._counts["audio"],
+            self._counts["video"],
+            self._counts["text"],
+            duration,
+            detail,
         )
 
     async def _audio(self, piece: AudioPiece, last: bool) -> None:

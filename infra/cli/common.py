@@ -24,9 +24,13 @@ class CommandError(Exception):
 
 
 def add_stack_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--state-dir", help="where logs, data and state.json live (default: ./.microturn, or $MICROTURN_STATE_DIR)")
+    parser.add_argument(
+        "--state-dir", help="where logs, data and state.json live (default: ./.microturn, or $MICROTURN_STATE_DIR)"
+    )
     parser.add_argument("--kafka", metavar="BOOTSTRAP", help="use this Kafka instead of starting one (host:port)")
-    parser.add_argument("--triton", metavar="URL", help="use this Triton gRPC endpoint instead of starting one (host:port)")
+    parser.add_argument(
+        "--triton", metavar="URL", help="use this Triton gRPC endpoint instead of starting one (host:port)"
+    )
     parser.add_argument("--topic-prefix", help="prefix of every topic name (default: microturn)")
 
 

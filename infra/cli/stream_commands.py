@@ -73,10 +73,12 @@ def stream(args: argparse.Namespace) -> int:
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def _demo(bootstrap: str, prefix: str, path: Path, session_id: str, quiet: bool, timeout_s: float) -> dict[str, Any]:
+async def _demo(
+    bootstrap: str, prefix: str, path: Path, session_id: str, quiet: bool, timeout_s: float
+) -> dict[str, Any]:
     topics = Topics(prefix)
 
     def line(c: Captured) -> None:
@@ -84,7 +86,11 @@ async def _demo(bootstrap: str, prefix: str, path: Path, session_id: str, quiet:
             out = c.output
             shown = out.text if out.text.isprintable() else f"<{len(out.text.encode())} bytes of text>"
             text = f"  {shown}" if out.text else ""
-            print(f"turn {out.seq:4d}  {out.action:<11}  latency {c.latency_ms:7.1f} ms  model {out.model_ms:6.1f} ms{text}", flush=True)
+            print(
+                f"turn {out.seq:4d}  {out.action:<11}  latency {c.latency_ms:7.1f} ms  "
+                f"model {out.model_ms:6.1f} ms{text}",
+                flush=True,
+            )
 
     async with OutputCapture(bootstrap, topics.output) as capture:
         publish = asyncio.create_task(_publish(bootstrap, prefix, path, session_id, True, [], progress=False))
@@ -135,11 +141,21 @@ def demo(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     text = "publish a recording as one session's 200 ms events"
-    p = sub.add_parser("stream", help=text, description=text + ". Exit 2: bad input, nothing sent; 3: input broke midway, what decoded was sent.")
+    p = sub.add_parser(
+        "stream",
+        help=text,
+        description=text + ". Exit 2: bad input, nothing sent; 3: input broke midway, what decoded was sent.",
+    )
     p.add_argument("file", help="any media PyAV reads: WAV (incl. 8 kHz mu-law), FLAC, MP3, Ogg/Opus, WebM, MP4")
     p.add_argument("--session", help="session id (default: file name + random suffix)")
-    p.add_argument("--realtime", action="store_true", help="pace events like a live call (default: as fast as the broker takes them)")
-    p.add_argument("--text", action="append", metavar="SECONDS:TEXT", help="a text event at that session time (repeatable)")
+    p.add_argument(
+        "--realtime",
+        action="store_true",
+        help="pace events like a live call (default: as fast as the broker takes them)",
+    )
+    p.add_argument(
+        "--text", action="append", metavar="SECONDS:TEXT", help="a text event at that session time (repeatable)"
+    )
     p.add_argument("--transcript", metavar="FILE.jsonl", help='timed text lines: {"t": seconds, "text": ...} per line')
     add_stack_flags(p)
     add_json_flag(p)

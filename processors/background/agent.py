@@ -74,8 +74,14 @@ class BackgroundAgent:
             status, answer = "timeout", f"{tool.name} did not answer within {self._timeout_s:.0f} s"
         except ToolError as exc:
             status, answer = "error", str(exc)
-        log.info("background_task_done", session_id=task.session_id, turn=task.turn, tool=tool.name, status=status,
-                 ms=round((time.monotonic() - started) * 1000, 1))
+        log.info(
+            "background_task_done",
+            session_id=task.session_id,
+            turn=task.turn,
+            tool=tool.name,
+            status=status,
+            ms=round((time.monotonic() - started) * 1000, 1),
+        )
         return BackgroundResult(
             event_id=event_id(task.session_id, "result", task.seq),
             session_id=task.session_id,

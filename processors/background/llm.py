@@ -40,14 +40,17 @@ class ChatCompletions:
         body = {
             "model": self._model,
             "messages": [
-                {"role": "system", "content": "You help a live voice assistant. Answer briefly.\n"
-                 + "\n".join(f"{k}: {v}" for k, v in sorted(context.items()))},
+                {
+                    "role": "system",
+                    "content": "You help a live voice assistant. Answer briefly.\n"
+                    + "\n".join(f"{k}: {v}" for k, v in sorted(context.items())),
+                },
                 {"role": "user", "content": task},
             ],
         }
         return await asyncio.to_thread(self._post, body)
 
-    def _post(self, body: dict[str, object]) -> str:
+    def _post(self, body: Mapping[str, object]) -> str:
         headers = {"Content-Type": "application/json"}
         if self._key:
             headers["Authorization"] = f"Bearer {self._key}"

@@ -53,10 +53,17 @@ async def test_an_event_larger_than_its_topic_allows_is_refused_before_sending(
     topics = Topics(topic_prefix)
     await asyncio.to_thread(ensure_topics, kafka_bootstrap, topics)
     huge = VideoFrame(
-        event_id=event_id("big", "video", 0), session_id="big", seq=0, event_time_ms=0, jpeg=b"\xff" * (2 << 20),
-        width=80, height=80,
+        event_id=event_id("big", "video", 0),
+        session_id="big",
+        seq=0,
+        event_time_ms=0,
+        jpeg=b"\xff" * (2 << 20),
+        width=80,
+        height=80,
     )
     async with EventProducer(kafka_bootstrap, topics) as producer:
-        with pytest.raises(OversizedEvent, match=rf"VideoFrame big/video/0 is \d+ bytes; {topics.video} accepts at most"):
+        with pytest.raises(
+            OversizedEvent, match=rf"VideoFrame big/video/0 is \d+ bytes; {topics.video} accepts at most"
+        ):
             await producer.send(topics.video, huge)
     assert await read_topics(kafka_bootstrap, [topics.video]) == []

@@ -19,7 +19,11 @@ def stream(path: Path, session: str, bootstrap: str, prefix: str, *extra: str) -
     env = {**os.environ, "MICROTURN_KAFKA": bootstrap, "MICROTURN_TOPIC_PREFIX": prefix}
     return subprocess.run(
         [sys.executable, "-m", "infra.cli.main", "stream", str(path), "--session", session, "--json", *extra],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
 
 
@@ -40,11 +44,17 @@ def test_a_good_file_with_text_prints_the_json_summary(kafka_bootstrap: str, top
     media = write_media(tmp_path / "call.wav", Tone("pcm_mulaw", rate=8000, channels=1, seconds=1.1))
     transcript = tmp_path / "t.jsonl"
     transcript.write_text('{"t": 0.5, "text": "from the transcript"}\n')
-    result = stream(media, "good", kafka_bootstrap, topics_only, "--text", "0.25:hello", "--transcript", str(transcript))
+    result = stream(
+        media, "good", kafka_bootstrap, topics_only, "--text", "0.25:hello", "--transcript", str(transcript)
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary == {
-        "session_id": "good", "status": "complete", "audio_chunks": 6, "video_frames": 0, "text_events": 2,
+        "session_id": "good",
+        "status": "complete",
+        "audio_chunks": 6,
+        "video_frames": 0,
+        "text_events": 2,
         "duration_ms": 1200,
     }
 

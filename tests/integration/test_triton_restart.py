@@ -12,14 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from inference.loading import load_network, repository_params
 from infra import process
 from infra.stack import Stack, StackSettings
 from infra.triton import MARKER, TritonServer
-from inference.loading import load_network, repository_params
+from processors.recovery import first_per_turn
 from replay.capture import OutputCapture, sessions_complete
 from replay.log import read_topics
 from replay.offline import run_session
-from processors.recovery import first_per_turn
 from schemas import ACTIONS, ModelOutput, Topics
 from streams.session import publish_file
 from tests.conftest import CACHE_DIR
@@ -39,15 +39,21 @@ def own_triton(run_dir: Path) -> Iterator[tuple[TritonServer, list[int]]]:
 def restart_pipeline(
     run_dir: Path, kafka_bootstrap: str, own_triton: tuple[TritonServer, list[int]], topic_prefix: str
 ) -> Iterator[Stack]:
-    stack = Stack(StackSettings(run_dir / "stacks" / topic_prefix, CACHE_DIR, kafka_bootstrap,
-                                own_triton[0].grpc_url, topic_prefix))
+    stack = Stack(
+        StackSettings(
+            run_dir / "stacks" / topic_prefix, CACHE_DIR, kafka_bootstrap, own_triton[0].grpc_url, topic_prefix
+        )
+    )
     stack.up(say=lambda _: None)
     yield stack
     stack.down(say=lambda _: None)
 
 
 async def test_outputs_after_a_triton_restart_equal_an_uninterrupted_run(
-    restart_pipeline: Stack, own_triton: tuple[TritonServer, list[int]], topic_prefix: str, kafka_bootstrap: str,
+    restart_pipeline: Stack,
+    own_triton: tuple[TritonServer, list[int]],
+    topic_prefix: str,
+    kafka_bootstrap: str,
     tmp_path: Path,
 ) -> None:
     server, pids = own_triton

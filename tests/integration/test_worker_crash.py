@@ -35,7 +35,9 @@ async def test_sigkill_mid_session_every_turn_gets_exactly_one_turn_and_one_outp
     victim = (await asyncio.to_thread(pipeline.status))["workers"][0]["pid"]
     files = {s: write_wav(tmp_path / f"{s}.wav", secs, 200.0 + 50 * i) for i, (s, secs) in enumerate(SESSIONS.items())}
     async with OutputCapture(kafka_bootstrap, topics.output) as capture:
-        streaming = [asyncio.create_task(publish_file(kafka_bootstrap, topics, f, s, realtime=True)) for s, f in files.items()]
+        streaming = [
+            asyncio.create_task(publish_file(kafka_bootstrap, topics, f, s, realtime=True)) for s, f in files.items()
+        ]
         await capture.until(lambda out: sum(len(v) for v in out.values()) >= 12, timeout_s=60)
         os.kill(victim, signal.SIGKILL)  # mid-session: outputs are flowing, input keeps coming
         summaries = await asyncio.gather(*streaming)

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
-from schemas import AudioChunk, BackgroundResult, MicroTurn, SessionEnded, SessionStarted, TextEvent, VideoFrame, event_id
 from processors.assembler import SessionAssembly, TurnAssembler, dump_state, load_state
+from schemas import (
+    AudioChunk,
+    BackgroundResult,
+    MicroTurn,
+    SessionEnded,
+    SessionStarted,
+    TextEvent,
+    VideoFrame,
+    event_id,
+)
 
 S = "sess"
 
 
 def audio(k: int, last: bool = False, wall: int = 0) -> AudioChunk:
     return AudioChunk(
-        event_id=event_id(S, "audio", k), session_id=S, seq=k, event_time_ms=200 * k, turn=k,
-        samples=bytes([k % 256]) * 6400, last=last, wall_time_ns=wall,
+        event_id=event_id(S, "audio", k),
+        session_id=S,
+        seq=k,
+        event_time_ms=200 * k,
+        turn=k,
+        samples=bytes([k % 256]) * 6400,
+        last=last,
+        wall_time_ns=wall,
     )
 
 
@@ -117,14 +132,22 @@ def test_latency_is_measured_from_the_latest_included_input() -> None:
 
 def started(has_audio: bool, has_video: bool) -> SessionStarted:
     return SessionStarted(
-        event_id=event_id(S, "session", 0), session_id=S, seq=0, event_time_ms=0, has_audio=has_audio,
+        event_id=event_id(S, "session", 0),
+        session_id=S,
+        seq=0,
+        event_time_ms=0,
+        has_audio=has_audio,
         has_video=has_video,
     )
 
 
 def test_in_a_video_only_session_frame_k_closes_the_turns_before_it() -> None:
     turns = run(started(False, True), frame(0), text(0, 250, "during turn 1"), frame(1), frame(2), ended(0, ms=600))
-    assert [(t.seq, t.closed_by, t.final) for t in turns] == [(0, "video", False), (1, "video", False), (2, "end", True)]
+    assert [(t.seq, t.closed_by, t.final) for t in turns] == [
+        (0, "video", False),
+        (1, "video", False),
+        (2, "end", True),
+    ]
     assert [t.video for t in turns] == [bytes([0]), bytes([1]), bytes([2])]
     assert turns[1].text == "during turn 1"
 
@@ -161,3 +184,12 @@ def test_state_survives_a_round_trip_through_the_table_encoding() -> None:
 def run_on(state: SessionAssembly, *events: object) -> list[MicroTurn]:
     assembler = TurnAssembler()
     return [t for e in events for t in assembler.apply(state, e).turns]  # type: ignore[arg-type]
+
+
+def test_a_tombstone_with_the_marks_tells_duplicates_from_stragglers() -> None:
+    assembler, state = TurnAssembler(), SessionAssembly(S)
+    for event in (audio(0, last=True), ended(1)):
+        assembler.apply(state, event)
+    tombstone = SessionAssembly(S, finished=True, high_water=state.high_water, results_seen=state.results_seen)
+    assert assembler.apply(tombstone, audio(0)).rejected == ""
+    assert "already ended" in assembler.apply(tombstone, audio(1)).rejected

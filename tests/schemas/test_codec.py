@@ -41,7 +41,9 @@ EXAMPLES: list[Event] = [
     ModelOutput(**envelope("output"), action="SPEAK", text="hi", audio=b"\x00" * 6400, final=True),  # type: ignore[arg-type]
     BackgroundTask(**envelope("task"), task_id="t1", task="look up", context={"elapsed_ms": "600"}),  # type: ignore[arg-type]
     BackgroundResult(**envelope("result"), task_id="t1", result="42", tool="calculator"),  # type: ignore[arg-type]
-    DeadLetter(**envelope("dlq"), source_topic="x", source_partition=1, source_offset=9, reason="bad", raw_value=b"\x00"),  # type: ignore[arg-type]
+    DeadLetter(
+        **envelope("dlq"), source_topic="x", source_partition=1, source_offset=9, reason="bad", raw_value=b"\x00"
+    ),  # type: ignore[arg-type]
 ]
 
 
@@ -109,3 +111,9 @@ def test_topics_share_one_partition_count_and_name_their_limits() -> None:
     assert all(s.name.startswith("p.") for s in specs)
     assert topics.spec(topics.audit).config["cleanup.policy"] == "compact"
     assert topics.spec(topics.audio).max_message_bytes >= 6400 + 1024
+
+
+@pytest.mark.parametrize("closed_by", ["audio", "video", "ticker", "end"])
+def test_every_way_a_turn_can_close_survives_the_wire(closed_by: str) -> None:
+    turn = MicroTurn(**envelope("turn"), closed_by=closed_by)  # type: ignore[arg-type]
+    assert decode(encode(turn)) == turn

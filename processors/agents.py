@@ -1,0 +1,198 @@
+"""The worker's agents: assemble, tick, interact, background. `processors.app` wires them to faust.
+
+Each agent method is handed its faust stream; the per-record order that makes delivery safe is
+described in `processors.app`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import faust
+import msgspec
+import structlog
+
+from inference.client import InteractionClient
+from inference.errors import InferenceError
+from processors.assembler import SessionAssembly, TurnAssembler
+from processors.background import BackgroundAgent, SessionFacts
+from processors.background.llm import ChatCompletions
+from processors.deadletter import dead_letter
+from processors.interaction import Interaction
+from processors.lanes import Lanes
+from processors.recovery import answered_up_to, first_per_turn, load_assembly
+from processors.settings import WorkerSettings
+from replay.log import read_topics
+from schemas import (
+    AudioChunk,
+    BackgroundResult,
+    BackgroundTask,
+    DecodeError,
+    Event,
+    MicroTurn,
+    SessionEnded,
+    SessionStarted,
+    TextEvent,
+    VideoFrame,
+    decode,
+    encode,
+)
+from schemas.codec import decode_as, session_key
+
+log = structlog.get_logger(__name__)
+_INPUTS = (SessionStarted, AudioChunk, VideoFrame, TextEvent, BackgroundResult, SessionEnded)
+Lane = tuple[Any, Any, MicroTurn]
+
+
+class Agents:
+    """Shared state of one worker process and the agents that use it."""
+
+    def __init__(self, app: faust.App, settings: WorkerSettings) -> None:
+        self.settings = settings
+        self.topics = topics = settings.topics
+        self.turns_topic = app.topic(topics.turns)
+        self.tasks_topic = app.topic(topics.background_tasks)
+        self._output = app.topic(topics.output)
+        self._results = app.topic(topics.background_results)
+        self._dlq = app.topic(topics.dlq)
+        self._assembler = TurnAssembler()
+        self._assembly: dict[str, SessionAssembly] = {}  # live sessions; rebuilt from the log on first sight
+        self._answered: dict[str, int] = {}  # session -> highest turn whose output the broker acknowledged
+        self._ticking: dict[str, int] = {}  # ticker-clocked sessions -> wall ns their SessionStarted was seen
+        self._lanes: Lanes[Lane] = Lanes(self._answer)
+        self._interaction: Interaction | None = None
+
+    async def _send(self, topic: Any, event: Event) -> None:
+        """Send and wait for the broker's ack."""
+        await (await topic.send(key=session_key(event.session_id), value=encode(event)))
+
+    async def _reject(self, record: Any, reason: str, agent: str) -> None:
+        msg = record.message
+        log.warning("dead_letter", topic=msg.topic, partition=msg.partition, offset=msg.offset, reason=reason)
+        await self._send(
+            self._dlq, dead_letter(msg.topic, msg.partition, msg.offset, msg.key, msg.value, reason, agent)
+        )
+
+    async def _emit_turns(self, turns: Sequence[MicroTurn]) -> None:
+        for turn in turns:
+            await self._send(self.turns_topic, msgspec.structs.replace(turn, wall_time_ns=time.time_ns()))
+
+    async def assemble(self, stream: faust.StreamT[bytes]) -> None:
+        """Input events -> MicroTurns. Records are acked by faust when the loop moves on."""
+        async for record in stream.events():
+            try:
+                event = decode(record.value)
+                if not isinstance(event, _INPUTS):
+                    raise DecodeError(f"expected an input event; got a {type(event).__name__}")
+            except DecodeError as exc:
+                await self._reject(record, str(exc), "worker:assembler")
+                continue
+            state = self._assembly.get(event.session_id)
+            if state is None:
+                state, closed = await load_assembly(
+                    self.settings.kafka, self.topics, event.session_id, record.message.partition, self._assembler
+                )
+                self._assembly[event.session_id] = state
+                await self._emit_turns(closed)
+            applied = self._assembler.apply(state, event)
+            await self._emit_turns(applied.turns)
+            if applied.rejected and isinstance(event, BackgroundResult):
+                log.info("background_result_undelivered", session_id=event.session_id, task_id=event.task_id)
+            elif applied.rejected:
+                await self._reject(record, applied.rejected, "worker:assembler")
+            if state.clock == "ticker" and not state.finished:
+                self._ticking.setdefault(event.session_id, time.time_ns())
+            if state.finished:  # a light tombstone: stragglers cannot reopen it, duplicates stay duplicates
+                self._assembly[event.session_id] = SessionAssembly(
+                    event.session_id, finished=True, high_water=state.high_water, results_seen=state.results_seen
+                )
+
+    async def tick(self) -> None:
+        """Close the due turns of ticker-clocked (text-only) sessions."""
+        now = time.time_ns()
+        for session_id, since in list(self._ticking.items()):
+            state = self._assembly.get(session_id)
+            if state is None:
+                continue
+            await self._emit_turns(self._assembler.tick(state, (now - since) // 1_000_000, now))
+            if state.finished:
+                self._ticking.pop(session_id, None)
+
+    async def _recorded_turns(self, session_id: str, before: int) -> list[MicroTurn]:
+        records = await read_topics(self.settings.kafka, [self.topics.turns], self.topics.partitions, session_id)
+        return [t for t in first_per_turn([r.event for r in records]) if t.seq < before]
+
+    async def _session_text(self, session_id: str) -> list[tuple[int, str]]:
+        records = await read_topics(self.settings.kafka, [self.topics.text], self.topics.partitions, session_id)
+        return sorted((r.event.event_time_ms, r.event.text) for r in records if isinstance(r.event, TextEvent))
+
+    async def interact(self, stream: faust.StreamT[bytes]) -> None:
+        """MicroTurns -> per-session lanes; each record is acked once its output is durable."""
+        if self._interaction is None:
+            client = InteractionClient(self.settings.triton, timeout_s=self.settings.triton_timeout_s)
+            self._interaction = Interaction(client, self._recorded_turns)
+        noack = stream.noack()  # type: ignore[attr-defined]  # faust's StreamT stub lacks noack()
+        async for record in noack.events():
+            try:
+                turn = decode_as(record.value, MicroTurn)
+            except DecodeError as exc:
+                await self._reject(record, str(exc), "worker:interaction")
+                await noack.ack(record)
+                continue
+            self._lanes.put(turn.session_id, (noack, record, turn))
+
+    async def _answer(self, item: Lane) -> None:
+        stream, record, turn = item
+        bound = log.bind(
+            session_id=turn.session_id, turn=turn.seq, partition=record.message.partition, offset=record.message.offset
+        )
+        done = self._answered.get(turn.session_id)
+        if done is None:
+            done = self._answered[turn.session_id] = await answered_up_to(
+                self.settings.kafka, self.topics, turn.session_id, record.message.partition
+            )
+        if turn.seq <= done:
+            bound.info("duplicate_turn_skipped", answered_up_to=done)
+            await stream.ack(record)
+            return
+        assert self._interaction is not None  # set before any lane exists
+        try:
+            result = await self._interaction.answer(turn)
+        except InferenceError as exc:
+            bound.error("model_step_failed", error=str(exc), kind=type(exc).__name__)
+            await self._reject(record, f"model step failed ({type(exc).__name__}): {exc}", "worker:interaction")
+            await stream.ack(record)
+            return
+        await self._send(self._output, result.output)
+        if result.task is not None:
+            await self._send(self.tasks_topic, result.task)
+        self._answered[turn.session_id] = turn.seq
+        await stream.ack(record)
+        bound.debug(
+            "answered",
+            action=result.output.action,
+            model_ms=round(result.output.model_ms, 2),
+            rebuilt=result.rebuilt_turns,
+        )
+
+    async def background(self, stream: faust.StreamT[bytes]) -> None:
+        """BackgroundTasks -> the agent; each record is acked once its result is durable."""
+        noack = stream.noack()  # type: ignore[attr-defined]  # faust's StreamT stub lacks noack()
+        pending: dict[str, Any] = {}
+
+        async def deliver(task: BackgroundTask, result: BackgroundResult) -> None:
+            await self._send(self._results, result)
+            await noack.ack(pending.pop(task.event_id))
+
+        agent = BackgroundAgent(SessionFacts(self._session_text), deliver, fallback=ChatCompletions.from_env())
+        async for record in noack.events():
+            try:
+                task = decode_as(record.value, BackgroundTask)
+            except DecodeError as exc:
+                await self._reject(record, str(exc), "worker:background")
+                await noack.ack(record)
+                continue
+            pending[task.event_id] = record
+            agent.submit(task)
