@@ -44,6 +44,8 @@ class SessionEnded(Event, frozen=True, tag="session_ended"):
     """How many AudioChunks the session sent; the assembler waits for all of them before the end."""
     detail: str = ""
     """Why it ended that way, for humans (empty when complete)."""
+    stats: dict[str, str] = {}
+    """Counters of the session's ingest (e.g. frames late, reordered, gaps filled with silence)."""
 
 
 class AudioChunk(Event, frozen=True, tag="audio_chunk"):

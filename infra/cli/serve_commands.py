@@ -52,8 +52,12 @@ async def _serve(settings: IngressSettings, protocol: CallProtocol, args: argpar
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with IngressServer(settings, protocol) as server:
-        doc = {"protocol": protocol.name, "url": server.url, "port": server.port,
-               "topic_prefix": settings.topics.prefix}
+        doc = {
+            "protocol": protocol.name,
+            "url": server.url,
+            "port": server.port,
+            "topic_prefix": settings.topics.prefix,
+        }
         emit(args, doc, f"microturn serve {protocol.name}: listening on {server.url} (Ctrl-C stops)")
         sys.stdout.flush()
         await stop.wait()
@@ -124,15 +128,25 @@ def _summary(result: Any, out: Path, caller_samples: int) -> dict[str, Any]:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     text = "run a live ingress server: Twilio Media Streams or 16 kHz PCM over WebSocket"
     p = sub.add_parser("serve", help=text, description=text + ". Each call becomes a session; model speech goes back.")
-    p.add_argument("protocol", choices=("twilio", "ws"),
-                   help=f"twilio: Media Streams, signed with ${TWILIO_TOKEN_ENV}; ws: PCM with bearer ${WS_TOKEN_ENV}")
+    p.add_argument(
+        "protocol",
+        choices=("twilio", "ws"),
+        help=f"twilio: Media Streams, signed with ${TWILIO_TOKEN_ENV}; ws: PCM with bearer ${WS_TOKEN_ENV}",
+    )
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one, printed)")
-    p.add_argument("--public-url", help="twilio: scheme and host Twilio connects to, e.g. wss://calls.example.com, "
-                                        "when a proxy sits in front (the signature covers the URL)")
+    p.add_argument(
+        "--public-url",
+        help="twilio: scheme and host Twilio connects to, e.g. wss://calls.example.com, "
+        "when a proxy sits in front (the signature covers the URL)",
+    )
     p.add_argument("--max-calls", type=int, default=100, help="concurrent calls; more get HTTP 503 (default 100)")
-    p.add_argument("--max-message-bytes", type=int, default=64 * 1024,
-                   help="largest WebSocket message; a larger one aborts its call (default 65536)")
+    p.add_argument(
+        "--max-message-bytes",
+        type=int,
+        default=64 * 1024,
+        help="largest WebSocket message; a larger one aborts its call (default 65536)",
+    )
     p.add_argument("--idle-timeout", type=float, default=10.0, help="seconds of peer silence that abort a call")
     add_stack_flags(p)
     add_json_flag(p)

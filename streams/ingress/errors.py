@@ -6,6 +6,7 @@ and closes that one WebSocket with the class's `close_code`; the server and othe
 
 from __future__ import annotations
 
+from schemas.events import EndReason
 from streams.errors import StreamsError
 
 
@@ -22,7 +23,7 @@ class CallRejected(IngressError):
 
     close_code = 1008
     """WebSocket close code sent to the peer (1008: policy violation)."""
-    reason = "aborted"
+    reason: EndReason = "aborted"
     """How the session ends (a SessionEnded reason)."""
 
 
@@ -36,6 +37,12 @@ class UnsupportedMedia(CallRejected):
     """The stream's media format is not the one this server takes (e.g. not 8 kHz mu-law mono)."""
 
     close_code = 1003  # unsupported data
+
+
+class SessionInUse(CallRejected):
+    """Another live call on this server already has this session id; nothing is published."""
+
+    close_code = 1008
 
 
 class CallTimeout(CallRejected):

@@ -69,7 +69,9 @@ class JitterBuffer:
         is a protocol error, not a reason to allocate minutes of zeros.
         """
         if tolerance < 0 or depth < 1 or max_gap < 0:
-            raise ValueError(f"JitterBuffer needs tolerance >= 0, depth >= 1, max_gap >= 0; got {tolerance}, {depth}, {max_gap}")
+            raise ValueError(
+                f"JitterBuffer needs tolerance >= 0, depth >= 1, max_gap >= 0; got {tolerance}, {depth}, {max_gap}"
+            )
         self._tolerance = tolerance
         self._depth = depth
         self._max_gap = max_gap

@@ -4,9 +4,10 @@ A live session has no file to probe and no end to look ahead to, so it differs f
 `streams.session.SessionPublisher` in three ways: audio chunk k is sent the moment its 3200th
 sample arrives (nothing is held back, which would add a turn of latency); text events are
 stamped with the session clock *now*, i.e. the audio received so far; and the end is only known
-when the call ends. Then the partial last turn is padded and flagged `last`; when the audio filled
-its last turn exactly, no chunk is flagged and `SessionEnded.audio_chunks` tells the assembler
-that all chunks are in, so it closes a final turn without audio (closed_by "end").
+when the call ends. Then the partial last turn is padded and flagged `last`. When the audio filled
+its last turn exactly, one more chunk follows, all silence with `valid_samples` 0, flagged `last`:
+without it the assembler's final turn would depend on whether SessionEnded overtook the last chunk
+(they travel on different topics), and the same call could end with a different number of turns.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import structlog
 
 from schemas import AudioChunk, SessionEnded, SessionStarted, TextEvent, event_id
 from schemas.events import EndReason
-from streams.media import SAMPLE_RATE, TURN_MS, AudioChunker, AudioPiece
+from streams.media import CHUNK_SAMPLES, SAMPLE_RATE, TURN_MS, AudioChunker, AudioPiece
 from streams.producer import EventProducer
 
 log = structlog.get_logger(__name__)
@@ -86,7 +87,12 @@ class LiveSession:
             await self._send_chunk(piece)
 
     async def text(self, text: str, speaker: str) -> None:
-        """Send a text event at the current session clock (it joins the turn still open)."""
+        """Send a text event at the current session clock (it joins the turn still open).
+
+        Ignored once the session ended: nothing may follow its SessionEnded.
+        """
+        if self._ended:
+            return
         now = self.clock_ms
         seq = self._texts
         self._texts += 1
@@ -109,9 +115,12 @@ class LiveSession:
             self._ended = True
             return
         self._ended = True
-        for piece in self._chunker.finish():
+        pieces = self._chunker.finish()
+        if not pieces and self._audio_chunks:  # the audio ended on a turn boundary: mark the end
+            pieces = [AudioPiece(self._chunker.next_turn, np.zeros(CHUNK_SAMPLES, np.int16), 0, padded=True, last=True)]
+        for piece in pieces:
             await self._send_chunk(piece)
-        turns = -(-self._chunker.samples_in // (SAMPLE_RATE * TURN_MS // 1000))
+        turns = self._audio_chunks
         await self._out.send(
             self._topics.session,
             SessionEnded(

@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from schemas import DecodeError, ModelOutput, decode
-from streams.ingress.errors import IngressError
+from streams.ingress.errors import IngressError, SessionInUse
 
 log = structlog.get_logger(__name__)
 
@@ -65,7 +65,13 @@ class OutputRouter:
         await self._consumer.stop()
 
     def subscribe(self, session_id: str) -> asyncio.Queue[ModelOutput]:
-        """The queue that will receive `session_id`'s outputs, in turn order; call before SessionStarted."""
+        """The queue that will receive `session_id`'s outputs, in turn order; call before SessionStarted.
+
+        Raises SessionInUse when a live call already subscribed to it (its outputs are not
+        handed to a second peer).
+        """
+        if session_id in self._queues:
+            raise SessionInUse(f"session {session_id!r} is already live on this server")
         queue: asyncio.Queue[ModelOutput] = asyncio.Queue()
         self._queues[session_id] = queue
         return queue
@@ -80,6 +86,10 @@ class OutputRouter:
                 batches = await self._consumer.getmany(timeout_ms=500)
             except KafkaError as exc:  # the broker went away: keep the server up and retry
                 log.warning("output_router_fetch_failed", topic=self._topic, error=str(exc))
+                await asyncio.sleep(_RETRY_S)
+                continue
+            except Exception:  # anything else would silence every call's playback: log it and go on
+                log.exception("output_router_failed", topic=self._topic)
                 await asyncio.sleep(_RETRY_S)
                 continue
             for records in batches.values():

@@ -25,8 +25,9 @@ def _lowpass(taps: int, cutoff_hz: float, rate_hz: float) -> npt.NDArray[np.floa
     n = np.arange(taps) - (taps - 1) / 2
     ideal = 2 * cutoff_hz / rate_hz * np.sinc(2 * cutoff_hz / rate_hz * n)
     window = np.blackman(taps)
-    h = ideal * window
-    return h / h.sum()  # unity gain at DC
+    h: npt.NDArray[np.float64] = ideal * window
+    normalized: npt.NDArray[np.float64] = h / h.sum()  # unity gain at DC
+    return normalized
 
 
 _FILTER = _lowpass(TAPS, CUTOFF_HZ, 16_000.0)

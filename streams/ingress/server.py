@@ -9,6 +9,7 @@ session itself, and anything that still escapes is logged and closes that connec
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from types import TracebackType
@@ -17,6 +18,7 @@ import structlog
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
+from streams.ingress.errors import IngressError
 from streams.ingress.outputs import OutputRouter
 from streams.ingress.settings import IngressSettings
 from streams.producer import EventProducer, producer_id
@@ -74,6 +76,7 @@ class IngressServer:
         self._producer = EventProducer(settings.bootstrap, settings.topics)
         self._router = OutputRouter(settings.bootstrap, settings.topics.output, settings.topics.partitions)
         self._server: Server | None = None
+        self._resources = contextlib.AsyncExitStack()
 
     @property
     def port(self) -> int:
@@ -94,28 +97,31 @@ class IngressServer:
         return len(self._calls)
 
     async def __aenter__(self) -> IngressServer:
-        await self._producer.__aenter__()
-        try:
-            await self._router.__aenter__()
-        except BaseException:
-            await self._producer.__aexit__(None, None, None)
-            raise
-        context = CallContext(
-            self.settings, self._producer, self._router, producer_id(f"ingress-{self._protocol.name}"), self._closing
-        )
+        """Connect to Kafka, position the output router, then listen; undone in order on failure."""
+        async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(self._producer)
+            await stack.enter_async_context(self._router)
+            context = CallContext(
+                self.settings, self._producer, self._router, producer_id(f"ingress-{self._protocol.name}"),
+                self._closing,
+            )
 
-        async def handler(websocket: ServerConnection) -> None:
-            await self._run_call(websocket, context)
+            async def handler(websocket: ServerConnection) -> None:
+                await self._run_call(websocket, context)
 
-        self._server = await serve(
-            handler,
-            self.settings.host,
-            self.settings.port,
-            process_request=self._admit,
-            max_size=self.settings.max_message_bytes,
-            compression=None,  # small frames at 50 Hz: deflate costs CPU and latency for nothing
-            server_header=None,
-        )
+            try:
+                self._server = await serve(
+                    handler,
+                    self.settings.host,
+                    self.settings.port,
+                    process_request=self._admit,
+                    max_size=self.settings.max_message_bytes,
+                    compression=None,  # small frames at 50 Hz: deflate costs CPU and latency for nothing
+                    server_header=None,
+                )
+            except OSError as exc:
+                raise IngressError(f"cannot listen on {self.settings.host}:{self.settings.port}: {exc}") from exc
+            self._resources = stack.pop_all()
         log.info("ingress_listening", protocol=self._protocol.name, url=self.url)
         return self
 
@@ -129,8 +135,7 @@ class IngressServer:
                 self._server.close(close_connections=True)
                 await self._server.wait_closed()
         finally:
-            await self._router.__aexit__(None, None, None)
-            await self._producer.__aexit__(None, None, None)
+            await self._resources.aclose()
 
     def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
         peer = _peer(connection)
@@ -151,7 +156,7 @@ class IngressServer:
         self._calls.add(websocket)
         try:
             await self._protocol.handle(websocket, context)
-        except Exception:  # noqa: BLE001 - one broken call must never stop the server; it is logged
+        except Exception:  # one broken call must never stop the server; it is logged
             log.exception("call_crashed", protocol=self._protocol.name, peer=_peer(websocket))
         finally:
             self._calls.discard(websocket)

@@ -51,7 +51,9 @@ class InboundAudio:
         except (binascii.Error, ValueError) as exc:
             raise ProtocolError(f"media message {seq}: payload is not base64 ({exc})") from exc
         if len(codes) > self._max_frame:
-            raise ProtocolError(f"media message {seq}: expected at most {self._max_frame} mu-law bytes; got {len(codes)}")
+            raise ProtocolError(
+                f"media message {seq}: expected at most {self._max_frame} mu-law bytes; got {len(codes)}"
+            )
         if not codes:
             return np.zeros(0, dtype=np.int16)
         return self._convert(self._jitter.push(timestamp_ms * _MS, seq, g711.decode(codes)))

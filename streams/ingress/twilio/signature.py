@@ -23,7 +23,8 @@ _DEFAULT_PORTS = {"https": 443, "wss": 443, "http": 80, "ws": 80}
 
 def sign(auth_token: str, url: str, params: Mapping[str, str] | None = None) -> str:
     """The signature Twilio would send for a request to `url` (with POST `params`, if any)."""
-    data = url + "".join(name + params[name] for name in sorted(params or {}))
+    fields = params or {}
+    data = url + "".join(name + fields[name] for name in sorted(fields))
     digest = hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
 
@@ -51,4 +52,5 @@ def is_valid(auth_token: str, url: str, signature: str | None, params: Mapping[s
     if not signature or not auth_token:
         return False
     given = signature.encode()
-    return any(hmac.compare_digest(sign(auth_token, candidate, params).encode(), given) for candidate in url_variants(url))
+    expected = [sign(auth_token, candidate, params).encode() for candidate in url_variants(url)]
+    return any(hmac.compare_digest(candidate, given) for candidate in expected)

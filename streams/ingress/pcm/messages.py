@@ -1,0 +1,94 @@
+"""The PCM WebSocket protocol, for browsers and SDKs: binary PCM in, outputs pushed back.
+
+Client -> server:
+- text `{"type": "start", "session_id"?: str, "metadata"?: {str: str}, "encoding"?: "s16le",
+  "sample_rate"?: 16000, "channels"?: 1}` first, once;
+- binary frames: 16 kHz mono signed 16-bit little-endian PCM, any even length;
+- text `{"type": "text", "text": str}` (a chat line at the session clock);
+- text `{"type": "mark", "name": str}` echoing a mark once the audio before it was played
+  (optional: a client that never echoes gets a `clear` whenever the model stops speaking);
+- text `{"type": "stop"}` at the end.
+
+Server -> client:
+- `{"type": "started", "session_id": str}`;
+- per turn `{"type": "output", "turn", "action", "text", "delegate", "final", "audio": bool}`;
+  when `audio` is true it is followed by one binary frame (3200 samples of 16 kHz s16le) and
+  `{"type": "mark", "name": "turn-<k>"}`;
+- `{"type": "clear", "at_turn", "turns", "audio_ms"}`: drop the model audio not played yet;
+- `{"type": "ended", "reason", "detail"}` just before the server closes the socket.
+"""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+
+from schemas import ModelOutput
+from streams.ingress.errors import ProtocolError
+from streams.ingress.playback import Cut
+
+SESSION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+"""What a client-chosen session id may look like."""
+
+
+class Start(msgspec.Struct, frozen=True, tag="start", tag_field="type"):
+    session_id: str = ""
+    """The session id to use; the server makes one ("ws-<hex>") when empty."""
+    metadata: dict[str, str] = {}
+    """Free-form call metadata, copied into SessionStarted.metadata."""
+    encoding: str = "s16le"
+    sample_rate: int = 16_000
+    channels: int = 1
+
+
+class Text(msgspec.Struct, frozen=True, tag="text", tag_field="type"):
+    text: str
+
+
+class Mark(msgspec.Struct, frozen=True, tag="mark", tag_field="type"):
+    name: str
+
+
+class Stop(msgspec.Struct, frozen=True, tag="stop", tag_field="type"):
+    pass
+
+
+Inbound = Start | Text | Mark | Stop
+_decoder = msgspec.json.Decoder(Inbound)
+
+
+def parse(raw: str) -> Inbound:
+    """The client message in one text frame; ProtocolError when it is not one."""
+    try:
+        message: Inbound = _decoder.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(f"expected a JSON message with a known \"type\"; {exc} in {raw[:80]!r}") from exc
+    return message
+
+
+def _encode(message: dict[str, object]) -> str:
+    return msgspec.json.encode(message).decode()
+
+
+def started(session_id: str) -> str:
+    return _encode({"type": "started", "session_id": session_id})
+
+
+def output(out: ModelOutput, audio: bool) -> str:
+    return _encode({
+        "type": "output", "turn": out.seq, "action": out.action, "text": out.text, "delegate": out.delegate,
+        "final": out.final, "audio": audio,
+    })
+
+
+def mark(name: str) -> str:
+    return _encode({"type": "mark", "name": name})
+
+
+def clear(cut: Cut) -> str:
+    return _encode({"type": "clear", "at_turn": cut.at_turn, "turns": list(cut.turns), "audio_ms": cut.audio_ms})
+
+
+def ended(reason: str, detail: str) -> str:
+    return _encode({"type": "ended", "reason": reason, "detail": detail})
