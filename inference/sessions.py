@@ -8,8 +8,8 @@ without a clock.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from inference.errors import OutOfOrder, Overloaded, SequenceLost, error_message
@@ -29,9 +29,7 @@ class SessionRegistry(Generic[S]):
 
     def __init__(self, max_sessions: int, idle_evict_s: float) -> None:
         if max_sessions < 1 or idle_evict_s <= 0:
-            raise ValueError(
-                f"expected max_sessions >= 1 and idle_evict_s > 0; got {max_sessions}, {idle_evict_s}"
-            )
+            raise ValueError(f"expected max_sessions >= 1 and idle_evict_s > 0; got {max_sessions}, {idle_evict_s}")
         self._max = max_sessions
         self._idle_s = idle_evict_s
         self._entries: OrderedDict[str, _Entry[S]] = OrderedDict()
@@ -39,9 +37,7 @@ class SessionRegistry(Generic[S]):
     def __len__(self) -> int:
         return len(self._entries)
 
-    def begin(
-        self, corrid: str, turn: int, start: bool, new_state: Callable[[], S], now_s: float
-    ) -> S:
+    def begin(self, corrid: str, turn: int, start: bool, new_state: Callable[[], S], now_s: float) -> S:
         """The state to run `turn` of `corrid` on, called once per request before the model step.
 
         START replaces any previous state (a rebuild restarts from turn 0). Without START the
@@ -51,9 +47,7 @@ class SessionRegistry(Generic[S]):
         if start:
             self._entries.pop(corrid, None)
             if len(self._entries) >= self._max:
-                raise Overloaded(
-                    error_message(Overloaded, f"{self._max} sessions are live; retry when one ends")
-                )
+                raise Overloaded(error_message(Overloaded, f"{self._max} sessions are live; retry when one ends"))
             if turn != 0:
                 raise OutOfOrder(error_message(OutOfOrder, f"START must carry turn 0; got turn {turn}"))
             self._entries[corrid] = _Entry(new_state(), 0, now_s)

@@ -21,7 +21,12 @@ def microturn(*args: str, state_dir: Path) -> subprocess.CompletedProcess[str]:
     env.pop("MICROTURN_KAFKA", None)
     env.pop("MICROTURN_TRITON", None)
     return subprocess.run(
-        [sys.executable, "-m", "infra.cli.main", *args], capture_output=True, text=True, env=env, timeout=300, check=False
+        [sys.executable, "-m", "infra.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
     )
 
 
@@ -53,9 +58,19 @@ def test_up_is_idempotent_status_reports_and_down_stops_exactly_what_up_started(
 
     # A standard Kafka client (the broker's own TopicCommand) lists the microturn topics.
     listed = subprocess.run(
-        ["java", "-cp", f"{jar_dir(CACHE_DIR)}/*", "org.apache.kafka.tools.TopicCommand",
-         "--bootstrap-server", kafka["bootstrap"], "--list"],
-        capture_output=True, text=True, timeout=120, check=True,
+        [
+            "java",
+            "-cp",
+            f"{jar_dir(CACHE_DIR)}/*",
+            "org.apache.kafka.tools.TopicCommand",
+            "--bootstrap-server",
+            kafka["bootstrap"],
+            "--list",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     ).stdout.split()
     assert {spec.name for spec in Topics().specs()} <= set(listed)
 
@@ -73,8 +88,11 @@ def test_up_is_idempotent_status_reports_and_down_stops_exactly_what_up_started(
 
     down = microturn("down", "--json", state_dir=state_dir)
     assert down.returncode == 0, down.stderr
-    for pid, marker in ((kafka["pid"], "kafka.Kafka"), (triton["pid"], "tritonserver"),
-                        (revived["workers"][0]["pid"], "processors")):
+    for pid, marker in (
+        (kafka["pid"], "kafka.Kafka"),
+        (triton["pid"], "tritonserver"),
+        (revived["workers"][0]["pid"], "processors"),
+    ):
         assert not process.is_alive(pid, marker)
     after = status(state_dir)
     assert not after["kafka"]["ready"] and not after["triton"]["ready"]  # type: ignore[index]

@@ -16,8 +16,14 @@ async def no_text(session_id: str) -> list[tuple[int, str]]:
 
 def task(text: str, seq: int = 0, elapsed_ms: int = 95_000) -> BackgroundTask:
     return BackgroundTask(
-        event_id=event_id("s", "task", seq), session_id="s", seq=seq, event_time_ms=elapsed_ms - 200, turn=seq,
-        task_id=event_id("s", "task", seq), task=text, context={"elapsed_ms": str(elapsed_ms)},
+        event_id=event_id("s", "task", seq),
+        session_id="s",
+        seq=seq,
+        event_time_ms=elapsed_ms - 200,
+        turn=seq,
+        task_id=event_id("s", "task", seq),
+        task=text,
+        context={"elapsed_ms": str(elapsed_ms)},
     )
 
 
