@@ -12,6 +12,7 @@ apt_install() {
 missing=()
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || missing+=(maven)
+command -v ffprobe >/dev/null || missing+=(ffmpeg)  # export tests check files with ffprobe
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   apt_install "${missing[@]}"

@@ -150,13 +150,15 @@ class Interaction:
             wall_time_ns=time.time_ns(),
             producer=self._producer,
             task_id=task_id,
-            task=output.delegate or turn.text,
+            # The caller's own words are the task; the model's delegate text is its hint about it.
+            task=turn.text or (context.said[-1].split("] ", 1)[-1] if context.said else "") or output.delegate,
             context={
                 "elapsed_ms": str(turn.event_time_ms + 200),
                 "turn": str(turn.seq),
                 "recent_user_text": "\n".join(context.said),
                 "recent_model_outputs": "\n".join(context.answered),
                 "current_turn_text": turn.text,
+                "model_delegate": output.delegate,
                 "model_version": output.model_version,
             },
         )

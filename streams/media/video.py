@@ -11,6 +11,7 @@ import math
 from fractions import Fraction
 
 import av
+from av.video.reformatter import VideoReformatter
 import numpy as np
 import numpy.typing as npt
 
@@ -64,7 +65,12 @@ def decode_jpeg(data: bytes) -> npt.NDArray[np.uint8]:
         raise NotMedia(f"expected JPEG bytes; got {len(data)} undecodable bytes") from exc
     if not frames:
         raise NotMedia(f"expected JPEG bytes; got {len(data)} bytes holding no image")
-    return np.asarray(frames[0].to_ndarray(format="rgb24"), dtype=np.uint8)  # type: ignore[union-attr]
+    rgb = _TO_RGB.reformat(frames[0], format="rgb24")  # type: ignore[arg-type]
+    return np.asarray(rgb.to_ndarray(), dtype=np.uint8)
+
+
+_TO_RGB = VideoReformatter()
+"""One converter for every decoded frame: building a new one per frame cost ~0.8 ms of each turn."""
 
 
 class FrameSampler:

@@ -1,0 +1,144 @@
+"""`microturn replay` (exact or what-if) and `microturn export`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from infra.cli.common import CommandError, add_json_flag, add_stack_flags, emit, endpoints, stack_from
+
+if TYPE_CHECKING:
+    from replay.session import Recording
+
+EXIT_DIVERGED = 5
+"""`replay`: it ran, and the replay departs from the recording."""
+REPLAY_HELP = f"""\
+Replay a recorded session offline and compare it with the recording, bit for bit.
+
+Exact (default): the turns are re-derived from the raw input events and compared with the recorded
+MicroTurns, then the recorded turns run through the recorded model version and every output field
+is compared. Refused when the weights here (config.pbtxt + MICROTURN_MODEL_*) are another version.
+Exit 0 identical, {EXIT_DIVERGED} diverged, 1 could not replay.
+
+What-if (--model CHECKPOINT): the recorded turns through other weights; reports per-turn
+differences (actions, text, audio, latency). Exit 0.
+"""
+
+
+def _add_source_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("session", metavar="SESSION", help="the session id")
+    parser.add_argument("--source", choices=("kafka", "archive"), default="kafka",
+                        help="read the session from the Kafka log (default) or the Parquet archive")
+    parser.add_argument("--archive", metavar="DIR",
+                        help="archive root for --source archive (default: $MICROTURN_ARCHIVE_DIR, the "
+                        "stack's archiver's, or STATE_DIR/archive)")
+    add_stack_flags(parser)
+    add_json_flag(parser)
+
+
+def _archive_root(args: argparse.Namespace) -> Path:
+    """--archive, else $MICROTURN_ARCHIVE_DIR, else the running stack's archiver's, else STATE_DIR/archive."""
+    if args.archive or os.environ.get("MICROTURN_ARCHIVE_DIR"):
+        return Path(args.archive or os.environ["MICROTURN_ARCHIVE_DIR"])
+    stack = stack_from(args)
+    archivers = stack.status().get("archivers", [])
+    return Path(archivers[0]["archive"]) if archivers else stack.settings.state_dir / "archive"
+
+
+def _recording(args: argparse.Namespace) -> Recording:
+    from replay.session import from_archive, from_kafka
+    from schemas import Topics
+
+    if args.source == "archive":
+        return from_archive(_archive_root(args), args.session)
+    kafka, _, prefix = endpoints(args)
+    return asyncio.run(from_kafka(kafka, Topics(prefix), args.session))
+
+
+def _exact(args: argparse.Namespace, recording: Recording) -> int:
+    from inference.loading import load_network, repository_params
+    from replay.session import replay
+
+    params = repository_params()
+    available = "config.pbtxt parameters with MICROTURN_MODEL_* overrides: " + ", ".join(
+        f"{k}={params.get(k, '')!r}" for k in ("checkpoint", "config", "seed"))
+    report = replay(recording, load_network(params), available)
+    doc = report.as_dict()
+    first = report.first_divergence
+    verdict = ("identical: re-derived turns and every output match the recording bit for bit" if first is None else
+               f"DIVERGED at turn {first.turn} ({first.stage}: {', '.join(first.fields)}); "
+               f"{doc['divergent_turns']} turn(s) differ")
+    emit(args, doc, f"session {report.session_id}: {report.turns} turns replayed with {report.model_version} "
+                    f"from {report.source} at {report.speed_x_realtime:.1f}x real time\n{verdict}")
+    return 0 if report.identical else EXIT_DIVERGED
+
+
+def _what_if(args: argparse.Namespace, recording: Recording) -> int:
+    from inference.network import NetworkError, load_checkpoint
+    from replay.session import what_if
+
+    try:
+        net = load_checkpoint(Path(args.model))
+    except NetworkError as exc:
+        raise CommandError(f"--model {args.model}: {exc}; pass a checkpoint written by save_checkpoint") from exc
+    doc = what_if(recording, net).as_dict()
+    emit(args, doc, _what_if_text(doc))
+    return 0
+
+
+def _what_if_text(doc: dict[str, Any]) -> str:
+    latency = doc["latency_ms"]
+    lines = [
+        f"what-if {doc['session_id']}: {doc['recorded_version']} (recorded) -> {doc['model_version']}, "
+        f"{doc['turns']} turns",
+        f"changed: {doc['turns_changed']} turns; actions {doc['actions_changed']} {doc['action_changes'] or ''}; "
+        f"text {doc['text_changed']}; audio {doc['audio_changed']}",
+        f"latency: recorded median {latency['recorded_median']} ms (Triton request), "
+        f"what-if median {latency['what_if_median']} ms (offline step)",
+    ]
+    if doc["first_divergence"]:
+        first = doc["first_divergence"]
+        lines.append(f"first divergence: turn {first['turn']} ({', '.join(first['fields'])})")
+        lines.append(f"{'turn':>5}  {'action':24} {'audio max|diff|':>15}  text (recorded -> what-if)")
+        for d in doc["differences"][:20]:
+            action = " -> ".join(d["action"]) if d["action"][0] != d["action"][1] else d["action"][0]
+            lines.append(f"{d['turn']:>5}  {action:24} {d['audio_max_abs_diff']:>15}  "
+                         f"{d['text'][0]!r} -> {d['text'][1]!r}")
+        if len(doc["differences"]) > 20:
+            lines.append(f"... {len(doc['differences']) - 20} more (--json lists all)")
+    else:
+        lines.append("identical: every output is the same as recorded")
+    return "\n".join(lines)
+
+
+def replay_command(args: argparse.Namespace) -> int:
+    recording = _recording(args)
+    return _what_if(args, recording) if args.model else _exact(args, recording)
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from replay.export import FORMATS, export
+
+    out = Path(args.out)
+    if out.suffix.lower() not in FORMATS:
+        raise CommandError(f"OUT must end in .wav or .mp4; got {args.out!r}", exit_code=2)
+    summary = export(_recording(args), out)
+    emit(args, summary.as_dict(), f"wrote {out}: {summary.duration_ms / 1000:.1f} s of session "
+                                  f"{summary.session_id} ({', '.join(summary.streams)})")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("replay", help="replay a session offline: exact (bit for bit) or what-if (--model)",
+                            description=REPLAY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_source_flags(parser)
+    parser.add_argument("--model", metavar="CHECKPOINT", help="what-if: replay with these weights instead")
+    parser.set_defaults(func=replay_command)
+    text = "write a session as stereo WAV (left caller, right model) or MP4 (+ video, subtitles)"
+    parser = sub.add_parser("export", help=text, description=text)
+    _add_source_flags(parser)
+    parser.add_argument("out", metavar="OUT", help="OUT.wav or OUT.mp4")
+    parser.set_defaults(func=export_command)

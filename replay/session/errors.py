@@ -1,0 +1,25 @@
+"""Exceptions of `replay.session`; all are `ReplayError`s, so the CLI reports them the same way."""
+
+from __future__ import annotations
+
+from replay.errors import ReplayError
+
+
+class SessionNotFound(ReplayError):
+    """The source holds nothing (or not enough) of the session to replay or export it."""
+
+
+class SourceUnavailable(ReplayError):
+    """The source itself cannot be read: no archive, no topics, a broker that does not answer."""
+
+
+class WeightsUnavailable(ReplayError):
+    """The recorded model version is not the one the available weights build.
+
+    An exact replay is refused (its result would say nothing about the recording); the message
+    names both versions and how to get the recorded weights or run a what-if replay instead.
+    """
+
+
+class IncompatibleModel(ReplayError):
+    """The what-if network cannot take the recorded turns (another video size, a broken config)."""
