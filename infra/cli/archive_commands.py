@@ -46,9 +46,14 @@ def archive_run(args: argparse.Namespace) -> int:
     from schemas import Topics
 
     kafka, _, prefix = endpoints(args)
-    settings = ArchiverSettings.from_env(kafka=kafka, topics=Topics(prefix), archive_dir=_archive_dir(args),
-                                         key_path=_key_path(args), roll_bytes=args.roll_bytes,
-                                         roll_age_s=args.roll_age)
+    settings = ArchiverSettings.from_env(
+        kafka=kafka,
+        topics=Topics(prefix),
+        archive_dir=_archive_dir(args),
+        key_path=_key_path(args),
+        roll_bytes=args.roll_bytes,
+        roll_age_s=args.roll_age,
+    )
     print(f"archiving {prefix}.* from {kafka} into {settings.archive_dir} (Ctrl-C commits and stops)", file=sys.stderr)
     asyncio.run(serve(settings))
     return 0
@@ -82,8 +87,7 @@ def _table(columns: list[str], rows: list[tuple[object, ...]], width: int = 60) 
     cells = [[str(_cell(v, True)) if v is not None else "NULL" for v in row] for row in rows]
     cells = [[c if len(c) <= width else c[: width - 1] + "…" for c in row] for row in cells]
     widths = [max([len(name), *(len(row[i]) for row in cells)]) for i, name in enumerate(columns)]
-    lines = ["  ".join(n.ljust(w) for n, w in zip(columns, widths, strict=True)),
-             "  ".join("-" * w for w in widths)]
+    lines = ["  ".join(n.ljust(w) for n, w in zip(columns, widths, strict=True)), "  ".join("-" * w for w in widths)]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
     lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
     return "\n".join(lines)
@@ -136,8 +140,11 @@ def audit_verify(args: argparse.Namespace) -> int:
     key = load_verify_key(_key_path(args))
     verdict = asyncio.run(verify_session(_archive_dir(args), kafka, Topics(prefix), args.session, key))
     f = verdict.finding
-    human = (f"{args.session}: intact, {verdict.events} events match the signed chain (key {verdict.key_id})"
-             if f is None else f"{args.session}: {f.kind.upper()} at chain position {f.position}: {f.detail}")
+    human = (
+        f"{args.session}: intact, {verdict.events} events match the signed chain (key {verdict.key_id})"
+        if f is None
+        else f"{args.session}: {f.kind.upper()} at chain position {f.position}: {f.detail}"
+    )
     emit(args, verdict.as_dict(), human)
     return 0 if f is None else EXIT_TAMPERED
 
@@ -147,14 +154,18 @@ def audit_keygen(args: argparse.Namespace) -> int:
 
     path = _key_path(args)
     key = generate_key(path)
-    emit(args, {"key": str(path), "public_key": f"{path}.pub", "key_id": key.key_id},
-         f"wrote {path} (private, mode 0600) and {path}.pub; key id {key.key_id}")
+    emit(
+        args,
+        {"key": str(path), "public_key": f"{path}.pub", "key_id": key.key_id},
+        f"wrote {path} (private, mode 0600) and {path}.pub; key id {key.key_id}",
+    )
     return 0
 
 
 def _common(p: argparse.ArgumentParser, json_flag: bool = True) -> None:
-    p.add_argument("--archive", metavar="DIR",
-                   help="archive root (default: $MICROTURN_ARCHIVE_DIR or <state dir>/archive)")
+    p.add_argument(
+        "--archive", metavar="DIR", help="archive root (default: $MICROTURN_ARCHIVE_DIR or <state dir>/archive)"
+    )
     add_stack_flags(p)
     if json_flag:
         add_json_flag(p)
@@ -196,8 +207,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     audit = sub.add_parser("audit", help="verify the archive against signed hash chains", description="the audit")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
-    text = (f"check a session's archive against its signed chain head; exit 0 intact, {EXIT_TAMPERED} if an event "
-            "was modified, deleted, inserted or reordered")
+    text = (
+        f"check a session's archive against its signed chain head; exit 0 intact, {EXIT_TAMPERED} if an event "
+        "was modified, deleted, inserted or reordered"
+    )
     p = audit_sub.add_parser("verify", help=text, description=text)
     p.add_argument("session", help="the session id")
     p.add_argument("--key", help=key_help + "; the public key is enough")

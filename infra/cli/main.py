@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from infra.cli import archive_commands, serve_commands, stack_commands, stream_commands
+from infra.cli import archive_commands, replay_commands, serve_commands, stack_commands, stream_commands
 from infra.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, CommandError
 from infra.errors import InfraError
 from infra.logs import configure
@@ -26,6 +26,8 @@ them through the interaction model on Triton; every input and output stays in th
   microturn status      what runs, where, and whether it is ready
   microturn serve P     take live calls: Twilio Media Streams (twilio) or PCM WebSocket (ws)
   microturn call F      play a recording into `serve twilio` as a phone call, save the reply
+  microturn replay S    replay a session bit for bit (or what-if with --model CHECKPOINT)
+  microturn export S F  write a session as stereo WAV or MP4 (video, subtitles)
   microturn down        stop what `up` started
   microturn query SQL   SQL over the Parquet archive (`archive run` fills it; `report`, `audit verify`)
 """
@@ -41,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     stream_commands.register(sub)
     serve_commands.register(sub)
     archive_commands.register(sub)
+    replay_commands.register(sub)
     return parser
 
 

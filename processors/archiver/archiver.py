@@ -61,8 +61,11 @@ class Archiver:
         self.ready = asyncio.Event()
         """Set once recovery is done and every partition is assigned (the stack waits for it)."""
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka, group_id=settings.group_id, enable_auto_commit=False,
-            auto_offset_reset="earliest", max_partition_fetch_bytes=4 * 1024 * 1024,
+            bootstrap_servers=settings.kafka,
+            group_id=settings.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=4 * 1024 * 1024,
         )
         self._producer = AIOKafkaProducer(bootstrap_servers=settings.kafka, acks="all", enable_idempotence=True)
 
@@ -97,8 +100,12 @@ class Archiver:
             self.sealer.resume(heads.values())
             self.sealer.resume(self.checkpoint.heads)
         elif heads:
-            log.warning("new_archive_new_chains", topic=topics.audit, replaced_heads=len(heads),
-                        archive=str(self.settings.archive_dir))
+            log.warning(
+                "new_archive_new_chains",
+                topic=topics.audit,
+                replaced_heads=len(heads),
+                archive=str(self.settings.archive_dir),
+            )
         assigned = await topic_partitions(self.settings.kafka, self.settings.archived_topics, "archiver start")
         self._consumer.assign(assigned)
         starts = await self._consumer.beginning_offsets(assigned)
@@ -108,19 +115,31 @@ class Archiver:
             self.positions[tp] = offset
         await publish_heads(self._producer, topics.audit, list(self.checkpoint.heads))
         await self._consumer.commit(dict(self.positions))
-        log.info("archiver_resumed", epoch=self.checkpoint.epoch, partitions=len(assigned), heads_on_topic=len(heads),
-                 heads_in_checkpoint=len(self.checkpoint.heads),
-                 archive=str(self.settings.archive_dir))
+        log.info(
+            "archiver_resumed",
+            epoch=self.checkpoint.epoch,
+            partitions=len(assigned),
+            heads_on_topic=len(heads),
+            heads_in_checkpoint=len(self.checkpoint.heads),
+            archive=str(self.settings.archive_dir),
+        )
 
     def _add(self, record: ConsumerRecord[bytes, bytes]) -> None:
         value = record.value or b""
         try:
             event = decode(value)
         except DecodeError as exc:
-            log.warning("dead_letter", topic=record.topic, partition=record.partition, offset=record.offset,
-                        reason=str(exc))
-            event = dead_letter(record.topic, record.partition, record.offset, record.key, record.value,
-                                str(exc), "archiver")
+            log.warning(
+                "dead_letter",
+                session_id=(record.key or b"").decode(errors="replace"),
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                reason=str(exc),
+            )
+            event = dead_letter(
+                record.topic, record.partition, record.offset, record.key, record.value, str(exc), "archiver"
+            )
         appended = self.sealer.append(event.session_id, event.event_id, encode(event))
         coords = (record.topic, record.partition, record.offset, record.timestamp)
         self.batch.add(TABLE_OF[type(event)], event, coords, appended, len(value))
@@ -134,8 +153,9 @@ class Archiver:
         planned = list(self.batch.files(epoch))
         self.store.begin(epoch, [f.relpath for f in planned])
         for planned_file in planned:
-            write_parquet(self.settings.archive_dir / planned_file.relpath, planned_file.table,
-                          planned_file.spec.binary_columns)
+            write_parquet(
+                self.settings.archive_dir / planned_file.relpath, planned_file.table, planned_file.spec.binary_columns
+            )
         self._fault("after_files", epoch)
         offsets: dict[str, dict[int, int]] = {}
         for tp, offset in self.positions.items():
@@ -145,12 +165,17 @@ class Archiver:
         self._fault("after_checkpoint", epoch)
         await publish_heads(self._producer, self.settings.topics.audit, list(self.checkpoint.heads))
         await self._consumer.commit(dict(self.positions))
-        log.info("epoch_committed", epoch=epoch, rows=self.batch.rows, bytes=self.batch.nbytes, files=len(planned),
-                 sessions=len(self.checkpoint.heads))
+        log.info(
+            "epoch_committed",
+            epoch=epoch,
+            rows=self.batch.rows,
+            bytes=self.batch.nbytes,
+            files=len(planned),
+            sessions=len(self.checkpoint.heads),
+        )
         self.batch.clear()
 
     def _fault(self, point: str, epoch: int) -> None:
         if self.settings.fault == point:
             log.warning("fault_injected", point=point, epoch=epoch)
             os.kill(os.getpid(), signal.SIGKILL)
-

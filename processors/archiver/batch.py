@@ -63,8 +63,9 @@ class EpochBatch:
     _started: float | None = None
     _buckets: dict[tuple[str, int], _Bucket] = field(default_factory=dict)
 
-    def add(self, spec: TableSpec, event: Event, coords: tuple[str, int, int, int], appended: Appended,
-            size: int) -> None:
+    def add(
+        self, spec: TableSpec, event: Event, coords: tuple[str, int, int, int], appended: Appended, size: int
+    ) -> None:
         """Buffer `event` from record (topic, partition, offset, timestamp_ms) of `size` bytes."""
         topic, partition, offset, timestamp_ms = coords
         key = (spec.name, max(timestamp_ms, 0) // _HOUR_MS)
@@ -77,9 +78,14 @@ class EpochBatch:
         for name, compute in spec.derived:
             cols[name].append(compute(event))
         for name, value in (
-            ("kafka_topic", topic), ("kafka_partition", partition), ("kafka_offset", offset),
-            ("kafka_timestamp_ms", timestamp_ms), ("audit_seq", appended.seq), ("audit_digest", appended.digest),
-            ("audit_link", appended.link), ("audit_prev_event_id", appended.prev_event_id),
+            ("kafka_topic", topic),
+            ("kafka_partition", partition),
+            ("kafka_offset", offset),
+            ("kafka_timestamp_ms", timestamp_ms),
+            ("audit_seq", appended.seq),
+            ("audit_digest", appended.digest),
+            ("audit_link", appended.link),
+            ("audit_prev_event_id", appended.prev_event_id),
         ):
             cols[name].append(value)
         if self._started is None:
@@ -99,8 +105,10 @@ class EpochBatch:
         """The files of `epoch`: one per (table, hour) with rows, sorted by session."""
         for (name, hour), bucket in sorted(self._buckets.items()):
             when = datetime.fromtimestamp(hour * 3600, tz=UTC)
-            relpath = (f"{name}/date={when:%Y-%m-%d}/hour={when:%H}/"
-                       f"part-{epoch:010d}-{bucket.spec.fingerprint}-{uuid.uuid4().hex[:12]}.parquet")
+            relpath = (
+                f"{name}/date={when:%Y-%m-%d}/hour={when:%H}/"
+                f"part-{epoch:010d}-{bucket.spec.fingerprint}-{uuid.uuid4().hex[:12]}.parquet"
+            )
             table = pa.Table.from_pydict(bucket.columns, schema=bucket.spec.schema).sort_by(SORT_KEYS)
             yield PlannedFile(relpath, table, bucket.spec)
 

@@ -102,8 +102,12 @@ class CheckpointStore:
             intent = msgspec.json.decode(intent_path.read_bytes(), type=Intent)
             if intent.epoch > checkpoint.epoch:
                 gone = remove([self.root / name for name in intent.files])
-                log.warning("uncommitted_epoch_rolled_back", epoch=intent.epoch, deleted=len(gone),
-                            committed_epoch=checkpoint.epoch)
+                log.warning(
+                    "uncommitted_epoch_rolled_back",
+                    epoch=intent.epoch,
+                    deleted=len(gone),
+                    committed_epoch=checkpoint.epoch,
+                )
             intent_path.unlink()
         for leftover in self.state.glob(".*.tmp"):  # an intent or checkpoint whose write was cut short
             leftover.unlink()

@@ -16,7 +16,7 @@ async def topic_partitions(bootstrap: str, names: list[str], step: str) -> list[
         described = await admin.describe_topics(names)
     finally:
         await admin.close()
-    missing = [d["topic"] for d in described if d["error_code"] != 0 or not d["partitions"]]
+    missing = sorted(d["topic"] for d in described if d["error_code"] != 0 or not d["partitions"])
     if missing:
         raise ArchiveError(f"{step}: topics {missing} do not exist; run `microturn up` to create them")
     return sorted(TopicPartition(d["topic"], p["partition"]) for d in described for p in d["partitions"])

@@ -43,11 +43,14 @@ class ArchiverSettings:
 
     def __post_init__(self) -> None:
         if self.roll_bytes <= 0 or self.roll_age_s <= 0:
-            raise ConfigError(f"archiver settings: expected roll_bytes > 0 and roll_age_s > 0; got "
-                              f"{self.roll_bytes} and {self.roll_age_s}")
+            raise ConfigError(
+                f"archiver settings: expected roll_bytes > 0 and roll_age_s > 0; got "
+                f"{self.roll_bytes} and {self.roll_age_s}"
+            )
         if self.fault not in FAULTS:
-            raise ConfigError(f"archiver settings: MICROTURN_ARCHIVER_FAULT must be one of {FAULTS}; "
-                              f"got {self.fault!r}")
+            raise ConfigError(
+                f"archiver settings: MICROTURN_ARCHIVER_FAULT must be one of {FAULTS}; got {self.fault!r}"
+            )
 
     @property
     def group_id(self) -> str:

@@ -66,8 +66,10 @@ async def wait_synced(bootstrap: str, topics: Topics, timeout_s: float = 60.0, p
                 return {"group": group, "partitions": len(targets), "end_offsets": ends}
             if time.monotonic() >= deadline:
                 lag = ", ".join(f"{tp.topic}[{tp.partition}] {n}" for tp, n in sorted(behind.items()))
-                raise SyncTimeout(f"archive sync: after {timeout_s:.0f}s the archiver (group {group}) is still "
-                                  f"behind: {lag} records; is it running (`microturn archive run`)?")
+                raise SyncTimeout(
+                    f"archive sync: after {timeout_s:.0f}s the archiver (group {group}) is still "
+                    f"behind: {lag} records; is it running (`microturn archive run`)?"
+                )
             await asyncio.sleep(poll_s)
     except KafkaError as exc:
         raise ArchiveError(f"archive sync against {bootstrap} failed: {exc}") from exc

@@ -11,14 +11,14 @@ Every table holds, in this order:
   kafka_offset, kafka_timestamp_ms`) and its place in the session's audit chain (`audit_seq,
   audit_digest, audit_link, audit_prev_event_id`; see `replay.audit.chain`).
 
-`TableSpec.event_from_row` undoes the mapping: the canonical bytes of an archived event are
-`schemas.encode(spec.event_from_row(row))`, equal to the wire bytes for events of this schema
-version.
+`TableSpec.event_from_row` undoes the mapping, and `TableSpec.canonical` gives the bytes the
+audit chain hashes: the wire bytes, for events of this schema version.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -82,15 +82,17 @@ def arrow_type(t: mi.Type, where: str) -> tuple[pa.DataType, bool]:
         return pa.list_(arrow_type(t.item_type, where)[0]), False
     elif type(t) in _SIMPLE:
         return _SIMPLE[type(t)], False
-    raise ArchiveLayoutError(f"mapping {where} to Arrow: expected int, float, str, bytes, bool, a literal, "
-                             f"a dict, a tuple or an optional of one of them; got {t!r}")
+    raise ArchiveLayoutError(
+        f"mapping {where} to Arrow: expected int, float, str, bytes, bool, a literal, "
+        f"a dict, a tuple or an optional of one of them; got {t!r}"
+    )
 
 
 def _rms(samples: bytes) -> float:
-    if not samples:
+    if len(samples) < 2:
         return 0.0
-    pcm = np.frombuffer(samples, dtype="<i2").astype(np.float32)
-    return float(np.sqrt(np.mean(pcm * pcm)) / 32768.0)
+    pcm = np.frombuffer(samples, dtype="<i2", count=len(samples) // 2).astype(np.float32)
+    return math.sqrt(float(np.dot(pcm, pcm)) / len(pcm)) / 32768.0
 
 
 DERIVED: dict[type[Event], tuple[tuple[str, Callable[[Any], float]], ...]] = {
@@ -128,19 +130,38 @@ class TableSpec:
         return tuple(f.name for f in self.schema if pa.types.is_binary(f.type) or pa.types.is_fixed_size_binary(f.type))
 
     def event_from_row(self, row: Mapping[str, Any]) -> Event:
-        """The event an archived row holds; msgspec.ValidationError if the row cannot be one."""
-        values = {name: row[name] for name in self.event_fields}
-        for name in self.map_fields:
+        """The event an archived row holds; msgspec.ValidationError if the row cannot be one.
+
+        Fields missing from the row (a file written before they were added) take their defaults.
+        """
+        values = {name: row[name] for name in self.event_fields if name in row}
+        for name in self.map_fields & values.keys():
             values[name] = dict(values[name] or ())
         event: Event = msgspec.convert(values, self.event_type)
         return event
+
+    def canonical(self, row: Mapping[str, Any]) -> bytes:
+        """The canonical bytes of the event in `row`, as its session's audit chain hashes them.
+
+        MessagePack of the event with the fields the row has, in wire order: for a row of this
+        schema version that is exactly `schemas.encode(event)`, the wire bytes the archiver hashed;
+        for a row of a file written before a field was added, the field is left out, as it was
+        when that event was hashed. msgspec.ValidationError if the row cannot be an event.
+        """
+        event = msgspec.structs.asdict(self.event_from_row(row))
+        config = self.event_type.__struct_config__
+        fields = [name for name in self.event_type.__struct_fields__ if name in row]
+        return _encoder.encode({config.tag_field: config.tag, **{name: event[name] for name in fields}})
+
+
+_encoder = msgspec.msgpack.Encoder()
 
 
 def _spec(event_type: type[Event]) -> TableSpec:
     info = mi.type_info(event_type)
     if not isinstance(info, mi.StructType) or not isinstance(info.tag, str):
         raise ArchiveLayoutError(f"archiving {event_type.__name__}: expected a tagged msgspec Struct; got {info!r}")
-    envelope = [f.name for f in mi.type_info(Event).fields]  # type: ignore[attr-defined]
+    envelope = list(Event.__struct_fields__)
     by_name = {f.name: f for f in info.fields}
     order = envelope + [name for name in by_name if name not in envelope]
     fields = []
@@ -154,8 +175,16 @@ def _spec(event_type: type[Event]) -> TableSpec:
 
 
 _EVENT_TYPES: tuple[type[Event], ...] = (
-    SessionStarted, SessionEnded, AudioChunk, VideoFrame, TextEvent, MicroTurn, ModelOutput,
-    BackgroundTask, BackgroundResult, DeadLetter,
+    SessionStarted,
+    SessionEnded,
+    AudioChunk,
+    VideoFrame,
+    TextEvent,
+    MicroTurn,
+    ModelOutput,
+    BackgroundTask,
+    BackgroundResult,
+    DeadLetter,
 )
 TABLES: dict[str, TableSpec] = {spec.name: spec for spec in (_spec(t) for t in _EVENT_TYPES)}
 """Every archive table by name (the event's schema tag)."""

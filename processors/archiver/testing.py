@@ -1,9 +1,9 @@
 """Running a real archiver process from tests and scripts: start, SIGKILL, stop, by pid.
 
-    with ArchiverProcess(bootstrap, prefix, archive_dir, key_path, log_path=log) as archiver:
-        ...                      # stream sessions
-        archiver.kill()          # SIGKILL: no chance to commit what it buffered
-        archiver.start()         # resumes from the checkpoint
+with ArchiverProcess(bootstrap, prefix, archive_dir, key_path, log_path=log) as archiver:
+    ...                      # stream sessions
+    archiver.kill()          # SIGKILL: no chance to commit what it buffered
+    archiver.start()         # resumes from the checkpoint
 """
 
 from __future__ import annotations
@@ -26,8 +26,17 @@ MARKER = "processors.archiver"
 class ArchiverProcess:
     """One `python -m processors.archiver` process at a time, for one archive root."""
 
-    def __init__(self, bootstrap: str, prefix: str, archive_dir: Path, key_path: Path, *, log_path: Path,
-                 roll_age_s: float = 0.3, roll_bytes: int = 64 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        prefix: str,
+        archive_dir: Path,
+        key_path: Path,
+        *,
+        log_path: Path,
+        roll_age_s: float = 0.3,
+        roll_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
         self.archive_dir = archive_dir
         self.log_path = log_path
         self.pid: int | None = None
@@ -90,8 +99,9 @@ class ArchiverProcess:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 

@@ -68,8 +68,10 @@ def seal(session_id: str, chain: Chain, key: SigningKey) -> ChainHead:
 def check(head: ChainHead, key: VerifyKey) -> None:
     """HeadError unless `head` carries a valid signature by `key`."""
     if head.key_id != key.key_id:
-        raise HeadError(f"the chain head of {head.session_id} was signed by key {head.key_id}; "
-                        f"the key given is {key.key_id}: pass the archiver's key with --key")
+        raise HeadError(
+            f"the chain head of {head.session_id} was signed by key {head.key_id}; "
+            f"the key given is {key.key_id}: pass the archiver's key with --key"
+        )
     if not key.verifies(head.signature, head.body()):
         raise HeadError(f"the chain head of {head.session_id} has an invalid signature: the head itself was altered")
 

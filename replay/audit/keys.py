@@ -73,13 +73,15 @@ def generate_key(path: Path) -> SigningKey:
         raise AuditKeyError(f"audit keygen: {path} already exists; delete it first or choose another path")
     private = Ed25519PrivateKey.generate()
     path.parent.mkdir(parents=True, exist_ok=True)
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
         out.write(pem)
-    public_pem = private.public_key().public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+    public_pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     Path(f"{path}.pub").write_bytes(public_pem)
     return SigningKey(private.public_key(), private)
 
@@ -91,8 +93,10 @@ def load_signing_key(path: Path, create: bool = False) -> SigningKey:
     try:
         private = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (OSError, ValueError, TypeError) as exc:
-        raise AuditKeyError(f"loading the audit signing key {path}: expected an Ed25519 private key in PEM; "
-                            f"{exc}. Make one with `microturn audit keygen --key {path}`") from exc
+        raise AuditKeyError(
+            f"loading the audit signing key {path}: expected an Ed25519 private key in PEM; "
+            f"{exc}. Make one with `microturn audit keygen --key {path}`"
+        ) from exc
     if not isinstance(private, Ed25519PrivateKey):
         raise AuditKeyError(f"loading the audit signing key {path}: expected Ed25519; got {type(private).__name__}")
     return SigningKey(private.public_key(), private)
