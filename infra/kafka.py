@@ -16,8 +16,6 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiokafka import AIOKafkaClient  # type: ignore[attr-defined]
-
 from infra import process
 from infra.errors import SetupError
 
@@ -142,6 +140,8 @@ def metadata_ready(bootstrap: str, timeout_s: float = 5.0) -> bool:
         socket.create_connection((host, int(port)), timeout=1.0).close()
     except OSError:
         return False
+
+    from aiokafka import AIOKafkaClient  # type: ignore[attr-defined]  # only when probing
 
     async def probe() -> bool:
         client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))

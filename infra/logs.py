@@ -10,8 +10,10 @@ import structlog
 
 def configure(level: str = "info", json: bool = False) -> None:
     """Route structlog (and stdlib logging) to stderr, as key=value lines or JSON."""
+    # logfmt, not structlog.dev's console renderer: same readability in a log file, and it does
+    # not import rich on every command's start-up.
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer() if json else structlog.processors.LogfmtRenderer()
     )
     structlog.configure(
         processors=[

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from infra import kafka, process, triton
-from infra.topics import ensure_topics
 from schemas import Topics
 
 WORKER_MARKER = "processors"
@@ -82,6 +81,8 @@ class Stack:
         state["topic_prefix"] = s.topic_prefix
         state["kafka"] = self._up_kafka(state.get("kafka", {}), say)
         self._save(state)
+        from infra.topics import ensure_topics  # aiokafka's admin client, only when needed
+
         created = ensure_topics(state["kafka"]["bootstrap"], Topics(s.topic_prefix))
         if created:
             say(f"created {len(created)} topics under {s.topic_prefix}.*")

@@ -9,26 +9,31 @@ import signal
 import statistics
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infra.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, CommandError, add_json_flag, add_stack_flags, emit, endpoints
 from schemas import Topics
-from streams.ingress import IngressServer, IngressSettings, PcmProtocol, TwilioProtocol
-from streams.ingress.errors import ConfigError
-from streams.ingress.server import CallProtocol
-from streams.ingress.twilio import caller_audio, place_call
+
+if TYPE_CHECKING:  # the ingress stack is imported by the commands that run it, not by `--help`
+    from streams.ingress import IngressSettings
+    from streams.ingress.server import CallProtocol
 
 TWILIO_TOKEN_ENV = "TWILIO_AUTH_TOKEN"
 WS_TOKEN_ENV = "MICROTURN_WS_TOKEN"
 
 
 def _protocol(args: argparse.Namespace) -> CallProtocol:
+    from streams.ingress import PcmProtocol, TwilioProtocol
+
     if args.protocol == "twilio":
         return TwilioProtocol(os.environ.get(TWILIO_TOKEN_ENV, ""), public_url=args.public_url)
     return PcmProtocol(os.environ.get(WS_TOKEN_ENV, ""))
 
 
 def serve(args: argparse.Namespace) -> int:
+    from streams.ingress import IngressSettings
+    from streams.ingress.errors import ConfigError
+
     bootstrap, _, prefix = endpoints(args)
     try:
         protocol = _protocol(args)
@@ -47,6 +52,8 @@ def serve(args: argparse.Namespace) -> int:
 
 
 async def _serve(settings: IngressSettings, protocol: CallProtocol, args: argparse.Namespace) -> int:
+    from streams.ingress import IngressServer
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -76,6 +83,8 @@ def _parse_pairs(values: list[str] | None, sep: str, what: str) -> list[tuple[st
 
 
 def call(args: argparse.Namespace) -> int:
+    from streams.ingress.twilio import caller_audio, place_call
+
     token = os.environ.get(TWILIO_TOKEN_ENV, "")
     if not token:
         raise CommandError(f"set {TWILIO_TOKEN_ENV} to the token the server checks signatures with", EXIT_BAD_INPUT)

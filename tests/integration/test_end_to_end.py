@@ -10,6 +10,7 @@ import numpy as np
 
 from infra.stack import Stack
 from replay.capture import OutputCapture, sessions_complete
+from replay.log import read_topics
 from schemas import ACTIONS, Topics
 from streams.session import publish_file
 
@@ -47,3 +48,5 @@ async def test_two_concurrent_sessions_get_one_output_per_chunk_in_order(
         assert all(o.session_id == summary.session_id for o in outputs)
         assert all(o.action in ACTIONS and len(o.audio) == 6400 for o in outputs)
         assert len({o.model_version for o in outputs}) == 1 and outputs[0].model_version
+    # Nothing of a healthy session is dead-lettered (no redelivery counted as a straggler).
+    assert await read_topics(kafka_bootstrap, [topics.dlq]) == []
