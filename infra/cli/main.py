@@ -20,16 +20,16 @@ microturn: serve and record real-time interaction models in 200 ms micro-turns.
 Every 200 ms of a conversation becomes events on Kafka; workers assemble micro-turns and run
 them through the interaction model on Triton; every input and output stays in the log.
 
-  microturn up          start Kafka, Triton and the workers locally
-  microturn demo        stream the bundled sample call and watch each micro-turn
-  microturn stream F    publish a recording as a session
-  microturn status      what runs, where, and whether it is ready
-  microturn serve P     take live calls: Twilio Media Streams (twilio) or PCM WebSocket (ws)
-  microturn call F      play a recording into `serve twilio` as a phone call, save the reply
-  microturn replay S    replay a session bit for bit (or what-if with --model CHECKPOINT)
-  microturn export S F  write a session as stereo WAV or MP4 (video, subtitles)
-  microturn down        stop what `up` started
-  microturn query SQL   SQL over the Parquet archive (`archive run` fills it; `report`, `audit verify`)
+run it       up | status | down          the local stack: Kafka, Triton, workers, archiver
+             demo                        stream the bundled sample call, watch each micro-turn
+feed it      stream FILE                 publish a recording as a session
+             serve twilio|ws, call FILE  live calls (Twilio Media Streams, PCM WebSocket)
+look back    replay SESSION              bit-for-bit replay, or what-if with --model CHECKPOINT
+             export SESSION OUT          stereo WAV or MP4 (video, subtitles)
+             query SQL, report           DuckDB over the Parquet archive (`archive run|sync`)
+             audit verify SESSION        prove the archive matches its signed hash chain
+
+Every command that reports takes --json. `microturn COMMAND --help` for the details.
 """
 
 
