@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import msgspec
 
 SCHEMA_VERSION = 1
@@ -35,3 +38,26 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="schema"):
     """Who produced the event (e.g. "stream:host:pid", "worker:interaction")."""
     schema_version: int = SCHEMA_VERSION
     """Version of the schema the producer wrote."""
+
+
+class Stamper:
+    """Envelope fields for the events one producer writes for one session.
+
+    `stamp(stream, seq, time_ms, turn)` returns the keyword arguments every event type takes, with
+    the deterministic event id and the wall time of the call.
+    """
+
+    def __init__(self, session_id: str, producer: str) -> None:
+        self.session_id = session_id
+        self.producer = producer
+
+    def stamp(self, stream: str, seq: int, time_ms: int, turn: int | None) -> dict[str, Any]:
+        return {
+            "event_id": event_id(self.session_id, stream, seq),
+            "session_id": self.session_id,
+            "seq": seq,
+            "event_time_ms": time_ms,
+            "turn": turn,
+            "wall_time_ns": time.time_ns(),
+            "producer": self.producer,
+        }

@@ -13,8 +13,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from schemas import AudioChunk, SessionEnded, SessionStarted, TextEvent, Topics, VideoFrame, event_id
+from schemas import AudioChunk, SessionEnded, SessionStarted, TextEvent, Topics, VideoFrame
+from schemas.envelope import Stamper
 from schemas.events import EndReason
 from streams.media import TURN_MS, AudioPiece, MediaSource, TextLine, VideoPiece, open_media
 from streams.media.errors import TruncatedStream
@@ -59,21 +61,13 @@ class SessionPublisher:
         self._out = producer
         self._topics = producer.topics
         self.session_id = session_id
-        self._name = producer_name
+        self._stamper = Stamper(session_id, producer_name)
         self._realtime = realtime
         self._counts = {"audio": 0, "video": 0, "text": 0}
         self._turns = 0
 
-    def _envelope(self, stream: str, seq: int, time_ms: int, turn: int | None) -> dict[str, object]:
-        return {
-            "event_id": event_id(self.session_id, stream, seq),
-            "session_id": self.session_id,
-            "seq": seq,
-            "event_time_ms": time_ms,
-            "turn": turn,
-            "wall_time_ns": time.time_ns(),
-            "producer": self._name,
-        }
+    def _envelope(self, stream: str, seq: int, time_ms: int, turn: int | None) -> dict[str, Any]:
+        return self._stamper.stamp(stream, seq, time_ms, turn)
 
     async def publish(
         self,
@@ -86,7 +80,7 @@ class SessionPublisher:
         await self._out.send(
             self._topics.session,
             SessionStarted(
-                **self._envelope("session", 0, 0, None),  # type: ignore[arg-type]
+                **self._envelope("session", 0, 0, None),
                 source=str(source.path),
                 has_audio=source.has_audio,
                 has_video=source.has_video,
@@ -128,7 +122,7 @@ class SessionPublisher:
         await self._out.send(
             self._topics.session,
             SessionEnded(
-                **self._envelope("session", 1, duration, None),  # type: ignore[arg-type]
+                **self._envelope("session", 1, duration, None),
                 reason=status,
                 turns=self._turns,
                 audio_chunks=self._counts["audio"],
@@ -151,7 +145,7 @@ class SessionPublisher:
         await self._out.send(
             self._topics.audio,
             AudioChunk(
-                **self._envelope("audio", piece.turn, piece.turn * TURN_MS, piece.turn),  # type: ignore[arg-type]
+                **self._envelope("audio", piece.turn, piece.turn * TURN_MS, piece.turn),
                 samples=piece.samples.astype("<i2").tobytes(),
                 valid_samples=piece.valid_samples,
                 last=last,
@@ -163,7 +157,7 @@ class SessionPublisher:
         await self._out.send(
             self._topics.video,
             VideoFrame(
-                **self._envelope("video", piece.turn, piece.turn * TURN_MS, piece.turn),  # type: ignore[arg-type]
+                **self._envelope("video", piece.turn, piece.turn * TURN_MS, piece.turn),
                 jpeg=piece.jpeg,
                 width=piece.width,
                 height=piece.height,
@@ -177,7 +171,7 @@ class SessionPublisher:
         await self._out.send(
             self._topics.text,
             TextEvent(
-                **self._envelope("text", seq, line.time_ms, line.time_ms // TURN_MS),  # type: ignore[arg-type]
+                **self._envelope("text", seq, line.time_ms, line.time_ms // TURN_MS),
                 text=line.text,
                 speaker=getattr(line, "speaker", "caller") or "caller",
             ),

@@ -12,13 +12,14 @@ without it the assembler's final turn would depend on whether SessionEnded overt
 
 from __future__ import annotations
 
-import time
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import structlog
 
-from schemas import AudioChunk, SessionEnded, SessionStarted, TextEvent, event_id
+from schemas import AudioChunk, SessionEnded, SessionStarted, TextEvent
+from schemas.envelope import Stamper
 from schemas.events import EndReason
 from streams.media import CHUNK_SAMPLES, SAMPLE_RATE, TURN_MS, AudioChunker, AudioPiece
 from streams.producer import EventProducer
@@ -33,7 +34,7 @@ class LiveSession:
         self.session_id = session_id
         self._out = producer
         self._topics = producer.topics
-        self._name = producer_name
+        self._stamper = Stamper(session_id, producer_name)
         self._chunker = AudioChunker()
         self._audio_chunks = 0
         self._texts = 0
@@ -55,16 +56,8 @@ class LiveSession:
         """True once `end` ran."""
         return self._ended
 
-    def _envelope(self, stream: str, seq: int, time_ms: int, turn: int | None) -> dict[str, object]:
-        return {
-            "event_id": event_id(self.session_id, stream, seq),
-            "session_id": self.session_id,
-            "seq": seq,
-            "event_time_ms": time_ms,
-            "turn": turn,
-            "wall_time_ns": time.time_ns(),
-            "producer": self._name,
-        }
+    def _envelope(self, stream: str, seq: int, time_ms: int, turn: int | None) -> dict[str, Any]:
+        return self._stamper.stamp(stream, seq, time_ms, turn)
 
     async def start(self, source: str, media: dict[str, str], metadata: dict[str, str]) -> None:
         """Send SessionStarted; called once, after the caller's output subscription is in place."""
@@ -72,7 +65,7 @@ class LiveSession:
         await self._out.send(
             self._topics.session,
             SessionStarted(
-                **self._envelope("session", 0, 0, None),  # type: ignore[arg-type]
+                **self._envelope("session", 0, 0, None),
                 source=source,
                 has_audio=True,
                 has_video=False,
@@ -99,7 +92,7 @@ class LiveSession:
         await self._out.send(
             self._topics.text,
             TextEvent(
-                **self._envelope("text", seq, now, now // TURN_MS),  # type: ignore[arg-type]
+                **self._envelope("text", seq, now, now // TURN_MS),
                 text=text,
                 speaker=speaker,
             ),
@@ -124,7 +117,7 @@ class LiveSession:
         await self._out.send(
             self._topics.session,
             SessionEnded(
-                **self._envelope("session", 1, turns * TURN_MS, None),  # type: ignore[arg-type]
+                **self._envelope("session", 1, turns * TURN_MS, None),
                 reason=reason,
                 turns=turns,
                 audio_chunks=self._audio_chunks,
@@ -139,7 +132,7 @@ class LiveSession:
         await self._out.send(
             self._topics.audio,
             AudioChunk(
-                **self._envelope("audio", piece.turn, piece.start_ms, piece.turn),  # type: ignore[arg-type]
+                **self._envelope("audio", piece.turn, piece.start_ms, piece.turn),
                 samples=piece.pcm_bytes(),
                 valid_samples=piece.valid_samples,
                 last=piece.last,
