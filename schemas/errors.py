@@ -13,3 +13,7 @@ class DecodeError(SchemaError):
     The message names what was expected and what arrived; the consumer that hit it sends the raw
     record to the dead-letter topic with this message as the reason and goes on.
     """
+
+
+class ArrowMappingError(SchemaError):
+    """An event field has a type with no Arrow mapping; the message names the field."""

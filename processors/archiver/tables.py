@@ -1,7 +1,7 @@
 """The archive's tables: one per event type, their Arrow schemas derived from the msgspec events.
 
-This is the one place that maps event definitions to Arrow: `arrow_type` turns a msgspec type
-(read with `msgspec.inspect`) into an Arrow type, so adding a field to an event adds a column.
+The event columns come from `schemas.arrow` (derived from the msgspec definitions, so adding a
+field to an event adds a column).
 Every table holds, in this order:
 
 - the event's fields, envelope first (`event_id, session_id, seq, event_time_ms, turn, ...`);
@@ -42,14 +42,8 @@ from schemas import (
     TextEvent,
     VideoFrame,
 )
-
-_SIMPLE: dict[type[mi.Type], pa.DataType] = {
-    mi.IntType: pa.int64(),
-    mi.FloatType: pa.float64(),
-    mi.StrType: pa.string(),
-    mi.BytesType: pa.binary(),
-    mi.BoolType: pa.bool_(),
-}
+from schemas import arrow as schemas_arrow
+from schemas.errors import ArrowMappingError
 
 ARCHIVE_COLUMNS: tuple[pa.Field, ...] = (
     pa.field("kafka_topic", pa.string(), nullable=False),
@@ -65,27 +59,11 @@ ARCHIVE_COLUMNS: tuple[pa.Field, ...] = (
 
 
 def arrow_type(t: mi.Type, where: str) -> tuple[pa.DataType, bool]:
-    """The Arrow type of msgspec type `t` and whether it is nullable; `where` names the field."""
-    if isinstance(t, mi.UnionType):
-        inner = [x for x in t.types if not isinstance(x, mi.NoneType)]
-        if len(inner) == 1 and len(inner) < len(t.types):
-            return arrow_type(inner[0], where)[0], True
-    elif isinstance(t, mi.LiteralType):
-        kinds = {type(v) for v in t.values}
-        if kinds == {str}:
-            return pa.string(), False
-        if kinds == {int}:
-            return pa.int64(), False
-    elif isinstance(t, mi.DictType):
-        return pa.map_(arrow_type(t.key_type, where)[0], arrow_type(t.value_type, where)[0]), False
-    elif isinstance(t, mi.VarTupleType | mi.ListType):
-        return pa.list_(arrow_type(t.item_type, where)[0]), False
-    elif type(t) in _SIMPLE:
-        return _SIMPLE[type(t)], False
-    raise ArchiveLayoutError(
-        f"mapping {where} to Arrow: expected int, float, str, bytes, bool, a literal, "
-        f"a dict, a tuple or an optional of one of them; got {t!r}"
-    )
+    """`schemas.arrow.arrow_type`, raising the archive's layout error."""
+    try:
+        return schemas_arrow.arrow_type(t, where)
+    except ArrowMappingError as exc:
+        raise ArchiveLayoutError(str(exc)) from exc
 
 
 def _rms(samples: bytes) -> float:
@@ -158,20 +136,15 @@ _encoder = msgspec.msgpack.Encoder()
 
 
 def _spec(event_type: type[Event]) -> TableSpec:
-    info = mi.type_info(event_type)
-    if not isinstance(info, mi.StructType) or not isinstance(info.tag, str):
-        raise ArchiveLayoutError(f"archiving {event_type.__name__}: expected a tagged msgspec Struct; got {info!r}")
-    envelope = list(Event.__struct_fields__)
-    by_name = {f.name: f for f in info.fields}
-    order = envelope + [name for name in by_name if name not in envelope]
-    fields = []
-    for name in order:
-        arrow, nullable = arrow_type(by_name[name].type, f"{event_type.__name__}.{name}")
-        fields.append(pa.field(name, arrow, nullable=nullable))
+    try:
+        tag, fields = schemas_arrow.event_fields(event_type)
+    except ArrowMappingError as exc:
+        raise ArchiveLayoutError(f"archiving {event_type.__name__}: {exc}") from exc
+    order = [f.name for f in fields]
     derived = DERIVED.get(event_type, ())
     fields += [pa.field(name, pa.float32(), nullable=False) for name, _ in derived]
     maps = frozenset(f.name for f in fields if pa.types.is_map(f.type))
-    return TableSpec(info.tag, event_type, tuple(order), derived, pa.schema([*fields, *ARCHIVE_COLUMNS]), maps)
+    return TableSpec(tag, event_type, tuple(order), derived, pa.schema([*fields, *ARCHIVE_COLUMNS]), maps)
 
 
 _EVENT_TYPES: tuple[type[Event], ...] = (

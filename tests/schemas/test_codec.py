@@ -117,3 +117,17 @@ def test_topics_share_one_partition_count_and_name_their_limits() -> None:
 def test_every_way_a_turn_can_close_survives_the_wire(closed_by: str) -> None:
     turn = MicroTurn(**envelope("turn"), closed_by=closed_by)  # type: ignore[arg-type]
     assert decode(encode(turn)) == turn
+
+
+def test_arrow_columns_follow_the_event_definitions() -> None:
+    import pyarrow as pa
+
+    from schemas.arrow import event_fields
+
+    tag, fields = event_fields(AudioChunk)
+    by_name = {f.name: f for f in fields}
+    assert tag == "audio_chunk"
+    assert [f.name for f in fields][:3] == ["event_id", "session_id", "seq"]
+    assert by_name["samples"].type == pa.binary() and by_name["turn"].nullable
+    assert by_name["last"].type == pa.bool_()
+    assert {f.name for f in event_fields(ModelOutput)[1]} >= set(ModelOutput.__struct_fields__)
