@@ -73,7 +73,10 @@ def _reap(pid: int) -> None:
 
 
 def wait_until(check: Callable[[], bool], what: str, timeout_s: float, log_path: Path, pid: int) -> None:
-    """Poll `check()` until it is true; StartError naming the log if it dies or times out."""
+    """Poll `check()` until it is true; StartError naming the log if it dies or times out.
+
+    On a timeout the process is stopped first: the caller records a pid only once it is ready.
+    """
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not is_alive(pid):
@@ -81,6 +84,7 @@ def wait_until(check: Callable[[], bool], what: str, timeout_s: float, log_path:
         if check():
             return
         time.sleep(0.25)
+    stop(pid)  # never leave behind a process nobody recorded
     raise StartError(f"{what} was not ready after {timeout_s:.0f}s; see its log: {log_path}\n{tail(log_path)}")
 
 
