@@ -6,6 +6,7 @@ described in `processors.app`.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -22,7 +23,7 @@ from processors.background.llm import ChatCompletions
 from processors.deadletter import dead_letter
 from processors.interaction import Interaction
 from processors.lanes import Lanes
-from processors.recovery import answered_up_to, first_per_turn, load_assembly
+from processors.recovery import answered_in_partition, first_per_turn, load_partition
 from processors.settings import WorkerSettings
 from replay.log import read_topics
 from schemas import (
@@ -59,14 +60,19 @@ class Agents:
         self._dlq = app.topic(topics.dlq)
         self._assembler = TurnAssembler()
         self._assembly: dict[str, SessionAssembly] = {}  # live sessions; rebuilt from the log on first sight
-        self._answered: dict[str, int] = {}  # session -> highest turn whose output the broker acknowledged
+        self._answered: dict[str, int] = {}  # session -> highest turn answered (queued for the broker)
+        self._assembled_partitions: set[int] = set()  # partitions whose sessions were rebuilt from the log
+        self._answered_partitions: set[int] = set()
+        self._answered_lock = asyncio.Lock()
         self._ticking: dict[str, int] = {}  # ticker-clocked sessions -> wall ns their SessionStarted was seen
         self._lanes: Lanes[Lane] = Lanes(self._answer)
         self._interaction: Interaction | None = None
 
     async def _send(self, topic: Any, event: Event) -> None:
-        """Send and wait for the broker's ack."""
-        await (await topic.send(key=session_key(event.session_id), value=encode(event)))
+        """Queue `event` on `topic` (ordered per session). Not waiting for the broker's ack here is
+        safe: faust flushes its producer before committing any offset, so a record's offset is
+        committed only after everything it produced is durable."""
+        await topic.send(key=session_key(event.session_id), value=encode(event))
 
     async def _reject(self, record: Any, reason: str, agent: str) -> None:
         msg = record.message
@@ -89,13 +95,15 @@ class Agents:
             except DecodeError as exc:
                 await self._reject(record, str(exc), "worker:assembler")
                 continue
+            partition = record.message.partition
+            if partition not in self._assembled_partitions:
+                states, closed = await load_partition(self.settings.kafka, self.topics, partition, self._assembler)
+                self._assembly.update(states)
+                self._assembled_partitions.add(partition)
+                await self._emit_turns(closed)
             state = self._assembly.get(event.session_id)
             if state is None:
-                state, closed = await load_assembly(
-                    self.settings.kafka, self.topics, event.session_id, record.message.partition, self._assembler
-                )
-                self._assembly[event.session_id] = state
-                await self._emit_turns(closed)
+                state = self._assembly[event.session_id] = SessionAssembly(event.session_id)
             applied = self._assembler.apply(state, event)
             await self._emit_turns(applied.turns)
             if applied.rejected and isinstance(event, BackgroundResult):
@@ -148,11 +156,14 @@ class Agents:
         bound = log.bind(
             session_id=turn.session_id, turn=turn.seq, partition=record.message.partition, offset=record.message.offset
         )
-        done = self._answered.get(turn.session_id)
-        if done is None:
-            done = self._answered[turn.session_id] = await answered_up_to(
-                self.settings.kafka, self.topics, turn.session_id, record.message.partition
-            )
+        partition = record.message.partition
+        if partition not in self._answered_partitions:
+            async with self._answered_lock:  # lanes of one partition wait for one scan
+                if partition not in self._answered_partitions:
+                    found = await answered_in_partition(self.settings.kafka, self.topics, partition)
+                    self._answered.update({k: max(v, self._answered.get(k, -1)) for k, v in found.items()})
+                    self._answered_partitions.add(partition)
+        done = self._answered.get(turn.session_id, -1)
         if turn.seq <= done:
             bound.info("duplicate_turn_skipped", answered_up_to=done)
             await stream.ack(record)

@@ -2,10 +2,10 @@
 
 Delivery: at-least-once with deterministic event ids and deduplicating consumers; faust's
 exactly-once mode is not used (it has open reports of duplicates and fencing crashes on
-rebalance). For every record the order is: compute (pure) -> send what it produces and wait for
-the broker's ack -> update the in-memory state -> ack the record (faust commits acked offsets,
-after flushing its producer). State is rebuilt from the log on first sight of a session
-(processors/recovery.py). So a crash at any point either re-sends an output with the same event
+rebalance). For every record the order is: compute (pure) -> queue what it produces -> update
+the in-memory state -> ack the record; faust commits acked offsets only after flushing its
+producer, so an offset is committed only once everything its record produced is durable.
+State is rebuilt from the log on first contact with a partition (processors/recovery.py). So a crash at any point either re-sends an output with the same event
 id (consumers drop it: the interaction skips answered turns, replay and analytics keep the first)
 or skips a record whose effects are already in the log. Nothing is lost.
 """

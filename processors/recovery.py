@@ -1,12 +1,13 @@
 """Rebuilding a worker's per-session state from the event log, on first sight of a session.
 
 The log is the source of truth, so a worker keeps session state in memory and, the first time it
-sees a session (new, or inherited from a crashed worker), rebuilds it from that session's
-partition: the MicroTurns already recorded, the session's input events, the outputs already
-emitted. Records redelivered after a crash are then dropped by the assembler's high-water marks and
-by `answered_up_to`.
+handles a record of a partition, rebuilds every session of that partition (new to it, or
+inherited from a crashed worker) from the log: the MicroTurns already recorded, the sessions'
+input events, the outputs already emitted. Records redelivered after a crash are then dropped by
+the assembler's high-water marks and by the answered turns.
 
-Cost: one scan of the session's partition of each topic, once per session per worker process. (faust
+Cost: one scan of each topic's partition from its beginning, once per partition per worker
+process (bounded by retention; a state checkpoint would bound it further). (faust
 tables were the first choice; their changelog recovery hangs after a SIGKILL with faust-streaming
 0.15.3 + aiokafka 0.14, a long-known faust failure mode, so recovery stays in our hands.)
 """
@@ -41,25 +42,42 @@ def first_per_turn(events: Sequence[object]) -> list[MicroTurn]:
     return [first[k] for k in sorted(first)]
 
 
-async def load_assembly(
-    bootstrap: str, topics: Topics, session_id: str, partition: int, assembler: TurnAssembler
-) -> tuple[SessionAssembly, list[MicroTurn]]:
-    """The session's assembly state rebuilt from the log, and the turns rebuilding closed."""
+async def load_partition(
+    bootstrap: str, topics: Topics, partition: int, assembler: TurnAssembler
+) -> tuple[dict[str, SessionAssembly], list[MicroTurn]]:
+    """Every session of `partition` rebuilt from the log, and the turns rebuilding closed.
+
+    Called once per partition per worker process, before its first record is handled. The scan
+    reads up to the end offsets at call time; a session with no event before then is new, and
+    every later event reaches the worker through its stream (redelivered ones are duplicates).
+    """
     names = [topics.turns, topics.session, topics.audio, topics.video, topics.text, topics.background_results]
-    records = await read_topics(bootstrap, names, topics.partitions, session_id, only_partition=partition)
-    events = [r.event for r in records if r.event is not None]
-    turns = first_per_turn(events)
-    inputs: list[InputEvent] = [e for e in events if isinstance(e, tuple(_ORDER))]  # type: ignore[misc]
-    # Replay order: as they would arrive live (by session time, audio last within a turn).
-    inputs.sort(
-        key=lambda e: (type(e) is not SessionStarted, type(e) is SessionEnded, e.event_time_ms, _ORDER[type(e)], e.seq)
-    )
-    state = SessionAssembly(session_id)
-    closed = assembler.restore(state, turns, inputs)
-    return state, closed
+    records = await read_topics(bootstrap, names, topics.partitions, only_partition=partition)
+    by_session: dict[str, list[object]] = {}
+    for r in records:
+        if r.event is not None:
+            by_session.setdefault(r.event.session_id, []).append(r.event)
+    states: dict[str, SessionAssembly] = {}
+    closed: list[MicroTurn] = []
+    for session_id, events in by_session.items():
+        inputs: list[InputEvent] = [e for e in events if isinstance(e, tuple(_ORDER))]  # type: ignore[misc]
+        # Replay order: as they would arrive live (by session time, audio last within a turn).
+        inputs.sort(key=_live_order)
+        state = SessionAssembly(session_id)
+        closed.extend(assembler.restore(state, first_per_turn(events), inputs))
+        states[session_id] = state
+    return states, closed
 
 
-async def answered_up_to(bootstrap: str, topics: Topics, session_id: str, partition: int) -> int:
-    """The highest turn of the session with a ModelOutput in the log (-1 when none)."""
-    records = await read_topics(bootstrap, [topics.output], topics.partitions, session_id, only_partition=partition)
-    return max((r.event.seq for r in records if isinstance(r.event, ModelOutput)), default=-1)
+def _live_order(e: InputEvent) -> tuple[bool, bool, int, int, int]:
+    return (type(e) is not SessionStarted, type(e) is SessionEnded, e.event_time_ms, _ORDER[type(e)], e.seq)
+
+
+async def answered_in_partition(bootstrap: str, topics: Topics, partition: int) -> dict[str, int]:
+    """Per session of `partition`, the highest turn with a ModelOutput in the log."""
+    records = await read_topics(bootstrap, [topics.output], topics.partitions, only_partition=partition)
+    answered: dict[str, int] = {}
+    for r in records:
+        if isinstance(r.event, ModelOutput):
+            answered[r.event.session_id] = max(answered.get(r.event.session_id, -1), r.event.seq)
+    return answered
