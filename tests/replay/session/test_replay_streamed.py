@@ -90,7 +90,8 @@ def test_replaying_a_streamed_session_is_identical(
 def test_other_weights_refuse_exact_replay_and_a_checkpoint_reports_differences(
     streamed: Streamed, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("MICROTURN_MODEL_SEED", "7")  # the weights here are no longer the recorded ones
+    monkeypatch.setenv("MICROTURN_MODEL_CHECKPOINT", "")  # seeded weights instead of the served checkpoint,
+    monkeypatch.setenv("MICROTURN_MODEL_SEED", "7")  # so the weights here are no longer the recorded ones
     code, doc, err = cli(capsys, "replay", SESSION, *streamed.flags, "--json")
     assert code == 1 and doc == {"text": ""}
     assert "was answered by model tiny-" in err and "MICROTURN_MODEL_CHECKPOINT" in err and "--model" in err
