@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
 import msgspec
@@ -45,6 +45,7 @@ from schemas.codec import decode_as, session_key
 log = structlog.get_logger(__name__)
 _INPUTS = (SessionStarted, AudioChunk, VideoFrame, TextEvent, BackgroundResult, SessionEnded)
 Lane = tuple[Any, Any, MicroTurn]
+E = TypeVar("E", bound=Event)
 
 
 class Agents:
@@ -80,6 +81,15 @@ class Agents:
         await self._send(
             self._dlq, dead_letter(msg.topic, msg.partition, msg.offset, msg.key, msg.value, reason, agent)
         )
+
+    async def _decode_or_reject(self, noack: Any, record: Any, kind: type[E], agent: str) -> E | None:
+        """The record's event if it is a `kind`; otherwise dead-letter and ack it, and None."""
+        try:
+            return decode_as(record.value, kind)
+        except DecodeError as exc:
+            await self._reject(record, str(exc), agent)
+            await noack.ack(record)
+            return None
 
     async def _emit_turns(self, turns: Sequence[MicroTurn]) -> None:
         for turn in turns:
@@ -143,13 +153,9 @@ class Agents:
             self._interaction = Interaction(client, self._recorded_turns)
         noack = stream.noack()  # type: ignore[attr-defined]  # faust's StreamT stub lacks noack()
         async for record in noack.events():
-            try:
-                turn = decode_as(record.value, MicroTurn)
-            except DecodeError as exc:
-                await self._reject(record, str(exc), "worker:interaction")
-                await noack.ack(record)
-                continue
-            self._lanes.put(turn.session_id, (noack, record, turn))
+            turn = await self._decode_or_reject(noack, record, MicroTurn, "worker:interaction")
+            if turn is not None:
+                self._lanes.put(turn.session_id, (noack, record, turn))
 
     async def _answer(self, item: Lane) -> None:
         stream, record, turn = item
@@ -199,11 +205,7 @@ class Agents:
 
         agent = BackgroundAgent(SessionFacts(self._session_text), deliver, fallback=ChatCompletions.from_env())
         async for record in noack.events():
-            try:
-                task = decode_as(record.value, BackgroundTask)
-            except DecodeError as exc:
-                await self._reject(record, str(exc), "worker:background")
-                await noack.ack(record)
-                continue
-            pending[task.event_id] = record
-            agent.submit(task)
+            task = await self._decode_or_reject(noack, record, BackgroundTask, "worker:background")
+            if task is not None:
+                pending[task.event_id] = record
+                agent.submit(task)
