@@ -26,6 +26,14 @@ from tests.conftest import CACHE_DIR
 from tests.integration.test_end_to_end import write_wav
 
 
+def children(pid: int) -> list[int]:
+    """Direct child processes of `pid` (Linux /proc)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
 @pytest.fixture
 def own_triton(run_dir: Path) -> Iterator[tuple[TritonServer, list[int]]]:
     server = TritonServer(run_dir / "triton-restart", process.free_port(), process.free_port())
@@ -62,7 +70,11 @@ async def test_outputs_after_a_triton_restart_equal_an_uninterrupted_run(
     async with OutputCapture(kafka_bootstrap, topics.output) as capture:
         streaming = asyncio.create_task(publish_file(kafka_bootstrap, topics, call, "restarted", realtime=True))
         await capture.until(lambda out: len(out.get("restarted", [])) >= 6, timeout_s=60)
-        os.kill(pids.pop(), signal.SIGKILL)  # a crash: the server and every session's state are gone
+        crashed = pids.pop()
+        orphans = children(crashed)  # the python-backend stub outlives a SIGKILLed server
+        os.kill(crashed, signal.SIGKILL)  # a crash: the server and every session's state are gone
+        for pid in orphans:
+            os.kill(pid, signal.SIGKILL)
         # (a SIGTERM would let Triton drain and keep serving for seconds: too gentle for this test)
         pids.append(await asyncio.to_thread(server.start))  # same ports, fresh state
         summary = await streaming
