@@ -17,7 +17,7 @@ import structlog
 
 from inference.client import InteractionClient
 from inference.errors import InferenceError
-from processors.assembler import SessionAssembly, TurnAssembler
+from processors.assembler import INPUT_TYPES, SessionAssembly, TurnAssembler
 from processors.background import BackgroundAgent, SessionFacts
 from processors.background.llm import ChatCompletions
 from processors.deadletter import dead_letter
@@ -27,23 +27,18 @@ from processors.recovery import answered_in_partition, first_per_turn, load_part
 from processors.settings import WorkerSettings
 from replay.log import read_topics
 from schemas import (
-    AudioChunk,
     BackgroundResult,
     BackgroundTask,
     DecodeError,
     Event,
     MicroTurn,
-    SessionEnded,
-    SessionStarted,
     TextEvent,
-    VideoFrame,
     decode,
     encode,
 )
 from schemas.codec import decode_as, session_key
 
 log = structlog.get_logger(__name__)
-_INPUTS = (SessionStarted, AudioChunk, VideoFrame, TextEvent, BackgroundResult, SessionEnded)
 Lane = tuple[Any, Any, MicroTurn]
 E = TypeVar("E", bound=Event)
 
@@ -100,7 +95,7 @@ class Agents:
         async for record in stream.events():
             try:
                 event = decode(record.value)
-                if not isinstance(event, _INPUTS):
+                if not isinstance(event, INPUT_TYPES):
                     raise DecodeError(f"expected an input event; got a {type(event).__name__}")
             except DecodeError as exc:
                 await self._reject(record, str(exc), "worker:assembler")

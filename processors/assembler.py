@@ -31,10 +31,12 @@ from schemas import (
     VideoFrame,
     event_id,
 )
+from schemas.envelope import TURN_MS
 from schemas.events import TurnClose
 
-TURN_MS = 200
 InputEvent = SessionStarted | AudioChunk | VideoFrame | TextEvent | BackgroundResult | SessionEnded
+INPUT_TYPES = (SessionStarted, AudioChunk, VideoFrame, TextEvent, BackgroundResult, SessionEnded)
+"""The event types the assembler takes (the members of InputEvent), for isinstance checks."""
 _STREAMS: dict[type, str] = {
     SessionStarted: "session",
     SessionEnded: "session",

@@ -17,7 +17,8 @@ matplotlib.use("Agg")  # files only, never a display
 
 import matplotlib.pyplot as plt
 
-from replay.analytics.report import TURN_MS, Activity
+from replay.analytics.report import Activity
+from schemas.envelope import TURN_MS
 
 _CALLER, _MODEL, _ACTIONS = 2.0, 1.0, 0.0
 _COLORS = {

@@ -15,8 +15,7 @@ from typing import Any
 import duckdb
 
 from replay.errors import ReplayError
-
-TURN_MS = 200
+from schemas.envelope import TURN_MS
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Exporting a recorded session as a file people can play: WAV (stereo audio) or MP4 (plus video, subtitles).
 
-    summary = export(recording, Path("call.mp4"))   # the format follows the suffix
+summary = export(recording, Path("call.mp4"))   # the format follows the suffix
 """
 
 from __future__ import annotations
@@ -36,8 +36,13 @@ class ExportSummary:
     """Subtitle cues written (MP4 only)."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": str(self.path), "session_id": self.session_id, "duration_ms": self.duration_ms,
-                "streams": list(self.streams), "cues": self.cues}
+        return {
+            "path": str(self.path),
+            "session_id": self.session_id,
+            "duration_ms": self.duration_ms,
+            "streams": list(self.streams),
+            "cues": self.cues,
+        }
 
 
 def export(recording: Recording, path: Path) -> ExportSummary:
@@ -51,10 +56,20 @@ def export(recording: Recording, path: Path) -> ExportSummary:
     if tracks.turns == 0:
         raise ExportError(f"session {recording.session_id!r} has no turns to export from {recording.source}")
     writer(tracks, path)
-    summary = ExportSummary(path, recording.session_id, tracks.duration_ms, _streams(tracks, path),
-                            len(tracks.cues) if path.suffix.lower() == ".mp4" else 0)
-    log.info("exported", session_id=recording.session_id, path=str(path), duration_ms=summary.duration_ms,
-             streams=summary.streams)
+    summary = ExportSummary(
+        path,
+        recording.session_id,
+        tracks.duration_ms,
+        _streams(tracks, path),
+        len(tracks.cues) if path.suffix.lower() == ".mp4" else 0,
+    )
+    log.info(
+        "exported",
+        session_id=recording.session_id,
+        path=str(path),
+        duration_ms=summary.duration_ms,
+        streams=summary.streams,
+    )
     return summary
 
 

@@ -20,7 +20,7 @@ from av.video.stream import VideoStream
 
 from replay.export.errors import ExportError
 from replay.export.tracks import SAMPLE_RATE, TURN_SAMPLES, Cue, Tracks
-from replay.session.recording import TURN_MS
+from schemas.envelope import TURN_MS
 from streams.media import decode_jpeg
 
 VIDEO_CODEC = "h264"
@@ -79,9 +79,8 @@ def _write(tracks: Tracks, path: Path) -> None:
             subtitles.time_base = _MS
         cues = list(tracks.cues)
         for turn in range(tracks.turns):
-            pcm = tracks.stereo[turn * TURN_SAMPLES:(turn + 1) * TURN_SAMPLES]
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm).reshape(1, -1), format="s16",
-                                               layout="stereo")
+            pcm = tracks.stereo[turn * TURN_SAMPLES : (turn + 1) * TURN_SAMPLES]
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm).reshape(1, -1), format="s16", layout="stereo")
             frame.sample_rate, frame.pts, frame.time_base = SAMPLE_RATE, turn * TURN_SAMPLES, Fraction(1, SAMPLE_RATE)
             container.mux(audio.encode(frame))
             if video is not None:

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from replay.session.recording import TURN_MS, Recording
+from replay.session.recording import Recording
 from schemas import AudioChunk, TextEvent, VideoFrame
+from schemas.envelope import TURN_MS
 
 SAMPLE_RATE = 16_000
 TURN_SAMPLES = SAMPLE_RATE * TURN_MS // 1000
@@ -68,7 +69,7 @@ def _place(track: npt.NDArray[np.int16], turn: int, pcm: bytes) -> None:
     samples = np.frombuffer(pcm, dtype="<i2")[:TURN_SAMPLES]
     start = turn * TURN_SAMPLES
     if turn >= 0 and start + len(samples) <= len(track):
-        track[start:start + len(samples)] = samples
+        track[start : start + len(samples)] = samples
 
 
 def _printable(text: str) -> str:
@@ -77,8 +78,11 @@ def _printable(text: str) -> str:
 
 def _spans(recording: Recording) -> list[Cue]:
     """Caller lines and growing model utterances, possibly overlapping."""
-    callers = [Cue(e.event_time_ms, e.event_time_ms + CALLER_HOLD_MS, f"caller: {_printable(e.text)}")
-               for e in recording.of_type(TextEvent) if _printable(e.text)]
+    callers = [
+        Cue(e.event_time_ms, e.event_time_ms + CALLER_HOLD_MS, f"caller: {_printable(e.text)}")
+        for e in recording.of_type(TextEvent)
+        if _printable(e.text)
+    ]
     model: list[Cue] = []
     said, last = "", -2
     for output in recording.outputs:

@@ -26,8 +26,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from processors.assembler import InputEvent, SessionAssembly, TurnAssembler
-from replay.session.recording import TURN_MS, Recording
+from replay.session.recording import Recording
 from schemas import AudioChunk, MicroTurn, SessionEnded, SessionStarted, VideoFrame
+from schemas.envelope import TURN_MS
 
 MATCHED_FIELDS = ("event_ids", "late_event_ids", "audio", "video", "text", "background", "closed_by", "final")
 """MicroTurn fields a re-derived turn must share with the recorded one."""
@@ -89,7 +90,7 @@ def arrival_order(recording: Recording) -> Iterator[InputEvent | Tick]:
         elif turn.closed_by == "ticker":
             yield Tick((turn.seq + 1) * TURN_MS)
         elif turn.closed_by == "video":
-            frame = _next_frame(recording.turns[index + 1:], by_id, used)
+            frame = _next_frame(recording.turns[index + 1 :], by_id, used)
             if frame is not None:
                 used.add(frame.event_id)
                 yield frame
@@ -141,6 +142,9 @@ def check_assembly(recording: Recording) -> AssemblyCheck:
             if fields:
                 mismatches.append(TurnMismatch(k, fields))
     included = {i for t in derived for i in t.event_ids}
-    unassembled = tuple(e.event_id for e in recording.inputs
-                        if e.event_id not in included and not isinstance(e, SessionStarted | SessionEnded))
+    unassembled = tuple(
+        e.event_id
+        for e in recording.inputs
+        if e.event_id not in included and not isinstance(e, SessionStarted | SessionEnded)
+    )
     return AssemblyCheck(len(mine.keys() | recorded.keys()), tuple(mismatches), unassembled)

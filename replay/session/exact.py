@@ -15,8 +15,9 @@ import structlog
 
 from inference.network import InteractionNetwork
 from replay.session.assembly import AssemblyCheck, check_assembly
-from replay.session.recording import TURN_MS, Recording
+from replay.session.recording import Recording
 from replay.session.runner import require_version, run_turns
+from schemas.envelope import TURN_MS
 
 log = structlog.get_logger(__name__)
 
@@ -78,8 +79,11 @@ class ReplayReport:
             "model_version": self.model_version,
             "source": self.source,
             "divergent_turns": len({d.turn for d in self.divergences}),
-            "assembly": {"identical": self.assembly.identical, "turns": self.assembly.turns,
-                         "unassembled_event_ids": list(self.assembly.unassembled)},
+            "assembly": {
+                "identical": self.assembly.identical,
+                "turns": self.assembly.turns,
+                "unassembled_event_ids": list(self.assembly.unassembled),
+            },
         }
 
 
@@ -99,8 +103,10 @@ def replay(recording: Recording, net: InteractionNetwork, available: str = "the 
     found += [Divergence(k, "output", ("missing_recorded_turn",)) for k in recorded]
     seconds = time.perf_counter() - began
     found.sort(key=lambda d: (d.turn, d.stage != "assembly"))
-    report = ReplayReport(recording.session_id, recording.source, version, len(recording.turns), assembly,
-                          tuple(found), seconds)
-    bound.info("replayed", turns=report.turns, identical=report.identical,
-               speed_x_realtime=round(report.speed_x_realtime, 1))
+    report = ReplayReport(
+        recording.session_id, recording.source, version, len(recording.turns), assembly, tuple(found), seconds
+    )
+    bound.info(
+        "replayed", turns=report.turns, identical=report.identical, speed_x_realtime=round(report.speed_x_realtime, 1)
+    )
     return report

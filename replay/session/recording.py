@@ -12,23 +12,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from processors.assembler import InputEvent
+from processors.assembler import INPUT_TYPES, InputEvent
 from processors.recovery import first_per_turn
 from schemas import (
     AudioChunk,
-    BackgroundResult,
     MicroTurn,
     ModelOutput,
-    SessionEnded,
-    SessionStarted,
-    TextEvent,
     VideoFrame,
 )
-from schemas.envelope import Event
+from schemas.envelope import TURN_MS, Event
 
-TURN_MS = 200
 E = TypeVar("E", bound=Event)
-_INPUTS = (SessionStarted, SessionEnded, AudioChunk, VideoFrame, TextEvent, BackgroundResult)
 
 
 @dataclass(frozen=True)
@@ -53,7 +47,7 @@ class Recording:
         seen: set[str] = set()
         inputs: list[InputEvent] = []
         for event in mine:
-            if isinstance(event, _INPUTS) and event.event_id not in seen:
+            if isinstance(event, INPUT_TYPES) and event.event_id not in seen:
                 seen.add(event.event_id)
                 inputs.append(event)
         outputs: dict[int, ModelOutput] = {}

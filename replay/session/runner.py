@@ -45,12 +45,20 @@ class Step:
     def differing(self, recorded: ModelOutput, version: str) -> tuple[str, ...]:
         """The `OUTPUT_FIELDS` in which `recorded` differs from this step run by model `version`."""
         now = {
-            "action": self.action, "text": self.output.text, "audio": self.audio,
-            "delegate": self.output.delegate, "model_version": version, "final": self.turn.final,
+            "action": self.action,
+            "text": self.output.text,
+            "audio": self.audio,
+            "delegate": self.output.delegate,
+            "model_version": version,
+            "final": self.turn.final,
         }
         then = {
-            "action": recorded.action, "text": recorded.text.encode(), "audio": recorded.audio,
-            "delegate": recorded.delegate.encode(), "model_version": recorded.model_version, "final": recorded.final,
+            "action": recorded.action,
+            "text": recorded.text.encode(),
+            "audio": recorded.audio,
+            "delegate": recorded.delegate.encode(),
+            "model_version": recorded.model_version,
+            "final": recorded.final,
         }
         return tuple(f for f in OUTPUT_FIELDS if now[f] != then[f])
 
@@ -72,8 +80,9 @@ def run_turns(net: InteractionNetwork, recording: Recording) -> Iterator[Step]:
         try:
             output = next(outputs)
         except NetworkError as exc:
-            raise IncompatibleModel(f"model {net.version} cannot run turn {turn.seq} of session "
-                                    f"{recording.session_id!r} as recorded: {exc}") from exc
+            raise IncompatibleModel(
+                f"model {net.version} cannot run turn {turn.seq} of session {recording.session_id!r} as recorded: {exc}"
+            ) from exc
         yield Step(turn, output, (time.perf_counter() - began) * 1000.0)
 
 
@@ -84,11 +93,13 @@ def recorded_version(recording: Recording) -> str:
         raise SessionNotFound(
             f"session {recording.session_id!r} in {recording.source} has {len(recording.turns)} MicroTurns and "
             f"{len(recording.outputs)} ModelOutputs; replay needs both (was a worker running when it streamed? "
-            "`microturn status`)")
+            "`microturn status`)"
+        )
     if len(versions) > 1:
         raise WeightsUnavailable(
             f"session {recording.session_id!r} was answered by several model versions {versions}; an exact "
-            "replay needs one: compare against one of them with --model CHECKPOINT")
+            "replay needs one: compare against one of them with --model CHECKPOINT"
+        )
     return versions[0]
 
 
@@ -104,5 +115,6 @@ def require_version(recording: Recording, net: InteractionNetwork, available: st
             f"session {recording.session_id!r} was answered by model {version} (weights digest {digest}...), "
             f"but the weights available here build {net.version} ({available}). Point MICROTURN_MODEL_CHECKPOINT "
             f"at the checkpoint whose digest starts with {digest} for an exact replay, or run a what-if replay: "
-            f"`microturn replay {recording.session_id} --model CHECKPOINT`")
+            f"`microturn replay {recording.session_id} --model CHECKPOINT`"
+        )
     return version

@@ -24,8 +24,14 @@ from schemas.envelope import Event
 log = structlog.get_logger(__name__)
 
 ARCHIVED_TABLES = (
-    "session_started", "session_ended", "audio_chunk", "video_frame", "text_event",
-    "background_result", "micro_turn", "model_output",
+    "session_started",
+    "session_ended",
+    "audio_chunk",
+    "video_frame",
+    "text_event",
+    "background_result",
+    "micro_turn",
+    "model_output",
 )
 """The archive tables a recording is made of (schema tags)."""
 
@@ -38,21 +44,32 @@ def session_partition(session_id: str, partitions: int) -> int:
 
 async def from_kafka(bootstrap: str, topics: Topics, session_id: str) -> Recording:
     """The session as the log holds it now (only its partition of each topic is read)."""
-    names = [topics.session, topics.audio, topics.video, topics.text, topics.background_results,
-             topics.turns, topics.output]
+    names = [
+        topics.session,
+        topics.audio,
+        topics.video,
+        topics.text,
+        topics.background_results,
+        topics.turns,
+        topics.output,
+    ]
     partition = session_partition(session_id, topics.partitions)
     try:
         records = await read_topics(bootstrap, names, topics.partitions, session_id, only_partition=partition)
     except KafkaError as exc:
-        raise SourceUnavailable(f"reading session {session_id} from Kafka at {bootstrap} failed: {exc}; "
-                                "is the stack up (`microturn status`)?") from exc
+        raise SourceUnavailable(
+            f"reading session {session_id} from Kafka at {bootstrap} failed: {exc}; "
+            "is the stack up (`microturn status`)?"
+        ) from exc
     except ReplayError as exc:
         raise SourceUnavailable(f"{exc}: run `microturn up` (or pass --kafka/--topic-prefix)") from exc
     events = [r.event for r in records if r.event is not None]
     where = f"kafka {bootstrap} ({topics.prefix}.*)"
     log.info("recording_read", session_id=session_id, source="kafka", records=len(records), partition=partition)
-    return _found(Recording.from_events(session_id, where, events), "the log (retention may have dropped it: "
-                  "try --source archive)")
+    return _found(
+        Recording.from_events(session_id, where, events),
+        "the log (retention may have dropped it: try --source archive)",
+    )
 
 
 def from_archive(root: Path, session_id: str) -> Recording:
@@ -65,8 +82,10 @@ def from_archive(root: Path, session_id: str) -> Recording:
     except ImportError as exc:  # the archive package is optional for replay from Kafka
         raise SourceUnavailable(f"--source archive needs the archive package (processors.archiver): {exc}") from exc
     if not root.is_dir():
-        raise SourceUnavailable(f"no archive at {root}: start an archiver (`microturn archive run`), "
-                                "pass --archive DIR or set MICROTURN_ARCHIVE_DIR")
+        raise SourceUnavailable(
+            f"no archive at {root}: start an archiver (`microturn archive run`), "
+            "pass --archive DIR or set MICROTURN_ARCHIVE_DIR"
+        )
     keyed: list[tuple[tuple[str, int, int], Event]] = []
     for name in ARCHIVED_TABLES:
         spec, folder = TABLES[name], root / name
@@ -79,8 +98,10 @@ def from_archive(root: Path, session_id: str) -> Recording:
             keyed.append((where, spec.event_from_row(row)))
     keyed.sort(key=lambda pair: pair[0])
     log.info("recording_read", session_id=session_id, source="archive", rows=len(keyed))
-    return _found(Recording.from_events(session_id, f"archive {root}", [e for _, e in keyed]),
-                  f"the archive at {root} (is its archiver running? `microturn archive sync` waits for it)")
+    return _found(
+        Recording.from_events(session_id, f"archive {root}", [e for _, e in keyed]),
+        f"the archive at {root} (is its archiver running? `microturn archive sync` waits for it)",
+    )
 
 
 def _found(recording: Recording, where: str) -> Recording:

@@ -18,7 +18,7 @@ import numpy as np
 
 from inference.network import InteractionNetwork
 from processors.assembler import InputEvent, SessionAssembly, TurnAssembler
-from replay.session.recording import TURN_MS, Recording
+from replay.session.recording import Recording
 from replay.session.runner import run_turns
 from schemas import (
     ACTIONS,
@@ -30,41 +30,74 @@ from schemas import (
     VideoFrame,
     event_id,
 )
+from schemas.envelope import TURN_MS
 from streams.media.video import JpegEncoder
 
 
 def _envelope(session_id: str, stream: str, seq: int, time_ms: int) -> dict[str, object]:
-    return {"event_id": event_id(session_id, stream, seq), "session_id": session_id, "seq": seq,
-            "event_time_ms": time_ms, "turn": time_ms // TURN_MS, "producer": "testing"}
+    return {
+        "event_id": event_id(session_id, stream, seq),
+        "session_id": session_id,
+        "seq": seq,
+        "event_time_ms": time_ms,
+        "turn": time_ms // TURN_MS,
+        "producer": "testing",
+    }
 
 
-def synthetic_inputs(session_id: str, seconds: float, video: bool = False, text_every_s: float = 0.0,
-                     video_size: int = 80) -> list[InputEvent]:
+def synthetic_inputs(
+    session_id: str, seconds: float, video: bool = False, text_every_s: float = 0.0, video_size: int = 80
+) -> list[InputEvent]:
     """A session's input events in publishing order: a 220 Hz tone that pauses every second,
     optionally a frame per turn (colour changing with the turn) and a text line every few seconds."""
     turns = math.ceil(seconds * 1000 / TURN_MS)
     t = np.arange(turns * 3200) / 16_000
     pcm = (0.3 * 32767 * np.sin(2 * np.pi * 220.0 * t) * (t % 1.0 < 0.6)).astype("<i2")
     encoder = JpegEncoder(video_size)
-    events: list[InputEvent] = [SessionStarted(**_envelope(session_id, "session", 0, 0),  # type: ignore[arg-type]
-                                               has_video=video, source="synthetic")]
+    events: list[InputEvent] = [
+        SessionStarted(
+            **_envelope(session_id, "session", 0, 0),  # type: ignore[arg-type]
+            has_video=video,
+            source="synthetic",
+        )
+    ]
     texts = 0
     for k in range(turns):
         ms = k * TURN_MS
         if text_every_s and ms % int(text_every_s * 1000) == 0 and k:
-            events.append(TextEvent(**_envelope(session_id, "text", texts, ms + 50),  # type: ignore[arg-type]
-                                    text=f"line {texts} at {ms / 1000:.1f}s"))
+            events.append(
+                TextEvent(
+                    **_envelope(session_id, "text", texts, ms + 50),  # type: ignore[arg-type]
+                    text=f"line {texts} at {ms / 1000:.1f}s",
+                )
+            )
             texts += 1
         if video:
             image = np.zeros((video_size, video_size, 3), dtype=np.uint8)
             image[..., 0], image[..., 1] = (k * 37) % 256, (k * 11) % 256
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            events.append(VideoFrame(**_envelope(session_id, "video", k, ms),  # type: ignore[arg-type]
-                                     jpeg=encoder.encode(frame), width=video_size, height=video_size))
-        events.append(AudioChunk(**_envelope(session_id, "audio", k, ms),  # type: ignore[arg-type]
-                                 samples=pcm[k * 3200:(k + 1) * 3200].tobytes(), last=k == turns - 1))
-    events.append(SessionEnded(**_envelope(session_id, "session", 1, turns * TURN_MS),  # type: ignore[arg-type]
-                               turns=turns, audio_chunks=turns))
+            events.append(
+                VideoFrame(
+                    **_envelope(session_id, "video", k, ms),  # type: ignore[arg-type]
+                    jpeg=encoder.encode(frame),
+                    width=video_size,
+                    height=video_size,
+                )
+            )
+        events.append(
+            AudioChunk(
+                **_envelope(session_id, "audio", k, ms),  # type: ignore[arg-type]
+                samples=pcm[k * 3200 : (k + 1) * 3200].tobytes(),
+                last=k == turns - 1,
+            )
+        )
+    events.append(
+        SessionEnded(
+            **_envelope(session_id, "session", 1, turns * TURN_MS),  # type: ignore[arg-type]
+            turns=turns,
+            audio_chunks=turns,
+        )
+    )
     return events
 
 
@@ -76,12 +109,20 @@ def record_offline(net: InteractionNetwork, inputs: list[InputEvent], source: st
     partial = Recording(session_id, source, tuple(inputs), tuple(turns), ())
     outputs = [
         ModelOutput(
-            event_id=event_id(session_id, "output", step.turn.seq), session_id=session_id, seq=step.turn.seq,
-            event_time_ms=step.turn.event_time_ms, turn=step.turn.seq, wall_time_ns=time.time_ns(),
-            producer="testing", action=ACTIONS[int(step.output.action)],
-            text=step.output.text.decode(errors="replace"), audio=step.audio,
-            delegate=step.output.delegate.decode(errors="replace"), model_version=net.version,
-            model_ms=step.model_ms, final=step.turn.final,
+            event_id=event_id(session_id, "output", step.turn.seq),
+            session_id=session_id,
+            seq=step.turn.seq,
+            event_time_ms=step.turn.event_time_ms,
+            turn=step.turn.seq,
+            wall_time_ns=time.time_ns(),
+            producer="testing",
+            action=ACTIONS[int(step.output.action)],
+            text=step.output.text.decode(errors="replace"),
+            audio=step.audio,
+            delegate=step.output.delegate.decode(errors="replace"),
+            model_version=net.version,
+            model_ms=step.model_ms,
+            final=step.turn.final,
         )
         for step in run_turns(net, partial)
     ]

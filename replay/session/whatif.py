@@ -17,8 +17,9 @@ from typing import Any
 import structlog
 
 from inference.network import InteractionNetwork
-from replay.session.recording import TURN_MS, Recording
+from replay.session.recording import Recording
 from replay.session.runner import recorded_version, run_turns
+from schemas.envelope import TURN_MS
 
 log = structlog.get_logger(__name__)
 COMPARED = ("action", "text", "audio", "delegate")
@@ -44,9 +45,15 @@ class TurnDifference:
     """(recorded Triton request, what-if offline step) in milliseconds."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"turn": self.turn, "fields": list(self.fields), "action": list(self.action), "text": list(self.text),
-                "audio_max_abs_diff": self.audio_max_abs_diff, "audio_rms_diff": round(self.audio_rms_diff, 6),
-                "model_ms": [round(ms, 3) for ms in self.model_ms]}
+        return {
+            "turn": self.turn,
+            "fields": list(self.fields),
+            "action": list(self.action),
+            "text": list(self.text),
+            "audio_max_abs_diff": self.audio_max_abs_diff,
+            "audio_rms_diff": round(self.audio_rms_diff, 6),
+            "model_ms": [round(ms, 3) for ms in self.model_ms],
+        }
 
 
 @dataclass(frozen=True)
@@ -78,16 +85,23 @@ class WhatIfReport:
         first = self.differences[0] if self.differences else None
         changes = Counter(f"{d.action[0]}->{d.action[1]}" for d in self.differences if "action" in d.fields)
         return {
-            "session_id": self.session_id, "turns": self.turns, "identical": self.identical,
-            "recorded_version": self.recorded_version, "model_version": self.model_version,
+            "session_id": self.session_id,
+            "turns": self.turns,
+            "identical": self.identical,
+            "recorded_version": self.recorded_version,
+            "model_version": self.model_version,
             "first_divergence": {"turn": first.turn, "fields": list(first.fields)} if first else None,
             "turns_changed": len(self.differences),
-            "actions_changed": sum(changes.values()), "action_changes": dict(sorted(changes.items())),
+            "actions_changed": sum(changes.values()),
+            "action_changes": dict(sorted(changes.items())),
             "text_changed": sum("text" in d.fields for d in self.differences),
             "audio_changed": sum("audio" in d.fields for d in self.differences),
             "text": {"recorded": self.recorded_text, "what_if": self.what_if_text},
-            "latency_ms": {"recorded_median": _median(self.recorded_ms), "what_if_median": _median(self.what_if_ms),
-                           "what_if_max": round(max(self.what_if_ms, default=0.0), 3)},
+            "latency_ms": {
+                "recorded_median": _median(self.recorded_ms),
+                "what_if_median": _median(self.what_if_ms),
+                "what_if_max": round(max(self.what_if_ms, default=0.0), 3),
+            },
             "speed_x_realtime": round(self.turns * TURN_MS / 1000.0 / self.seconds, 1) if self.seconds else None,
             "differences": [d.as_dict() for d in self.differences],
         }
@@ -114,12 +128,29 @@ def what_if(recording: Recording, net: InteractionNetwork) -> WhatIfReport:
         fields = tuple(f for f in step.differing(then, version) if f in COMPARED)
         if fields:
             peak, rms = step.audio_difference(then)
-            differences.append(TurnDifference(
-                step.turn.seq, fields, (then.action, step.action),
-                (then.text, step.output.text.decode(errors="replace")), peak, rms, (then.model_ms, step.model_ms)))
+            differences.append(
+                TurnDifference(
+                    step.turn.seq,
+                    fields,
+                    (then.action, step.action),
+                    (then.text, step.output.text.decode(errors="replace")),
+                    peak,
+                    rms,
+                    (then.model_ms, step.model_ms),
+                )
+            )
     seconds = time.perf_counter() - began
     report = WhatIfReport(
-        recording.session_id, version, net.version, len(recording.turns), tuple(differences),
-        "".join(o.text for o in recording.outputs), "".join(said), tuple(recorded_ms), tuple(what_if_ms), seconds)
+        recording.session_id,
+        version,
+        net.version,
+        len(recording.turns),
+        tuple(differences),
+        "".join(o.text for o in recording.outputs),
+        "".join(said),
+        tuple(recorded_ms),
+        tuple(what_if_ms),
+        seconds,
+    )
     bound.info("what_if_replayed", turns=report.turns, turns_changed=len(differences))
     return report
