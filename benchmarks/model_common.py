@@ -28,11 +28,18 @@ def summary(samples: list[float]) -> dict[str, float]:
     """Median and spread (quartiles, extremes) of timing samples, in the samples' unit."""
     ordered = sorted(samples)
     quartiles = statistics.quantiles(ordered, n=4) if len(ordered) > 1 else [ordered[0]] * 3
-    return {"median": statistics.median(ordered), "p25": quartiles[0], "p75": quartiles[2],
-            "min": ordered[0], "max": ordered[-1], "runs": len(ordered)}
+    return {
+        "median": statistics.median(ordered),
+        "p25": quartiles[0],
+        "p75": quartiles[2],
+        "min": ordered[0],
+        "max": ordered[-1],
+        "runs": len(ordered),
+    }
 
 
 def fmt(stats: dict[str, float], unit: str = "ms") -> str:
-    return (f"median {stats['median']:8.3f} {unit}  IQR [{stats['p25']:.3f}, {stats['p75']:.3f}]"
-            f"  range [{stats['min']:.3f}, {stats['max']:.3f}]")
-
+    return (
+        f"median {stats['median']:8.3f} {unit}  IQR [{stats['p25']:.3f}, {stats['p75']:.3f}]"
+        f"  range [{stats['min']:.3f}, {stats['max']:.3f}]"
+    )

@@ -49,10 +49,15 @@ def measure(net: InteractionNetwork, batch: int, warm: int, runs: int) -> dict[s
         samples["fast_cpu"].append(cpu)
         differing = sum(a != b for a, b in zip(exact, fast, strict=True))
     stats = {key: summary(values) for key, values in samples.items()}
-    return {"batch": batch, "warm_turns": warm, "actions": [out.action.name for out in exact],
-            "outputs_differing": differing, **{f"{k}_ms_per_session_turn": v for k, v in stats.items()},
-            "ratio_wall": stats["step_wall"]["median"] / stats["fast_wall"]["median"],
-            "ratio_cpu": stats["step_cpu"]["median"] / stats["fast_cpu"]["median"]}
+    return {
+        "batch": batch,
+        "warm_turns": warm,
+        "actions": [out.action.name for out in exact],
+        "outputs_differing": differing,
+        **{f"{k}_ms_per_session_turn": v for k, v in stats.items()},
+        "ratio_wall": stats["step_wall"]["median"] / stats["fast_wall"]["median"],
+        "ratio_cpu": stats["step_cpu"]["median"] / stats["fast_cpu"]["median"],
+    }
 
 
 def main() -> None:
@@ -71,16 +76,20 @@ def main() -> None:
     if args.json:
         print(json.dumps({"config": args.config, "threads": args.threads, "results": results}, indent=2))
         return
-    print(f"{net.version}: batch-invariant step vs batched step_fast, per session-turn, "
-          f"{args.runs} runs, {args.threads} thread(s)")
+    print(
+        f"{net.version}: batch-invariant step vs batched step_fast, per session-turn, "
+        f"{args.runs} runs, {args.threads} thread(s)"
+    )
     for r in results:
         actions = r["actions"]
         mix = {name: actions.count(name) for name in sorted(set(actions))}
         print(f"batch {r['batch']} (after {r['warm_turns']} turns; actions {mix}):")
         for key in ("step_wall", "step_cpu", "fast_wall", "fast_cpu"):
             print(f"  {key:10s} {fmt(r[f'{key}_ms_per_session_turn'])}")
-        print(f"  ratio step/step_fast (medians): wall {r['ratio_wall']:.2f}x, cpu {r['ratio_cpu']:.2f}x; "
-              f"step_fast outputs differing from step: {r['outputs_differing']}/{r['batch']}")
+        print(
+            f"  ratio step/step_fast (medians): wall {r['ratio_wall']:.2f}x, cpu {r['ratio_cpu']:.2f}x; "
+            f"step_fast outputs differing from step: {r['outputs_differing']}/{r['batch']}"
+        )
 
 
 if __name__ == "__main__":

@@ -37,9 +37,16 @@ def measure(net: InteractionNetwork, turn: int, runs: int) -> dict[str, Any]:
         again = net.recompute(history)
         recomputed.append((time.perf_counter() - start) * 1e3)
     stream, full = summary(streamed), summary(recomputed)
-    return {"turn": turn, "context_tokens": scratch.cache.length, "evicted_tokens": scratch.cache.evicted,
-            "action_streaming": stream_out.action.name, "action_recompute": again.action.name,
-            "streaming_ms": stream, "recompute_ms": full, "ratio": full["median"] / stream["median"]}
+    return {
+        "turn": turn,
+        "context_tokens": scratch.cache.length,
+        "evicted_tokens": scratch.cache.evicted,
+        "action_streaming": stream_out.action.name,
+        "action_recompute": again.action.name,
+        "streaming_ms": stream,
+        "recompute_ms": full,
+        "ratio": full["median"] / stream["median"],
+    }
 
 
 def main() -> None:
@@ -59,8 +66,10 @@ def main() -> None:
         return
     print(f"{net.version}: streaming step vs recompute, {args.runs} runs, {args.threads} thread(s)")
     for r in results:
-        print(f"turn {r['turn']}: {r['context_tokens']} tokens in context, {r['evicted_tokens']} evicted; "
-              f"action {r['action_streaming']} (streaming) / {r['action_recompute']} (recompute)")
+        print(
+            f"turn {r['turn']}: {r['context_tokens']} tokens in context, {r['evicted_tokens']} evicted; "
+            f"action {r['action_streaming']} (streaming) / {r['action_recompute']} (recompute)"
+        )
         print(f"  streaming  {fmt(r['streaming_ms'])}")
         print(f"  recompute  {fmt(r['recompute_ms'])}")
         print(f"  ratio recompute/streaming (medians): {r['ratio']:.1f}x")

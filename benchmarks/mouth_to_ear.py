@@ -100,8 +100,12 @@ def percentile(values: list[float], q: float) -> float:
 def stats(values: list[float]) -> dict[str, float | int]:
     if not values:
         return {"n": 0}
-    return {"n": len(values), "p50": round(percentile(values, 0.5), 1), "p99": round(percentile(values, 0.99), 1),
-            "max": round(max(values), 1)}
+    return {
+        "n": len(values),
+        "p50": round(percentile(values, 0.5), 1),
+        "p99": round(percentile(values, 0.99), 1),
+        "max": round(max(values), 1),
+    }
 
 
 @dataclass(frozen=True)
@@ -122,9 +126,9 @@ async def one_call(target: Target, sid: str, audio: bytes, delay_s: float) -> Ca
 async def run_round(target: Target, calls: int, seconds: float) -> dict[str, Any]:
     sids = [f"MZbench{calls:02d}x{i:02d}{uuid.uuid4().hex[:8]}" for i in range(calls)]
     async with OutputCapture(target.bootstrap, target.topics.output) as capture:
-        placing = asyncio.gather(*(
-            one_call(target, sid, caller(seconds, 200.0 + 37.0 * i), 0.2 * i / calls) for i, sid in enumerate(sids)
-        ))
+        placing = asyncio.gather(
+            *(one_call(target, sid, caller(seconds, 200.0 + 37.0 * i), 0.2 * i / calls) for i, sid in enumerate(sids))
+        )
         consuming = asyncio.create_task(capture.until(lambda _: placing.done(), timeout_s=seconds + 60))
         results = await placing
         await consuming
@@ -169,9 +173,23 @@ async def run_round(target: Target, calls: int, seconds: float) -> dict[str, Any
 def start_server(bootstrap: str, prefix: str, state_dir: Path, token: str) -> tuple[subprocess.Popen[str], str]:
     microturn = Path(sys.executable).parent / "microturn"
     server = subprocess.Popen(
-        [str(microturn), "serve", "twilio", "--kafka", bootstrap, "--topic-prefix", prefix, "--state-dir",
-         str(state_dir), "--max-calls", "200"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env={**os.environ, "TWILIO_AUTH_TOKEN": token},
+        [
+            str(microturn),
+            "serve",
+            "twilio",
+            "--kafka",
+            bootstrap,
+            "--topic-prefix",
+            prefix,
+            "--state-dir",
+            str(state_dir),
+            "--max-calls",
+            "200",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "TWILIO_AUTH_TOKEN": token},
     )
     assert server.stdout is not None
     banner = server.stdout.readline()
@@ -184,18 +202,22 @@ def start_server(bootstrap: str, prefix: str, state_dir: Path, token: str) -> tu
 def print_report(report: dict[str, Any]) -> None:
     docs = report["rounds"]
     print(report["machine"])
-    print(f"{'calls':>5} {'ok':>3} {'turns':>6} {'heard':>6}  {'mouth-to-ear p50/p99/max ms':>28}  "
-          f"{'ingress p50/p99':>16} {'pipeline p50/p99':>17} {'egress p50/p99':>15} {'model p50':>9} "
-          f"{'send lag p99':>12}")
+    print(
+        f"{'calls':>5} {'ok':>3} {'turns':>6} {'heard':>6}  {'mouth-to-ear p50/p99/max ms':>28}  "
+        f"{'ingress p50/p99':>16} {'pipeline p50/p99':>17} {'egress p50/p99':>15} {'model p50':>9} "
+        f"{'send lag p99':>12}"
+    )
     for doc in docs:
         m, i, p, e = doc["mouth_to_ear_ms"], doc["ingress_ms"], doc["pipeline_ms"], doc["egress_ms"]
         heard = doc["turns_with_model_audio"]
         counts = f"{doc['calls']:>5} {doc['calls_ended_ok']:>3} {doc['turns_sent']:>6} {heard:>6}"
-        print(f"{counts}  "
-              f"{m.get('p50', '-'):>10} / {m.get('p99', '-'):>6} / {m.get('max', '-'):>6}  "
-              f"{i.get('p50', '-'):>7} / {i.get('p99', '-'):>6} {p.get('p50', '-'):>8} / {p.get('p99', '-'):>6} "
-              f"{e.get('p50', '-'):>6} / {e.get('p99', '-'):>6} {doc['model_ms'].get('p50', '-'):>9} "
-              f"{doc['caller_send_lag_ms'].get('p99', '-'):>12}")
+        print(
+            f"{counts}  "
+            f"{m.get('p50', '-'):>10} / {m.get('p99', '-'):>6} / {m.get('max', '-'):>6}  "
+            f"{i.get('p50', '-'):>7} / {i.get('p99', '-'):>6} {p.get('p50', '-'):>8} / {p.get('p99', '-'):>6} "
+            f"{e.get('p50', '-'):>6} / {e.get('p99', '-'):>6} {doc['model_ms'].get('p50', '-'):>9} "
+            f"{doc['caller_send_lag_ms'].get('p99', '-'):>12}"
+        )
     for doc in docs:
         shares = ", ".join(f"{name} {share:.2f}" for name, share in doc["cpu_share_of_one_core"].items())
         print(f"{doc['calls']:>5} calls, CPU in cores: {shares}")
@@ -218,8 +240,15 @@ def main() -> None:
     docs = []
     with tempfile.TemporaryDirectory() as tmp:
         prefix = f"bench-{uuid.uuid4().hex[:6]}"
-        stack = Stack(StackSettings(state_dir=Path(tmp) / "stack", cache_dir=CACHE, kafka=args.kafka,
-                                    triton=args.triton, topic_prefix=prefix))
+        stack = Stack(
+            StackSettings(
+                state_dir=Path(tmp) / "stack",
+                cache_dir=CACHE,
+                kafka=args.kafka,
+                triton=args.triton,
+                topic_prefix=prefix,
+            )
+        )
         status = stack.up(say)
         bootstrap = args.kafka or status["kafka"]["bootstrap"]
         server = None
@@ -228,9 +257,12 @@ def main() -> None:
             target = Target(url, token, bootstrap, Topics(prefix))
             say("warm-up call (not measured)")
             asyncio.run(asyncio.wait_for(run_round(target, 1, 2.0), 60))
-            pids = {"ingress server": server.pid, "callers": os.getpid(),
-                    **{name: status[name]["pid"] for name in ("kafka", "triton") if status[name].get("pid")},
-                    **{w["name"]: w["pid"] for w in status["workers"]}}
+            pids = {
+                "ingress server": server.pid,
+                "callers": os.getpid(),
+                **{name: status[name]["pid"] for name in ("kafka", "triton") if status[name].get("pid")},
+                **{w["name"]: w["pid"] for w in status["workers"]},
+            }
             for calls in rounds:
                 say(f"{calls} simultaneous call(s) of {args.seconds:g} s")
                 deadline = args.seconds + TAIL_S + LINGER_S + 60
@@ -253,7 +285,7 @@ def main() -> None:
             stack.down(say)
     report = {
         "machine": f"{platform.machine()} {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end, "
-                   f"{platform.python_implementation()} {platform.python_version()}",
+        f"{platform.python_implementation()} {platform.python_version()}",
         "seconds_per_call": args.seconds,
         "rounds": docs,
     }

@@ -38,15 +38,25 @@ def measure(net: InteractionNetwork, seconds: float, runs: int, video: bool) -> 
             raise SystemExit(f"replay diverged: {report.as_dict()}")
         wall.append(report.speed_x_realtime)
         cpu.append(seconds / max(time.process_time() - began, 1e-9))
-    return {"config": net.config.name, "device": str(net.device), "session_s": seconds, "turns": report.turns,
-            "video": video, "actions": dict(Counter(o.action for o in recording.outputs)),
-            "x_realtime_wall": summary(wall), "x_realtime_cpu": summary(cpu),
-            "cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)}
+    return {
+        "config": net.config.name,
+        "device": str(net.device),
+        "session_s": seconds,
+        "turns": report.turns,
+        "video": video,
+        "actions": dict(Counter(o.action for o in recording.outputs)),
+        "x_realtime_wall": summary(wall),
+        "x_realtime_cpu": summary(cpu),
+        "cpus": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
 
 
 def _line(stats: dict[str, float]) -> str:
-    return (f"median {stats['median']:7.1f}x  IQR [{stats['p25']:.1f}, {stats['p75']:.1f}]  "
-            f"range [{stats['min']:.1f}, {stats['max']:.1f}]  ({int(stats['runs'])} runs)")
+    return (
+        f"median {stats['median']:7.1f}x  IQR [{stats['p25']:.1f}, {stats['p75']:.1f}]  "
+        f"range [{stats['min']:.1f}, {stats['max']:.1f}]  ({int(stats['runs'])} runs)"
+    )
 
 
 def main() -> None:
@@ -64,8 +74,10 @@ def main() -> None:
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"replay speed, {result['config']} on {result['device']}: {result['session_s']:.0f} s session, "
-          f"{result['turns']} turns, video {'on' if result['video'] else 'off'}, actions {result['actions']}")
+    print(
+        f"replay speed, {result['config']} on {result['device']}: {result['session_s']:.0f} s session, "
+        f"{result['turns']} turns, video {'on' if result['video'] else 'off'}, actions {result['actions']}"
+    )
     print(f"  wall time: {_line(result['x_realtime_wall'])}")
     print(f"  CPU time:  {_line(result['x_realtime_cpu'])}")
     print(f"  ({result['cpus']} CPUs, load average {result['load_avg_1m']} during the runs)")

@@ -108,5 +108,7 @@ class SessionState:
         return self.cache.nbytes()
 
     def __repr__(self) -> str:
-        return (f"SessionState(session_key={self.session_key!r}, turns_seen={self.turns_seen}, "
-                f"tokens={self.cache.length}, evicted={self.cache.evicted}, nbytes={self.nbytes()})")
+        return (
+            f"SessionState(session_key={self.session_key!r}, turns_seen={self.turns_seen}, "
+            f"tokens={self.cache.length}, evicted={self.cache.evicted}, nbytes={self.nbytes()})"
+        )

@@ -65,6 +65,7 @@ def load_checkpoint(path: Path) -> InteractionNetwork:
     except (KeyError, RuntimeError, NetworkError) as exc:
         raise CheckpointError(f"load_checkpoint: {path}: weights do not fit the config: {exc}") from exc
     if net.digest != payload.get("digest"):
-        raise CheckpointError(f"load_checkpoint: {path}: expected digest {payload.get('digest')}, "
-                              f"weights hash to {net.digest}")
+        raise CheckpointError(
+            f"load_checkpoint: {path}: expected digest {payload.get('digest')}, weights hash to {net.digest}"
+        )
     return net.eval()

@@ -106,27 +106,49 @@ class ModelConfig:
             if getattr(self, field) <= 0 and field not in ("dmel_log_min", "text_temperature"):
                 _fail(field, "a positive value", getattr(self, field))
         _require(self.d_model % self.n_heads == 0, "n_heads", f"a divisor of d_model={self.d_model}", self.n_heads)
-        _require(self.n_heads % self.n_kv_heads == 0, "n_kv_heads", f"a divisor of n_heads={self.n_heads}",
-                 self.n_kv_heads)
+        _require(
+            self.n_heads % self.n_kv_heads == 0, "n_kv_heads", f"a divisor of n_heads={self.n_heads}", self.n_kv_heads
+        )
         _require(self.dmel_levels >= 2, "dmel_levels", "at least 2", self.dmel_levels)
-        _require(self.dmel_log_max > self.dmel_log_min, "dmel_log_max", f"> dmel_log_min={self.dmel_log_min}",
-                 self.dmel_log_max)
-        _require(self.audio_window >= self.audio_hop, "audio_window", f">= audio_hop={self.audio_hop}",
-                 self.audio_window)
+        _require(
+            self.dmel_log_max > self.dmel_log_min,
+            "dmel_log_max",
+            f"> dmel_log_min={self.dmel_log_min}",
+            self.dmel_log_max,
+        )
+        _require(
+            self.audio_window >= self.audio_hop, "audio_window", f">= audio_hop={self.audio_hop}", self.audio_window
+        )
         _require(TURN_SAMPLES % self.audio_hop == 0, "audio_hop", f"a divisor of {TURN_SAMPLES}", self.audio_hop)
         frames = TURN_SAMPLES // self.audio_hop
         _require(frames % self.audio_tokens == 0, "audio_tokens", f"a divisor of {frames} frames", self.audio_tokens)
-        _require(self.video_size % self.video_patch == 0, "video_size", f"a multiple of video_patch={self.video_patch}",
-                 self.video_size)
+        _require(
+            self.video_size % self.video_patch == 0,
+            "video_size",
+            f"a multiple of video_patch={self.video_patch}",
+            self.video_size,
+        )
         ratio, rest = divmod(self.video_patch, self.hmlp_pixels)
-        _require(rest == 0 and ratio >= 2 and ratio & (ratio - 1) == 0, "hmlp_pixels",
-                 f"video_patch={self.video_patch} / a power of two >= 2", self.hmlp_pixels)
+        _require(
+            rest == 0 and ratio >= 2 and ratio & (ratio - 1) == 0,
+            "hmlp_pixels",
+            f"video_patch={self.video_patch} / a power of two >= 2",
+            self.hmlp_pixels,
+        )
         _require(TURN_SAMPLES % self.out_frames == 0, "out_frames", f"a divisor of {TURN_SAMPLES}", self.out_frames)
         _require(self.text_temperature >= 0, "text_temperature", "a value >= 0", self.text_temperature)
-        _require(self.time_max_period_s > self.time_min_period_s, "time_max_period_s",
-                 f"> time_min_period_s={self.time_min_period_s}", self.time_max_period_s)
-        _require(self.window_tokens >= self.max_turn_tokens, "window_tokens",
-                 f">= the largest turn ({self.max_turn_tokens} tokens)", self.window_tokens)
+        _require(
+            self.time_max_period_s > self.time_min_period_s,
+            "time_max_period_s",
+            f"> time_min_period_s={self.time_min_period_s}",
+            self.time_max_period_s,
+        )
+        _require(
+            self.window_tokens >= self.max_turn_tokens,
+            "window_tokens",
+            f">= the largest turn ({self.max_turn_tokens} tokens)",
+            self.window_tokens,
+        )
 
     @property
     def max_turn_tokens(self) -> int:
@@ -170,26 +192,72 @@ def _fail(field: str, expected: str, got: object) -> None:
 
 
 _TINY = ModelConfig(
-    name="tiny", d_model=64, n_layers=2, n_heads=4, n_kv_heads=4, ffn_dim=128,
-    n_mels=32, dmel_levels=8, dmel_dim=32, dmel_log_min=-10.0, dmel_log_max=6.0,
-    audio_window=320, audio_hop=160, audio_tokens=2,
-    video_size=80, video_patch=40, hmlp_pixels=5, hmlp_dim=32,
-    max_text_bytes=16, max_background_bytes=32,
-    time_features=8, time_min_period_s=0.4, time_max_period_s=14_400.0,
-    sink_tokens=4, window_tokens=512,
-    max_text_out=4, max_delegate_out=16, text_temperature=0.7,
-    out_bands=16, out_frames=10, flow_dim=64, flow_steps=4,
+    name="tiny",
+    d_model=64,
+    n_layers=2,
+    n_heads=4,
+    n_kv_heads=4,
+    ffn_dim=128,
+    n_mels=32,
+    dmel_levels=8,
+    dmel_dim=32,
+    dmel_log_min=-10.0,
+    dmel_log_max=6.0,
+    audio_window=320,
+    audio_hop=160,
+    audio_tokens=2,
+    video_size=80,
+    video_patch=40,
+    hmlp_pixels=5,
+    hmlp_dim=32,
+    max_text_bytes=16,
+    max_background_bytes=32,
+    time_features=8,
+    time_min_period_s=0.4,
+    time_max_period_s=14_400.0,
+    sink_tokens=4,
+    window_tokens=512,
+    max_text_out=4,
+    max_delegate_out=16,
+    text_temperature=0.7,
+    out_bands=16,
+    out_frames=10,
+    flow_dim=64,
+    flow_steps=4,
 )
 _BASE = ModelConfig(
-    name="base", d_model=768, n_layers=14, n_heads=12, n_kv_heads=4, ffn_dim=2560,
-    n_mels=80, dmel_levels=16, dmel_dim=128, dmel_log_min=-10.0, dmel_log_max=6.0,
-    audio_window=400, audio_hop=160, audio_tokens=4,
-    video_size=160, video_patch=40, hmlp_pixels=5, hmlp_dim=192,
-    max_text_bytes=64, max_background_bytes=256,
-    time_features=32, time_min_period_s=0.4, time_max_period_s=14_400.0,
-    sink_tokens=16, window_tokens=4096,
-    max_text_out=8, max_delegate_out=128, text_temperature=0.7,
-    out_bands=80, out_frames=20, flow_dim=512, flow_steps=8,
+    name="base",
+    d_model=768,
+    n_layers=14,
+    n_heads=12,
+    n_kv_heads=4,
+    ffn_dim=2560,
+    n_mels=80,
+    dmel_levels=16,
+    dmel_dim=128,
+    dmel_log_min=-10.0,
+    dmel_log_max=6.0,
+    audio_window=400,
+    audio_hop=160,
+    audio_tokens=4,
+    video_size=160,
+    video_patch=40,
+    hmlp_pixels=5,
+    hmlp_dim=192,
+    max_text_bytes=64,
+    max_background_bytes=256,
+    time_features=32,
+    time_min_period_s=0.4,
+    time_max_period_s=14_400.0,
+    sink_tokens=16,
+    window_tokens=4096,
+    max_text_out=8,
+    max_delegate_out=128,
+    text_temperature=0.7,
+    out_bands=80,
+    out_frames=20,
+    flow_dim=512,
+    flow_steps=8,
 )
 
 CONFIGS: Mapping[str, ModelConfig] = MappingProxyType({"tiny": _TINY, "base": _BASE})

@@ -33,8 +33,9 @@ def slaney_hz(mel: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return np.where(mel < 15.0, mel * 200.0 / 3.0, 1000.0 * np.exp(log_step * (mel - 15.0)))
 
 
-def mel_filterbank(n_fft: int, n_mels: int, f_min: float = 0.0,
-                   f_max: float = SAMPLE_RATE / 2) -> npt.NDArray[np.float64]:
+def mel_filterbank(
+    n_fft: int, n_mels: int, f_min: float = 0.0, f_max: float = SAMPLE_RATE / 2
+) -> npt.NDArray[np.float64]:
     """Triangular filters on the Slaney mel scale, float64 [n_fft // 2 + 1, n_mels]."""
     bin_hz = np.arange(n_fft // 2 + 1) * SAMPLE_RATE / n_fft
     edges = slaney_hz(np.linspace(slaney_mel(np.array(f_min)), slaney_mel(np.array(f_max)), n_mels + 2))

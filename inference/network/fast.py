@@ -24,7 +24,7 @@ from inference.network.cache import KVCache, SessionState
 from inference.network.config import EOS
 from inference.network.heads import sampling_noise
 from inference.network.network import InteractionNetwork
-from inference.network.respond import valid_utf8, silence
+from inference.network.respond import silence, valid_utf8
 from inference.network.seeding import session_generator
 from inference.network.transformer import Block, prefix_causal_mask
 from inference.network.turns import Action, TurnInput, TurnOutput
@@ -68,8 +68,10 @@ def _turn_tokens(net: InteractionNetwork, inputs: Sequence[TurnInput], times: Te
     runs = []
     for i, item in enumerate(inputs):
         parts = [part[i] for part in (audio, video) if i in part]
-        for data, limit, start in ((item.text, cfg.max_text_bytes, emb._text),
-                                   (item.background, cfg.max_background_bytes, emb._background)):
+        for data, limit, start in (
+            (item.text, cfg.max_text_bytes, emb._text),
+            (item.background, cfg.max_background_bytes, emb._background),
+        ):
             if data:
                 ids = emb.byte_ids(data[:limit])
                 parts.append(emb.bytes(ids) + slots[start : start + ids.shape[0]])
@@ -103,23 +105,31 @@ def _forward(net: InteractionNetwork, runs: list[Tensor], caches: list[KVCache])
     return net.decoder.norm.forward(last)
 
 
-def _respond(net: InteractionNetwork, inputs: Sequence[TurnInput], caches: list[KVCache], times: Tensor,
-             actions: list[Action]) -> list[TurnOutput]:
+def _respond(
+    net: InteractionNetwork, inputs: Sequence[TurnInput], caches: list[KVCache], times: Tensor, actions: list[Action]
+) -> list[TurnOutput]:
     """Batched `Responder.respond`: all decoding sessions advance one token per step together."""
     cfg, emb, resp = net.config, net.embedder, net.responder
     active = [i for i, action in enumerate(actions) if action is not Action.LISTEN]
     data: dict[int, bytearray] = {i: bytearray() for i in active}
     limits = {i: cfg.max_delegate_out if actions[i] is Action.DELEGATE else cfg.max_text_out for i in active}
-    noise = {i: sampling_noise(limits[i], cfg.text_temperature,
-                               session_generator(inputs[i].session_key, inputs[i].turn, "text")) for i in active}
+    noise = {
+        i: sampling_noise(
+            limits[i], cfg.text_temperature, session_generator(inputs[i].session_key, inputs[i].turn, "text")
+        )
+        for i in active
+    }
     first: Tensor | None = None
     if active:
         first_tokens = [emb.actions.weight[int(actions[i])] + emb.slots.weight[emb._out] + times[i] for i in active]
         first = _forward(net, [token.unsqueeze(0) for token in first_tokens], [caches[i] for i in active])
     hidden, running, position = first, list(active), 1
     while running and hidden is not None:
-        logits = torch.where(torch.tensor([actions[i] is Action.DELEGATE for i in running]).unsqueeze(1),
-                             resp.delegate.forward(hidden), resp.text.forward(hidden))
+        logits = torch.where(
+            torch.tensor([actions[i] is Action.DELEGATE for i in running]).unsqueeze(1),
+            resp.delegate.forward(hidden),
+            resp.text.forward(hidden),
+        )
         rows = [n[position - 1] if (n := noise[i]) is not None else torch.zeros(logits.shape[1]) for i in running]
         picks = (logits + torch.stack(rows).to(logits.device)).argmax(-1).tolist()
         feed = []

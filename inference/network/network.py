@@ -33,7 +33,7 @@ from inference.network.tokens import TurnEmbedder
 from inference.network.transformer import Decoder
 from inference.network.turns import TurnInput, TurnOutput
 
-_CALIBRATION_PATTERN = [c == "L" for c in "QLLQ" "LQQL" "QQLL" "LLQQ" "QLQL" "LQLQ" "QLLQ" "LQQL" * 3]
+_CALIBRATION_PATTERN = [c == "L" for c in "QLLQLQQLQQLLLLQQQLQLLQLQQLLQLQQL" * 3]
 """Silent (Q) and loud (L) turns of the seeded-init calibration session: balanced within every
 four turns and across odd and even turns, so time does not line up with loudness."""
 
@@ -129,8 +129,9 @@ class InteractionNetwork(nn.Module):
         context = cache.length + tokens.shape[0]
         hidden = self.decoder.forward(tokens, cache)[-1]
         action = self.action.choose(hidden)
-        output = self.responder.respond(action, item, time, self.embedder,
-                                        lambda token: self.decoder.forward(token, cache)[-1])
+        output = self.responder.respond(
+            action, item, time, self.embedder, lambda token: self.decoder.forward(token, cache)[-1]
+        )
         cache.truncate(context)
         state.session_key, state.last_turn, state.turns_seen = item.session_key, item.turn, state.turns_seen + 1
         return output
@@ -152,9 +153,11 @@ class InteractionNetwork(nn.Module):
         self.check_batch(history[:1], [state])
         for previous, item in itertools.pairwise(history):
             if item.session_key != previous.session_key or item.turn <= previous.turn:
-                raise StateError(f"recompute: expected one session's turns in increasing order, got turn "
-                                 f"{item.turn} of {item.session_key!r} after turn {previous.turn} of "
-                                 f"{previous.session_key!r}")
+                raise StateError(
+                    f"recompute: expected one session's turns in increasing order, got turn "
+                    f"{item.turn} of {item.session_key!r} after turn {previous.turn} of "
+                    f"{previous.session_key!r}"
+                )
             self._check_input(item)
         tokens = self._retained_tokens(history)
         action = self.action.choose(self.decoder.forward(tokens)[-1])
@@ -210,18 +213,24 @@ class InteractionNetwork(nn.Module):
             if not isinstance(state, SessionState):
                 raise StateError(f"step: expected SessionState items, got {type(state).__name__}")
             if state.config is not self.config and state.config != self.config:
-                raise StateError(f"step: state was made by model config {state.config.name!r}, "
-                                 f"this model is {self.config.name!r} with other settings")
+                raise StateError(
+                    f"step: state was made by model config {state.config.name!r}, "
+                    f"this model is {self.config.name!r} with other settings"
+                )
             if state.session_key is not None and state.session_key != item.session_key:
-                raise StateError(f"step: state belongs to session {state.session_key!r}, "
-                                 f"got input of session {item.session_key!r}")
+                raise StateError(
+                    f"step: state belongs to session {state.session_key!r}, got input of session {item.session_key!r}"
+                )
             if item.turn <= state.last_turn:
-                raise StateError(f"step: session {item.session_key!r} expected a turn after "
-                                 f"{state.last_turn}, got turn {item.turn}")
+                raise StateError(
+                    f"step: session {item.session_key!r} expected a turn after {state.last_turn}, got turn {item.turn}"
+                )
             self._check_input(item)
 
     def _check_input(self, item: TurnInput) -> None:
         size = self.config.video_size
         if item.video is not None and item.video.shape != (size, size, 3):
-            raise InputError(f"TurnInput.video: expected uint8 [{size}, {size}, 3] for model "
-                             f"{self.config.name!r}, got {list(item.video.shape)}")
+            raise InputError(
+                f"TurnInput.video: expected uint8 [{size}, {size}, 3] for model "
+                f"{self.config.name!r}, got {list(item.video.shape)}"
+            )

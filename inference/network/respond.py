@@ -47,23 +47,34 @@ class Responder(nn.Module):
         self.flow = FlowHead(config)
         self.vocoder = SineVocoder(config)
 
-    def respond(self, action: Action, item: TurnInput, time: Tensor, embedder: TurnEmbedder,
-                advance: Advance) -> TurnOutput:
+    def respond(
+        self, action: Action, item: TurnInput, time: Tensor, embedder: TurnEmbedder, advance: Advance
+    ) -> TurnOutput:
         """The output of turn `item.turn` given its chosen action."""
         if action is Action.LISTEN:
             return TurnOutput(action=action, text=b"", audio=silence(), delegate=b"")
         first = advance(embedder.action_token(action, time))
         if action is Action.DELEGATE:
-            task = self.decode(first, self.delegate, self.config.max_delegate_out, item,
-                               time=time, embedder=embedder, advance=advance)
+            task = self.decode(
+                first, self.delegate, self.config.max_delegate_out, item, time=time, embedder=embedder, advance=advance
+            )
             return TurnOutput(action=action, text=b"", audio=silence(), delegate=task)
-        text = self.decode(first, self.text, self.config.max_text_out, item, time=time, embedder=embedder,
-                           advance=advance)
-        return TurnOutput(action=action, text=text, audio=self.speech(first.unsqueeze(0), [item])[0],
-                          delegate=b"")
+        text = self.decode(
+            first, self.text, self.config.max_text_out, item, time=time, embedder=embedder, advance=advance
+        )
+        return TurnOutput(action=action, text=text, audio=self.speech(first.unsqueeze(0), [item])[0], delegate=b"")
 
-    def decode(self, hidden: Tensor, head: ByteHead, limit: int, item: TurnInput, *, time: Tensor,
-               embedder: TurnEmbedder, advance: Advance) -> bytes:
+    def decode(
+        self,
+        hidden: Tensor,
+        head: ByteHead,
+        limit: int,
+        item: TurnInput,
+        *,
+        time: Tensor,
+        embedder: TurnEmbedder,
+        advance: Advance,
+    ) -> bytes:
         """Up to `limit` bytes, stopping at EOS; the last byte is not fed back (nothing reads it).
 
         The result is valid UTF-8 (TEXT_OUT and DELEGATE are UTF-8 by contract): bytes that do not

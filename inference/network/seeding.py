@@ -26,8 +26,13 @@ ACTION_GAIN = 4.0
 """Seeded init only: LISTEN minus SPEAK logit is +ACTION_GAIN for the loud calibration turn and
 -ACTION_GAIN for the silent one; also the scale of the other two rows' random weights."""
 
-_EMBEDDING_STD = {"embedder.bytes.weight": 1.0, "embedder.actions.weight": 1.0, "embedder.act_query": 1.0,
-                  "embedder.slots.weight": 0.5, "responder.flow.frame": 0.5}
+_EMBEDDING_STD = {
+    "embedder.bytes.weight": 1.0,
+    "embedder.actions.weight": 1.0,
+    "embedder.act_query": 1.0,
+    "embedder.slots.weight": 0.5,
+    "responder.flow.frame": 0.5,
+}
 
 
 def session_generator(session_key: str, turn: int, purpose: str) -> torch.Generator:

@@ -43,8 +43,17 @@ class TurnEmbedder(nn.Module):
         self.bytes = nn.Embedding(256, d)
         self.actions = nn.Embedding(len(Action), d)
         self.act_query = nn.Parameter(torch.empty(1, d))
-        starts = np.cumsum([0, config.audio_tokens, config.video_tokens, config.max_text_bytes,
-                            config.max_background_bytes, 1, config.max_decode_tokens])
+        starts = np.cumsum(
+            [
+                0,
+                config.audio_tokens,
+                config.video_tokens,
+                config.max_text_bytes,
+                config.max_background_bytes,
+                1,
+                config.max_decode_tokens,
+            ]
+        )
         self._audio, self._video, self._text, self._background, self._act, self._out, n_slots = map(int, starts)
         self.slots = nn.Embedding(n_slots, d)
 
@@ -66,8 +75,10 @@ class TurnEmbedder(nn.Module):
         if item.video is not None:
             video = torch.tensor(item.video, device=self.device).unsqueeze(0)
             parts.append(self.vision.forward(video)[0] + slots[self._video : self._video + cfg.video_tokens])
-        for data, limit, start in ((item.text, cfg.max_text_bytes, self._text),
-                                   (item.background, cfg.max_background_bytes, self._background)):
+        for data, limit, start in (
+            (item.text, cfg.max_text_bytes, self._text),
+            (item.background, cfg.max_background_bytes, self._background),
+        ):
             if data:
                 ids = self.byte_ids(data[:limit])
                 parts.append(self.bytes(ids) + slots[start : start + ids.shape[0]])

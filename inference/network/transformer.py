@@ -47,9 +47,11 @@ class Attention(nn.Module):
         """[n, (heads + 2 kv_heads) * head_dim] projections -> q, k, v as in `project`."""
         n = qkv.shape[0]
         q, k, v = torch.split(qkv, self.sizes, dim=-1)
-        return (q.view(n, self.heads, self.head_dim).transpose(0, 1),
-                k.view(n, self.kv_heads, self.head_dim).transpose(0, 1),
-                v.view(n, self.kv_heads, self.head_dim).transpose(0, 1))
+        return (
+            q.view(n, self.heads, self.head_dim).transpose(0, 1),
+            k.view(n, self.kv_heads, self.head_dim).transpose(0, 1),
+            v.view(n, self.kv_heads, self.head_dim).transpose(0, 1),
+        )
 
     def attend(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> Tensor:
         """Attention of q [heads, n, hd] over k/v [kv_heads, L, hd] -> [n, heads * hd] (before `out`).

@@ -55,11 +55,20 @@ class TurnInput:
             raise InputError(f"TurnInput.turn: expected an int >= 0, got {self.turn!r}")
         object.__setattr__(self, "turn", int(self.turn))
         if self.audio is not None:
-            _check_array("audio", self.audio, np.int16, "int16 [3200]", self.audio.shape == (TURN_SAMPLES,)
-                         if isinstance(self.audio, np.ndarray) else False)
+            _check_array(
+                "audio",
+                self.audio,
+                np.int16,
+                "int16 [3200]",
+                self.audio.shape == (TURN_SAMPLES,) if isinstance(self.audio, np.ndarray) else False,
+            )
         if self.video is not None:
-            ok = isinstance(self.video, np.ndarray) and self.video.ndim == 3 and self.video.shape[2] == 3 \
+            ok = (
+                isinstance(self.video, np.ndarray)
+                and self.video.ndim == 3
+                and self.video.shape[2] == 3
                 and self.video.shape[0] == self.video.shape[1]
+            )
             _check_array("video", self.video, np.uint8, "uint8 [S, S, 3]", ok)
         for field in ("text", "background"):
             value = getattr(self, field)
@@ -96,7 +105,12 @@ class TurnOutput:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, TurnOutput):
             return NotImplemented
-        return (self.action == other.action and self.text == other.text and self.delegate == other.delegate
-                and np.array_equal(self.audio, other.audio) and self.audio.dtype == other.audio.dtype)
+        return (
+            self.action == other.action
+            and self.text == other.text
+            and self.delegate == other.delegate
+            and np.array_equal(self.audio, other.audio)
+            and self.audio.dtype == other.audio.dtype
+        )
 
     __hash__ = None  # type: ignore[assignment]  # holds an array; equality is by value

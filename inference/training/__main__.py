@@ -49,23 +49,36 @@ def main(argv: list[str] | None = None) -> int:
     save_checkpoint(net, args.out)
     report: dict[str, object] = {
         "command": "python -m inference.training " + " ".join(sys.argv[1:] if argv is None else argv),
-        "version": net.version, "digest": net.digest, "checkpoint": str(args.out),
-        "checkpoint_bytes": args.out.stat().st_size, "train_seconds": round(train_s, 1),
-        "train_cpu_seconds": round(train_cpu_s, 1), "torch": torch.__version__,
+        "version": net.version,
+        "digest": net.digest,
+        "checkpoint": str(args.out),
+        "checkpoint_bytes": args.out.stat().st_size,
+        "train_seconds": round(train_s, 1),
+        "train_cpu_seconds": round(train_cpu_s, 1),
+        "torch": torch.__version__,
         "settings": settings.__dict__,
     }
     if args.eval_sessions > 0:
         eval_seed = args.seed + 1000 if args.eval_seed is None else args.eval_seed
         started = time.monotonic()
         held_out = evaluate(net, generate_sessions(net.config, eval_seed, 0, args.eval_sessions))
-        report["held_out"] = {"seed": eval_seed, "sessions": args.eval_sessions,
-                              "eval_seconds": round(time.monotonic() - started, 1), **held_out.to_dict()}
+        report["held_out"] = {
+            "seed": eval_seed,
+            "sessions": args.eval_sessions,
+            "eval_seconds": round(time.monotonic() - started, 1),
+            **held_out.to_dict(),
+        }
     if args.long_sessions > 0:
         eval_seed = args.seed + 1000 if args.eval_seed is None else args.eval_seed
         sessions = [long_session(eval_seed, i, args.long_turns) for i in range(args.long_sessions)]
         window = evaluate_by_block(net, sessions, block=100)
-        report["long_sessions"] = {"seed": eval_seed, "sessions": args.long_sessions, "turns": args.long_turns,
-                                   "accuracy_per_100_turns": window, **evaluate(net, sessions).to_dict()}
+        report["long_sessions"] = {
+            "seed": eval_seed,
+            "sessions": args.long_sessions,
+            "turns": args.long_turns,
+            "accuracy_per_100_turns": window,
+            **evaluate(net, sessions).to_dict(),
+        }
     text = json.dumps(report, indent=2, default=str)
     print(text)
     if args.report is not None:

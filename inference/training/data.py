@@ -49,33 +49,118 @@ ANSWER_TEXT = b"yes."
 MIN_RUN = 3
 """Loud turns a run needs before its end is answered (rule 5)."""
 
-_ITEMS = ("my order", "order 4412", "my invoice", "the weather", "flight LH 454", "my balance", "the address",
-          "store hours", "my ticket", "account 99", "the tracking", "my plan", "a hotel", "the price of gold")
-_FAQ = ("what is your refund policy?", "what is the refund policy", "refund policy?", "how do refunds work",
-        "what are your opening hours", "when are you open?", "how do I reset my password", "do you ship abroad?",
-        "can I cancel my order?", "how do returns work?", "what is the warranty?", "how much is shipping?",
-        "where is my parcel?", "do you have a store near me", "what payment methods do you take")
-_FACTS = ("how long have I been talking", "how long have I been talking?", "how long have we been on the call",
-          "how long was that?", "how much time has passed", "how much time did that take", "elapsed time?",
-          "what did I say at the start", "what did I say at the start?", "what did I say first?",
-          "what did I say at the beginning", "what was the first thing I said")
-_CHAT = ("hello", "hi there", "hi!", "good morning", "thanks", "thank you!", "yes please", "no, that's all",
-         "ok", "sounds good", "I see", "my name is Ann", "my name is Raj", "I'm calling about a bill",
-         "I have a question", "can you hear me?", "sorry, go on", "that's great", "bye", "perfect, thanks",
-         "I'll wait", "one moment please", "sure", "not really", "hmm, let me think")
-_FAQ_ANSWERS = ("Go to Settings > Security > Reset password; we email a link.",
-                "Unused items can be returned within 30 days for a full refund.",
-                "Standard shipping takes 3 to 5 business days.",
-                "The support line is open Monday to Friday 8:00 to 20:00.",
-                "Cancel any time under Account > Subscription.",
-                "Most declines come from an expired card or a wrong address.",
-                "Your order 4412 shipped on Monday.", "The balance is 231.50 EUR.")
-_CALC_FORMS = ("calculate {e}", "Calculate {e}", "calculate {e} please", "compute {e}", "what is {e}?",
-               "what is {e}", "what's {e}", "how much is {e}", "{e} = ?", "{e}=?", "can you calculate {e}",
-               "please compute {e}", "please calculate {e} for me", "please calculate {e}",
-               "could you calculate {e}", "quick, what's {e}?")
-_LOOKUP_FORMS = ("look up {i}", "Look up {i}", "look up {i} please", "please look up {i}", "can you look up {i}",
-                 "search for {i}", "find {i}", "check {i}")
+_ITEMS = (
+    "my order",
+    "order 4412",
+    "my invoice",
+    "the weather",
+    "flight LH 454",
+    "my balance",
+    "the address",
+    "store hours",
+    "my ticket",
+    "account 99",
+    "the tracking",
+    "my plan",
+    "a hotel",
+    "the price of gold",
+)
+_FAQ = (
+    "what is your refund policy?",
+    "what is the refund policy",
+    "refund policy?",
+    "how do refunds work",
+    "what are your opening hours",
+    "when are you open?",
+    "how do I reset my password",
+    "do you ship abroad?",
+    "can I cancel my order?",
+    "how do returns work?",
+    "what is the warranty?",
+    "how much is shipping?",
+    "where is my parcel?",
+    "do you have a store near me",
+    "what payment methods do you take",
+)
+_FACTS = (
+    "how long have I been talking",
+    "how long have I been talking?",
+    "how long have we been on the call",
+    "how long was that?",
+    "how much time has passed",
+    "how much time did that take",
+    "elapsed time?",
+    "what did I say at the start",
+    "what did I say at the start?",
+    "what did I say first?",
+    "what did I say at the beginning",
+    "what was the first thing I said",
+)
+_CHAT = (
+    "hello",
+    "hi there",
+    "hi!",
+    "good morning",
+    "thanks",
+    "thank you!",
+    "yes please",
+    "no, that's all",
+    "ok",
+    "sounds good",
+    "I see",
+    "my name is Ann",
+    "my name is Raj",
+    "I'm calling about a bill",
+    "I have a question",
+    "can you hear me?",
+    "sorry, go on",
+    "that's great",
+    "bye",
+    "perfect, thanks",
+    "I'll wait",
+    "one moment please",
+    "sure",
+    "not really",
+    "hmm, let me think",
+)
+_FAQ_ANSWERS = (
+    "Go to Settings > Security > Reset password; we email a link.",
+    "Unused items can be returned within 30 days for a full refund.",
+    "Standard shipping takes 3 to 5 business days.",
+    "The support line is open Monday to Friday 8:00 to 20:00.",
+    "Cancel any time under Account > Subscription.",
+    "Most declines come from an expired card or a wrong address.",
+    "Your order 4412 shipped on Monday.",
+    "The balance is 231.50 EUR.",
+)
+_CALC_FORMS = (
+    "calculate {e}",
+    "Calculate {e}",
+    "calculate {e} please",
+    "compute {e}",
+    "what is {e}?",
+    "what is {e}",
+    "what's {e}",
+    "how much is {e}",
+    "{e} = ?",
+    "{e}=?",
+    "can you calculate {e}",
+    "please compute {e}",
+    "please calculate {e} for me",
+    "please calculate {e}",
+    "could you calculate {e}",
+    "quick, what's {e}?",
+)
+_LOOKUP_FORMS = (
+    "look up {i}",
+    "Look up {i}",
+    "look up {i} please",
+    "please look up {i}",
+    "can you look up {i}",
+    "search for {i}",
+    "find {i}",
+    "check {i}",
+)
 
 TOOL_HINTS = ("calc", "facts", "faq", "lookup")
 
@@ -125,10 +210,17 @@ def background_result(rng: np.random.Generator) -> bytes:
         answer = str(rng.choice(_FAQ_ANSWERS))
         text = f"{answer} (FAQ: {rng.choice(_FAQ)})" if rng.random() < 0.7 else answer
     elif kind == 4:
-        text = str(rng.choice([f"no FAQ entry matches {tool_request('lookup', rng).decode()!r}",
-                               f"cannot evaluate '{_expression(rng)}': division by zero",
-                               "calculator did not answer within 10 s", "faq_search did not answer within 10 s",
-                               "session s-12 has no text yet"]))
+        text = str(
+            rng.choice(
+                [
+                    f"no FAQ entry matches {tool_request('lookup', rng).decode()!r}",
+                    f"cannot evaluate '{_expression(rng)}': division by zero",
+                    "calculator did not answer within 10 s",
+                    "faq_search did not answer within 10 s",
+                    "session s-12 has no text yet",
+                ]
+            )
+        )
     else:
         text = f"Found {rng.choice(_ITEMS)}: status ok, updated {int(rng.integers(1, 28))} May."
     return text.encode()
@@ -316,8 +408,13 @@ def long_session(seed: int, index: int, turns: int) -> Session:
     rng = np.random.default_rng([seed, index, turns])
     chunks, loud = _voice_track(rng, turns)
     key = f"long-{seed}-{index}"
-    return Session(key, [LabeledTurn(TurnInput(key, k, chunks[k], None), action, target, reason, loud[k])
-                         for k, (action, target, reason) in enumerate(audio_labels(loud))])
+    return Session(
+        key,
+        [
+            LabeledTurn(TurnInput(key, k, chunks[k], None), action, target, reason, loud[k])
+            for k, (action, target, reason) in enumerate(audio_labels(loud))
+        ],
+    )
 
 
 def demo_session(config: ModelConfig, seed: int = 0) -> Session:
@@ -341,8 +438,10 @@ def demo_session(config: ModelConfig, seed: int = 0) -> Session:
             k += 1
     chunks, loud = synth.turn_chunks(wave), [c == "L" for c in plan]
     base = audio_labels(loud)
-    typed = {15: (b"calculate 12*7", Action.DELEGATE, b"calc", "tool"),
-             28: (b"what is your refund policy?", Action.DELEGATE, b"faq", "tool")}
+    typed = {
+        15: (b"calculate 12*7", Action.DELEGATE, b"calc", "tool"),
+        28: (b"what is your refund policy?", Action.DELEGATE, b"faq", "tool"),
+    }
     results = {18: b"12*7 = 84"}
     key = f"demo-{seed}"
     out = []

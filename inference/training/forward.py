@@ -90,8 +90,20 @@ class _Builder:
         self.off_act = self.off_bytes + 256
         self.off_actions = self.off_act + 1
         self.audio_seen = self.video_seen = 0
-        names = ("source", "slot", "time", "turns", "act_of_turn", "input_turn", "input_tokens", "labels",
-                 "dec_tokens", "dec_targets", "speech_tokens", "speech_actions")
+        names = (
+            "source",
+            "slot",
+            "time",
+            "turns",
+            "act_of_turn",
+            "input_turn",
+            "input_tokens",
+            "labels",
+            "dec_tokens",
+            "dec_targets",
+            "speech_tokens",
+            "speech_actions",
+        )
         self.lists: dict[str, list[int]] = {name: [] for name in names}
         self.dec_delegate: list[bool] = []
         self.aux: list[list[float]] = []
@@ -114,8 +126,10 @@ class _Builder:
             base = self.off_video + self.video_seen * cfg.video_tokens
             out += [self.token(base + j, emb._video + j, row) for j in range(cfg.video_tokens)]
             self.video_seen += 1
-        for data, cap, start in ((item.text, cfg.max_text_bytes, emb._text),
-                                 (item.background, cfg.max_background_bytes, emb._background)):
+        for data, cap, start in (
+            (item.text, cfg.max_text_bytes, emb._text),
+            (item.background, cfg.max_background_bytes, emb._background),
+        ):
             out += [self.token(self.off_bytes + value, start + j, row) for j, value in enumerate(data[:cap])]
         self.lists["input_tokens"] += out
         self.lists["input_turn"] += [row] * len(out)
@@ -129,8 +143,10 @@ class _Builder:
         cap = cfg.max_delegate_out if delegate else cfg.max_text_out
         target = labeled.target[:cap]
         chain = [self.token(self.off_actions + int(labeled.action), emb._out, row)]
-        chain += [self.token(self.off_bytes + target[p - 1], emb._out + p, row)
-                  for p in range(1, min(len(target), cap - 1) + 1)]
+        chain += [
+            self.token(self.off_bytes + target[p - 1], emb._out + p, row)
+            for p in range(1, min(len(target), cap - 1) + 1)
+        ]
         wanted = list(target) + ([EOS] if len(target) < cap else [])
         lists["dec_tokens"] += chain
         lists["dec_targets"] += wanted[: len(chain)]
@@ -210,21 +226,41 @@ def build_batch(net: InteractionNetwork, sessions: Sequence[Session]) -> Batch:
     audio = [t.input.audio for s in sessions for t in s.turns if t.input.audio is not None]
     video = [t.input.video for s in sessions for t in s.turns if t.input.video is not None]
     builder = _Builder(net, len(audio), len(video))
-    layout, mask = _layout_and_mask([builder.session(session) for session in sessions], cfg.sink_tokens,
-                                    cfg.window_tokens)
+    layout, mask = _layout_and_mask(
+        [builder.session(session) for session in sessions], cfg.sink_tokens, cfg.window_tokens
+    )
     with torch.no_grad():
-        levels = (net.embedder.dmel.levels(torch.from_numpy(np.stack(audio))) if audio
-                  else torch.zeros(0, TURN_SAMPLES // cfg.audio_hop, cfg.n_mels, dtype=torch.long))
-    frames = (torch.from_numpy(np.stack(video)) if video
-              else torch.zeros(0, cfg.video_size, cfg.video_size, 3, dtype=torch.uint8))
+        levels = (
+            net.embedder.dmel.levels(torch.from_numpy(np.stack(audio)))
+            if audio
+            else torch.zeros(0, TURN_SAMPLES // cfg.audio_hop, cfg.n_mels, dtype=torch.long)
+        )
+    frames = (
+        torch.from_numpy(np.stack(video))
+        if video
+        else torch.zeros(0, cfg.video_size, cfg.video_size, 3, dtype=torch.uint8)
+    )
     lists = {name: torch.tensor(values, dtype=torch.long) for name, values in builder.lists.items()}
-    return Batch(levels=levels, frames=frames, source=lists["source"], slot=lists["slot"], time=lists["time"],
-                 turns=lists["turns"], act_of_turn=lists["act_of_turn"], input_turn=lists["input_turn"],
-                 input_tokens=lists["input_tokens"], layout=layout, mask=mask, action_labels=lists["labels"],
-                 aux_targets=torch.tensor(builder.aux, dtype=torch.float32).view(-1, AUX_FEATURES),
-                 decode_tokens=lists["dec_tokens"], decode_targets=lists["dec_targets"],
-                 decode_delegate=torch.tensor(builder.dec_delegate, dtype=torch.bool),
-                 speech_tokens=lists["speech_tokens"], speech_actions=lists["speech_actions"])
+    return Batch(
+        levels=levels,
+        frames=frames,
+        source=lists["source"],
+        slot=lists["slot"],
+        time=lists["time"],
+        turns=lists["turns"],
+        act_of_turn=lists["act_of_turn"],
+        input_turn=lists["input_turn"],
+        input_tokens=lists["input_tokens"],
+        layout=layout,
+        mask=mask,
+        action_labels=lists["labels"],
+        aux_targets=torch.tensor(builder.aux, dtype=torch.float32).view(-1, AUX_FEATURES),
+        decode_tokens=lists["dec_tokens"],
+        decode_targets=lists["dec_targets"],
+        decode_delegate=torch.tensor(builder.dec_delegate, dtype=torch.bool),
+        speech_tokens=lists["speech_tokens"],
+        speech_actions=lists["speech_actions"],
+    )
 
 
 def audio_tokens(net: InteractionNetwork, levels: Tensor) -> Tensor:

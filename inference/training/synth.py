@@ -66,8 +66,7 @@ def speech(rng: np.random.Generator, samples: int) -> Wave:
         length = int(rng.uniform(0.09, 0.26) * SAMPLE_RATE)
         stop = min(samples, start + length)
         f1, f2 = rng.uniform(280.0, 900.0), rng.uniform(900.0, 2600.0)
-        amp = (1.0 / (1.0 + ((freq - f1) / 180.0) ** 2) + 0.5 / (1.0 + ((freq - f2) / 260.0) ** 2)
-               + 0.02) / np.sqrt(k)
+        amp = (1.0 / (1.0 + ((freq - f1) / 180.0) ** 2) + 0.5 / (1.0 + ((freq - f2) / 260.0) ** 2) + 0.02) / np.sqrt(k)
         table = (amp * np.sin(k * grid[None, :])).sum(axis=0)
         i, f = index[start:stop], frac[start:stop]
         segment = table[i] * (1.0 - f) + table[i + 1] * f

@@ -67,8 +67,12 @@ def speech_mel(config: ModelConfig, actions: Tensor) -> Tensor:
     Through `SineVocoder` the trained model speaks at about -29 dBFS RMS, backchannels at about -42."""
     bands = torch.arange(config.out_bands, dtype=torch.float32) * (16.0 / config.out_bands)
     frames = torch.arange(config.out_frames, dtype=torch.float32)
-    spectrum = 1.2 - 0.45 * bands + 1.2 * torch.exp(-(((bands - 3.0) / 1.5) ** 2)) \
+    spectrum = (
+        1.2
+        - 0.45 * bands
+        + 1.2 * torch.exp(-(((bands - 3.0) / 1.5) ** 2))
         + 0.8 * torch.exp(-(((bands - 7.5) / 1.8) ** 2))
+    )
     envelope = 0.6 * torch.sin(math.pi * (frames + 0.5) / config.out_frames) - 0.3
     mel = (spectrum.unsqueeze(0) + envelope.unsqueeze(1)).clamp(min=-8.0)
     softer = (actions == int(Action.BACKCHANNEL)).to(torch.float32).view(-1, 1, 1) * 1.5
@@ -92,8 +96,13 @@ def flow_loss(net: InteractionNetwork, cond: Tensor, actions: Tensor, generator:
     return F.mse_loss(velocity, target - noise)
 
 
-def losses(net: InteractionNetwork, batch: Batch, settings: TrainSettings, generator: torch.Generator,
-           aux_head: nn.Linear | None = None) -> dict[str, Tensor]:
+def losses(
+    net: InteractionNetwork,
+    batch: Batch,
+    settings: TrainSettings,
+    generator: torch.Generator,
+    aux_head: nn.Linear | None = None,
+) -> dict[str, Tensor]:
     """The loss terms of one batch and their weighted `total`."""
     hidden = hidden_states(net, batch)
     act_hidden = hidden[batch.act_of_turn]
@@ -104,18 +113,34 @@ def losses(net: InteractionNetwork, batch: Batch, settings: TrainSettings, gener
     decode = hidden[batch.decode_tokens]
     text_rows, delegate_rows = ~batch.decode_delegate, batch.decode_delegate
     zero = torch.zeros(())
-    text = (F.cross_entropy(net.responder.text.forward(decode[text_rows]), batch.decode_targets[text_rows])
-            if bool(text_rows.any()) else zero)
-    delegate = (F.cross_entropy(net.responder.delegate.forward(decode[delegate_rows]),
-                                batch.decode_targets[delegate_rows]) if bool(delegate_rows.any()) else zero)
-    speech = (flow_loss(net, hidden[batch.speech_tokens].detach(), batch.speech_actions, generator)
-              if batch.speech_tokens.shape[0] else zero)
-    aux = (F.binary_cross_entropy_with_logits(aux_head(act_hidden), batch.aux_targets)
-           if aux_head is not None else zero)
-    total = (action + settings.byte_weight * (text + delegate) + settings.flow_weight * speech
-             + settings.aux_weight * aux)
-    return {"total": total, "action": action, "text": text, "delegate": delegate, "speech": speech, "aux": aux,
-            "action_accuracy": accuracy}
+    text = (
+        F.cross_entropy(net.responder.text.forward(decode[text_rows]), batch.decode_targets[text_rows])
+        if bool(text_rows.any())
+        else zero
+    )
+    delegate = (
+        F.cross_entropy(net.responder.delegate.forward(decode[delegate_rows]), batch.decode_targets[delegate_rows])
+        if bool(delegate_rows.any())
+        else zero
+    )
+    speech = (
+        flow_loss(net, hidden[batch.speech_tokens].detach(), batch.speech_actions, generator)
+        if batch.speech_tokens.shape[0]
+        else zero
+    )
+    aux = F.binary_cross_entropy_with_logits(aux_head(act_hidden), batch.aux_targets) if aux_head is not None else zero
+    total = (
+        action + settings.byte_weight * (text + delegate) + settings.flow_weight * speech + settings.aux_weight * aux
+    )
+    return {
+        "total": total,
+        "action": action,
+        "text": text,
+        "delegate": delegate,
+        "speech": speech,
+        "aux": aux,
+        "action_accuracy": accuracy,
+    }
 
 
 def learning_rate(settings: TrainSettings, step: int) -> float:
@@ -133,8 +158,10 @@ ROUND_STEPS = 8
 
 def session_tokens(net: InteractionNetwork, session: Session) -> int:
     """Tokens the session occupies in a training sequence (context plus decode tokens)."""
-    return sum(net.embedder.token_count(t.input) + (len(t.target) + 1 if t.action is not Action.LISTEN else 0)
-               for t in session.turns)
+    return sum(
+        net.embedder.token_count(t.input) + (len(t.target) + 1 if t.action is not Action.LISTEN else 0)
+        for t in session.turns
+    )
 
 
 def round_batches(net: InteractionNetwork, settings: TrainSettings, round_index: int) -> list[list[Session]]:
@@ -151,8 +178,13 @@ def round_batches(net: InteractionNetwork, settings: TrainSettings, round_index:
 Log = Callable[[int, dict[str, float], float], None]
 
 
-def train(settings: TrainSettings, log: Log | None = None, log_every: int = 50,
-          net: InteractionNetwork | None = None, aux_head: nn.Linear | None = None) -> InteractionNetwork:
+def train(
+    settings: TrainSettings,
+    log: Log | None = None,
+    log_every: int = 50,
+    net: InteractionNetwork | None = None,
+    aux_head: nn.Linear | None = None,
+) -> InteractionNetwork:
     """Train from the seeded init of `settings.config` (or from `net`) and return a fresh network in
     eval mode holding the trained weights (its digest computed from them)."""
     torch.manual_seed(settings.seed)

@@ -72,8 +72,9 @@ def relative_time_start(net: InteractionNetwork) -> None:
         _position_heads(attn, lookback, first, cfg.time_features, emb.clock._omegas)
 
 
-def _position_heads(attn: Attention, lookback: tuple[int, ...], first: int, n_features: int,
-                    omegas: list[float]) -> None:
+def _position_heads(
+    attn: Attention, lookback: tuple[int, ...], first: int, n_features: int, omegas: list[float]
+) -> None:
     """Query/key weights of heads 0.. so that head h's score peaks `lookback[h]` turns back."""
     head_dim, group = attn.head_dim, attn.heads // attn.kv_heads
     if len(FREQUENCY_WEIGHTS) * 2 > head_dim or len(FREQUENCY_WEIGHTS) > n_features:

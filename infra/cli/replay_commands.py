@@ -30,11 +30,18 @@ differences (actions, text, audio, latency). Exit 0.
 
 def _add_source_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("session", metavar="SESSION", help="the session id")
-    parser.add_argument("--source", choices=("kafka", "archive"), default="kafka",
-                        help="read the session from the Kafka log (default) or the Parquet archive")
-    parser.add_argument("--archive", metavar="DIR",
-                        help="archive root for --source archive (default: $MICROTURN_ARCHIVE_DIR, the "
-                        "stack's archiver's, or STATE_DIR/archive)")
+    parser.add_argument(
+        "--source",
+        choices=("kafka", "archive"),
+        default="kafka",
+        help="read the session from the Kafka log (default) or the Parquet archive",
+    )
+    parser.add_argument(
+        "--archive",
+        metavar="DIR",
+        help="archive root for --source archive (default: $MICROTURN_ARCHIVE_DIR, the "
+        "stack's archiver's, or STATE_DIR/archive)",
+    )
     add_stack_flags(parser)
     add_json_flag(parser)
 
@@ -64,15 +71,23 @@ def _exact(args: argparse.Namespace, recording: Recording) -> int:
 
     params = repository_params()
     available = "config.pbtxt parameters with MICROTURN_MODEL_* overrides: " + ", ".join(
-        f"{k}={params.get(k, '')!r}" for k in ("checkpoint", "config", "seed"))
+        f"{k}={params.get(k, '')!r}" for k in ("checkpoint", "config", "seed")
+    )
     report = replay(recording, load_network(params), available)
     doc = report.as_dict()
     first = report.first_divergence
-    verdict = ("identical: re-derived turns and every output match the recording bit for bit" if first is None else
-               f"DIVERGED at turn {first.turn} ({first.stage}: {', '.join(first.fields)}); "
-               f"{doc['divergent_turns']} turn(s) differ")
-    emit(args, doc, f"session {report.session_id}: {report.turns} turns replayed with {report.model_version} "
-                    f"from {report.source} at {report.speed_x_realtime:.1f}x real time\n{verdict}")
+    verdict = (
+        "identical: re-derived turns and every output match the recording bit for bit"
+        if first is None
+        else f"DIVERGED at turn {first.turn} ({first.stage}: {', '.join(first.fields)}); "
+        f"{doc['divergent_turns']} turn(s) differ"
+    )
+    emit(
+        args,
+        doc,
+        f"session {report.session_id}: {report.turns} turns replayed with {report.model_version} "
+        f"from {report.source} at {report.speed_x_realtime:.1f}x real time\n{verdict}",
+    )
     return 0 if report.identical else EXIT_DIVERGED
 
 
@@ -105,8 +120,9 @@ def _what_if_text(doc: dict[str, Any]) -> str:
         lines.append(f"{'turn':>5}  {'action':24} {'audio max|diff|':>15}  text (recorded -> what-if)")
         for d in doc["differences"][:20]:
             action = " -> ".join(d["action"]) if d["action"][0] != d["action"][1] else d["action"][0]
-            lines.append(f"{d['turn']:>5}  {action:24} {d['audio_max_abs_diff']:>15}  "
-                         f"{d['text'][0]!r} -> {d['text'][1]!r}")
+            lines.append(
+                f"{d['turn']:>5}  {action:24} {d['audio_max_abs_diff']:>15}  {d['text'][0]!r} -> {d['text'][1]!r}"
+            )
         if len(doc["differences"]) > 20:
             lines.append(f"... {len(doc['differences']) - 20} more (--json lists all)")
     else:
@@ -126,14 +142,22 @@ def export_command(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in FORMATS:
         raise CommandError(f"OUT must end in .wav or .mp4; got {args.out!r}", exit_code=2)
     summary = export(_recording(args), out)
-    emit(args, summary.as_dict(), f"wrote {out}: {summary.duration_ms / 1000:.1f} s of session "
-                                  f"{summary.session_id} ({', '.join(summary.streams)})")
+    emit(
+        args,
+        summary.as_dict(),
+        f"wrote {out}: {summary.duration_ms / 1000:.1f} s of session "
+        f"{summary.session_id} ({', '.join(summary.streams)})",
+    )
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser("replay", help="replay a session offline: exact (bit for bit) or what-if (--model)",
-                            description=REPLAY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = sub.add_parser(
+        "replay",
+        help="replay a session offline: exact (bit for bit) or what-if (--model)",
+        description=REPLAY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _add_source_flags(parser)
     parser.add_argument("--model", metavar="CHECKPOINT", help="what-if: replay with these weights instead")
     parser.set_defaults(func=replay_command)

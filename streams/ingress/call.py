@@ -187,15 +187,17 @@ class LiveCall(ABC):
         except StreamsError as exc:
             self.log.error("session_end_not_recorded", reason=ending.reason, error=str(exc))
         level = self.log.info if ending.reason == "complete" else self.log.warning
-        level("call_ended", reason=ending.reason, detail=ending.detail, audio_chunks=session.audio_chunks,
-              **self.stats())
+        level(
+            "call_ended", reason=ending.reason, detail=ending.detail, audio_chunks=session.audio_chunks, **self.stats()
+        )
 
     async def _drain(self, player: asyncio.Task[None]) -> None:
         """Keep playing until the final output was sent, the peer left, or the drain timeout."""
         closed = asyncio.ensure_future(self.websocket.wait_closed())
         try:
-            done, _ = await asyncio.wait({player, closed}, timeout=self.settings.drain_timeout_s,
-                                         return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {player, closed}, timeout=self.settings.drain_timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             closed.cancel()
         if not done:
@@ -209,8 +211,12 @@ class LiveCall(ABC):
                 if step is None:
                     continue
                 if step.cut is not None:
-                    self.log.info("playback_cleared", at_turn=step.cut.at_turn, turns=list(step.cut.turns),
-                                  audio_ms=step.cut.audio_ms)
+                    self.log.info(
+                        "playback_cleared",
+                        at_turn=step.cut.at_turn,
+                        turns=list(step.cut.turns),
+                        audio_ms=step.cut.audio_ms,
+                    )
                     if not session.ended:
                         await session.text(step.cut.describe(), speaker="playback")
                 await self.play(step)

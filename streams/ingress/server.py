@@ -102,7 +102,10 @@ class IngressServer:
             await stack.enter_async_context(self._producer)
             await stack.enter_async_context(self._router)
             context = CallContext(
-                self.settings, self._producer, self._router, producer_id(f"ingress-{self._protocol.name}"),
+                self.settings,
+                self._producer,
+                self._router,
+                producer_id(f"ingress-{self._protocol.name}"),
                 self._closing,
             )
 
@@ -144,8 +147,13 @@ class IngressServer:
             log.warning("connection_refused", protocol=self._protocol.name, peer=peer, path=request.path, why=why)
             return connection.respond(403, "Forbidden\n")
         if len(self._calls) >= self.settings.max_calls:
-            log.warning("connection_refused", protocol=self._protocol.name, peer=peer, why="too many calls",
-                        max_calls=self.settings.max_calls)
+            log.warning(
+                "connection_refused",
+                protocol=self._protocol.name,
+                peer=peer,
+                why="too many calls",
+                max_calls=self.settings.max_calls,
+            )
             return connection.respond(503, "Too many calls\n")
         return None
 

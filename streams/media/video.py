@@ -11,9 +11,9 @@ import math
 from fractions import Fraction
 
 import av
-from av.video.reformatter import VideoReformatter
 import numpy as np
 import numpy.typing as npt
+from av.video.reformatter import VideoReformatter
 
 from streams.media.errors import NotMedia
 from streams.media.pieces import TURN_MS, VideoPiece

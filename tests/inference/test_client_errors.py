@@ -13,8 +13,13 @@ from inference.errors import BadRequest, OutOfOrder, Overloaded, SequenceLost, T
     ("message", "status", "kind", "retriable"),
     [
         ("SEQUENCE_LOST: no state for session '1'", "StatusCode.INTERNAL", SequenceLost, False),
-        ("inference request for sequence 7 to model 'interaction' must specify the START flag on the first "
-         "request of the sequence", "StatusCode.INVALID_ARGUMENT", SequenceLost, False),
+        (
+            "inference request for sequence 7 to model 'interaction' must specify the START flag on the first "
+            "request of the sequence",
+            "StatusCode.INVALID_ARGUMENT",
+            SequenceLost,
+            False,
+        ),
         ("OVERLOADED: 256 sessions are live; retry when one ends", "StatusCode.INTERNAL", Overloaded, True),
         ("OUT_OF_ORDER: session '1' expects turn 3; got turn 5", "StatusCode.INTERNAL", OutOfOrder, False),
         ("Deadline Exceeded", "StatusCode.DEADLINE_EXCEEDED", TimedOut, False),

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from infra.stack import Stack
+from processors.recovery import first_per_turn
 from replay.capture import OutputCapture, sessions_complete
 from replay.log import read_topics
-from processors.recovery import first_per_turn
 from schemas import BackgroundResult, BackgroundTask, ModelOutput, Topics
 from streams.media import TextLine
 from streams.media.testing import Picture, Tone, write_media
@@ -30,8 +30,14 @@ async def test_a_delegated_task_comes_back_as_input_to_a_later_turn(
         await capture.until(sessions_complete(["full"]), timeout_s=120)
     assert summary.video_frames == summary.audio_chunks >= 20 and summary.text_events == 2
 
-    log = [r.event for r in await read_topics(kafka_bootstrap, [topics.turns, topics.output, topics.background_tasks,
-                                                                 topics.background_results], topics.partitions)]
+    log = [
+        r.event
+        for r in await read_topics(
+            kafka_bootstrap,
+            [topics.turns, topics.output, topics.background_tasks, topics.background_results],
+            topics.partitions,
+        )
+    ]
     turns = first_per_turn(log)
     outputs = {e.seq: e for e in log if isinstance(e, ModelOutput)}
     assert sorted(outputs) == [t.seq for t in turns] == list(range(summary.audio_chunks))

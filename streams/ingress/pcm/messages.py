@@ -63,7 +63,7 @@ def parse(raw: str) -> Inbound:
     try:
         message: Inbound = _decoder.decode(raw)
     except msgspec.DecodeError as exc:
-        raise ProtocolError(f"expected a JSON message with a known \"type\"; {exc} in {raw[:80]!r}") from exc
+        raise ProtocolError(f'expected a JSON message with a known "type"; {exc} in {raw[:80]!r}') from exc
     return message
 
 
@@ -76,10 +76,17 @@ def started(session_id: str) -> str:
 
 
 def output(out: ModelOutput, audio: bool) -> str:
-    return _encode({
-        "type": "output", "turn": out.seq, "action": out.action, "text": out.text, "delegate": out.delegate,
-        "final": out.final, "audio": audio,
-    })
+    return _encode(
+        {
+            "type": "output",
+            "turn": out.seq,
+            "action": out.action,
+            "text": out.text,
+            "delegate": out.delegate,
+            "final": out.final,
+            "audio": audio,
+        }
+    )
 
 
 def mark(name: str) -> str:

@@ -92,8 +92,9 @@ class TwilioCall(LiveCall):
             if fmt is not None:
                 got = f"{fmt.encoding} at {fmt.sample_rate} Hz, {fmt.channels} channel(s)"
             refusal = errors.UnsupportedMedia(f"start message: expected {ENCODING} at {RATE} Hz mono; got {got}")
-        return CallStart(self._sid, f"twilio:{info.call_sid or self._sid}", media, metadata, refusal,
-                         {"call_sid": info.call_sid})
+        return CallStart(
+            self._sid, f"twilio:{info.call_sid or self._sid}", media, metadata, refusal, {"call_sid": info.call_sid}
+        )
 
     async def on_message(self, message: str | bytes, session: LiveSession) -> bool:
         if isinstance(message, bytes):
@@ -103,8 +104,10 @@ class TwilioCall(LiveCall):
             self._unknown(parsed)
             return False
         if parsed.stream_sid and parsed.stream_sid != self._sid:
-            raise errors.ProtocolError(f"{parsed.__class__.__name__.lower()} message for stream {parsed.stream_sid!r}; "
-                                       f"this call is {self._sid!r}")
+            raise errors.ProtocolError(
+                f"{parsed.__class__.__name__.lower()} message for stream {parsed.stream_sid!r}; "
+                f"this call is {self._sid!r}"
+            )
         if isinstance(parsed, messages.Media):
             await self._media(parsed, session)
         elif isinstance(parsed, messages.Dtmf):

@@ -151,11 +151,19 @@ async def _send(websocket: ClientConnection, plan: _Plan, result: CallResult) ->
         return json.dumps({"event": event, "sequenceNumber": str(seq), "streamSid": sid, **body})
 
     await websocket.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
-    await websocket.send(message("start", start={
-        "streamSid": sid, "accountSid": "AC" + "0" * 32, "callSid": call_sid, "tracks": ["inbound"],
-        "customParameters": plan.parameters,
-        "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": RATE, "channels": 1},
-    }))
+    await websocket.send(
+        message(
+            "start",
+            start={
+                "streamSid": sid,
+                "accountSid": "AC" + "0" * 32,
+                "callSid": call_sid,
+                "tracks": ["inbound"],
+                "customParameters": plan.parameters,
+                "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": RATE, "channels": 1},
+            },
+        )
+    )
     keys = list(plan.dtmf)
     started = time.monotonic()
     for index, frame in enumerate(frames):
@@ -163,9 +171,17 @@ async def _send(websocket: ClientConnection, plan: _Plan, result: CallResult) ->
         while keys and keys[0][0] <= index * FRAME_S:
             await websocket.send(message("dtmf", dtmf={"track": "inbound_track", "digit": keys.pop(0)[1]}))
         payload = base64.b64encode(frame).decode()
-        await websocket.send(message("media", media={
-            "track": "inbound", "chunk": str(index + 1), "timestamp": str(index * 20), "payload": payload,
-        }))
+        await websocket.send(
+            message(
+                "media",
+                media={
+                    "track": "inbound",
+                    "chunk": str(index + 1),
+                    "timestamp": str(index * 20),
+                    "payload": payload,
+                },
+            )
+        )
         result.sent_ns.append(time.time_ns())
     await _sleep_until(started + len(frames) * FRAME_S)
     await websocket.send(message("stop", stop={"accountSid": "AC" + "0" * 32, "callSid": call_sid}))

@@ -24,8 +24,9 @@ def make_turn(session: str, turn: int, video_size: int = 80) -> TurnInput:
     return TurnInput(session, turn, audio, video, text, background)
 
 
-def run_session(net: InteractionNetwork, session: str, turns: int,
-                state: SessionState | None = None) -> list[TurnOutput]:
+def run_session(
+    net: InteractionNetwork, session: str, turns: int, state: SessionState | None = None
+) -> list[TurnOutput]:
     """Outputs of turns 0..turns-1 of `session`, one `step` per turn, alone in its batch."""
     state = net.new_state() if state is None else state
     return [net.step([make_turn(session, k)], [state])[0] for k in range(turns)]

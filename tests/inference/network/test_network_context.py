@@ -43,8 +43,14 @@ def test_memory_stops_growing_once_the_window_is_full(small_window: InteractionN
 
 def test_tiny_memory_is_bounded_over_a_long_session(tiny: InteractionNetwork) -> None:
     cfg, state = tiny.config, tiny.new_state()
-    bound = 2 * cfg.n_layers * cfg.n_kv_heads * (cfg.d_model // cfg.n_heads) * 4 * (
-        cfg.sink_tokens + cfg.window_tokens + cfg.max_decode_tokens)
+    bound = (
+        2
+        * cfg.n_layers
+        * cfg.n_kv_heads
+        * (cfg.d_model // cfg.n_heads)
+        * 4
+        * (cfg.sink_tokens + cfg.window_tokens + cfg.max_decode_tokens)
+    )
     for k in range(400):
         tiny.step([make_turn("bounded", k)], [state])
         assert state.nbytes() <= bound
@@ -68,8 +74,9 @@ def test_streaming_equals_recompute_before_eviction(tiny: InteractionNetwork) ->
     assert exact >= 1
 
 
-def test_recompute_runs_on_the_retained_window_only(small_window: InteractionNetwork,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_recompute_runs_on_the_retained_window_only(
+    small_window: InteractionNetwork, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """After eviction recompute keeps the cache's tokens (sinks + window), so its cost is bounded
     too. (Its output may differ from streaming then: streamed keys saw the evicted context.)"""
     cfg, seen = small_window.config, []

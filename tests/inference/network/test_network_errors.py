@@ -28,8 +28,14 @@ SILENCE = np.zeros(3200, dtype=np.int16)
     ],
 )
 def test_malformed_turn_inputs_are_refused(kwargs: dict[str, object], message: str) -> None:
-    fields: dict[str, object] = {"session_key": "s", "turn": 0, "audio": SILENCE, "video": None,
-                                 "text": b"", "background": b""}
+    fields: dict[str, object] = {
+        "session_key": "s",
+        "turn": 0,
+        "audio": SILENCE,
+        "video": None,
+        "text": b"",
+        "background": b"",
+    }
     with pytest.raises(InputError, match=message) as info:
         TurnInput(**{**fields, **kwargs})  # type: ignore[arg-type]
     assert isinstance(info.value, NetworkError)

@@ -67,8 +67,14 @@ print(net.digest, digest.hexdigest())
 
 def test_another_process_computes_the_same_outputs(tiny: InteractionNetwork, tmp_path: Path) -> None:
     save_checkpoint(tiny, tmp_path / "tiny.pt")
-    child = subprocess.run([sys.executable, "-c", _CHILD, str(tmp_path / "tiny.pt")], capture_output=True,
-                           text=True, check=True, cwd=Path(__file__).parents[3], timeout=120)
+    child = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(tmp_path / "tiny.pt")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parents[3],
+        timeout=120,
+    )
     digest = __import__("hashlib").sha256()
     for out in run_session(tiny, "process", 8):
         digest.update(bytes([out.action]) + out.text + out.delegate + out.audio.tobytes())

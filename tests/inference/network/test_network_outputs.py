@@ -65,7 +65,13 @@ def test_base_config_is_large_and_runs_a_turn() -> None:
         for param in net.parameters():
             param.normal_(0.0, 0.02, generator=torch.Generator().manual_seed(0))
     rng = np.random.default_rng(0)
-    item = TurnInput("base", 0, rng.integers(-3000, 3000, 3200).astype(np.int16),
-                     rng.integers(0, 256, (160, 160, 3), dtype=np.uint8), b"hi", b"")
+    item = TurnInput(
+        "base",
+        0,
+        rng.integers(-3000, 3000, 3200).astype(np.int16),
+        rng.integers(0, 256, (160, 160, 3), dtype=np.uint8),
+        b"hi",
+        b"",
+    )
     out = net.step([item], [net.new_state()])[0]
     assert out.audio.shape == (3200,) and out.audio.dtype == np.int16

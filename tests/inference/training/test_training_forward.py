@@ -57,10 +57,12 @@ def _streaming_logits(net: InteractionNetwork, session: Session) -> tuple[torch.
 def _varied_sessions() -> list[Session]:
     """Sessions covering audio, video, text-only, typed text, background results, late start turns."""
     pool = generate_sessions(TINY, 7, 0, 40)
-    picks = [next(s for s in pool if s.turns[0].input.video is not None and s.turns[0].input.audio is not None),
-             next(s for s in pool if s.turns[0].input.audio is None),
-             next(s for s in pool if s.turns[0].input.turn > 0),
-             next(s for s in pool if any(t.input.background for t in s.turns))]
+    picks = [
+        next(s for s in pool if s.turns[0].input.video is not None and s.turns[0].input.audio is not None),
+        next(s for s in pool if s.turns[0].input.audio is None),
+        next(s for s in pool if s.turns[0].input.turn > 0),
+        next(s for s in pool if any(t.input.background for t in s.turns)),
+    ]
     return [demo_session(TINY), *picks]
 
 
@@ -101,8 +103,12 @@ def test_sessions_are_a_pure_function_of_seed_and_index() -> None:
     a, b = generate_session(TINY, 3, 5), generate_session(TINY, 3, 5)
     assert [t.input.turn for t in a.turns] == [t.input.turn for t in b.turns]
     for x, y in zip(a.turns, b.turns, strict=True):
-        assert (x.action, x.target, x.input.text, x.input.background) == (y.action, y.target, y.input.text,
-                                                                          y.input.background)
+        assert (x.action, x.target, x.input.text, x.input.background) == (
+            y.action,
+            y.target,
+            y.input.text,
+            y.input.background,
+        )
         if x.input.audio is None or y.input.audio is None:
             assert x.input.audio is None and y.input.audio is None
         else:
@@ -145,11 +151,34 @@ def test_twenty_training_steps_reduce_the_loss() -> None:
     assert trained.digest != InteractionNetwork.seeded(TINY, settings.seed).digest
 
 
-def test_the_command_line_writes_a_loadable_checkpoint_and_a_report(tmp_path: Path,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_command_line_writes_a_loadable_checkpoint_and_a_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out, report = tmp_path / "ckpt" / "tiny.pt", tmp_path / "report.json"
-    assert main(["--out", str(out), "--steps", "2", "--seed", "4", "--batch", "2", "--eval-sessions", "1",
-                 "--long-sessions", "1", "--long-turns", "30", "--report", str(report), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "--out",
+                str(out),
+                "--steps",
+                "2",
+                "--seed",
+                "4",
+                "--batch",
+                "2",
+                "--eval-sessions",
+                "1",
+                "--long-sessions",
+                "1",
+                "--long-turns",
+                "30",
+                "--report",
+                str(report),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     doc = json.loads(report.read_text())
     net = load_checkpoint(out)
     assert doc["version"] == net.version and doc["digest"] == net.digest

@@ -15,16 +15,34 @@ def probe(path: Path) -> dict[str, Any]:
     """{"duration": s, "streams": [{"codec_type", "codec_name", "duration", "channels", ...}]}"""
     if shutil.which("ffprobe"):
         out = subprocess.run(
-            ["ffprobe", "-v", "error", "-show_entries",
-             "stream=codec_type,codec_name,duration,channels,sample_rate,width,height,nb_frames:format=duration",
-             "-of", "json", str(path)], check=True, capture_output=True, text=True, timeout=30).stdout
+            [
+                "ffprobe",
+                "-v",
+                "error",
+                "-show_entries",
+                "stream=codec_type,codec_name,duration,channels,sample_rate,width,height,nb_frames:format=duration",
+                "-of",
+                "json",
+                str(path),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout
         doc = json.loads(out)
         streams = [{**s, "duration": float(s["duration"])} for s in doc["streams"]]
         return {"duration": float(doc["format"]["duration"]), "streams": streams, "tool": "ffprobe"}
     with av.open(str(path)) as container:
-        streams = [{"codec_type": s.type, "codec_name": s.codec_context.name if s.codec_context else "",
-                    "duration": float(s.duration * s.time_base) if s.duration and s.time_base else 0.0,
-                    "channels": getattr(s.codec_context, "channels", None)} for s in container.streams]
+        streams = [
+            {
+                "codec_type": s.type,
+                "codec_name": s.codec_context.name if s.codec_context else "",
+                "duration": float(s.duration * s.time_base) if s.duration and s.time_base else 0.0,
+                "channels": getattr(s.codec_context, "channels", None),
+            }
+            for s in container.streams
+        ]
         return {"duration": (container.duration or 0) / av.time_base, "streams": streams, "tool": "pyav"}
 
 

@@ -27,9 +27,9 @@ def test_caller_left_model_right_on_the_session_clock(recording: Recording) -> N
     assert tracks.turns == 11 and tracks.stereo.shape == (11 * 3200, 2) and len(tracks.frames) == 11
     for chunk in recording.of_type(AudioChunk):
         k = chunk.event_time_ms // 200
-        assert np.array_equal(tracks.stereo[k * 3200:(k + 1) * 3200, 0], np.frombuffer(chunk.samples, "<i2"))
+        assert np.array_equal(tracks.stereo[k * 3200 : (k + 1) * 3200, 0], np.frombuffer(chunk.samples, "<i2"))
     for output in recording.outputs:
-        assert tracks.stereo[output.seq * 3200:(output.seq + 1) * 3200, 1].tobytes() == output.audio
+        assert tracks.stereo[output.seq * 3200 : (output.seq + 1) * 3200, 1].tobytes() == output.audio
     assert all(a.end_ms <= b.start_ms for a, b in zip(tracks.cues, tracks.cues[1:], strict=False))
     assert any(c.text.startswith("caller: line 0") for c in tracks.cues)
     assert tracks.cues[-1].end_ms <= tracks.duration_ms

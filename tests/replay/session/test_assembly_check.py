@@ -62,8 +62,9 @@ def test_an_event_in_the_wrong_turn_or_a_lost_turn_diverges() -> None:
     recording = assembled(synthetic_inputs("d", 2.0, text_every_s=0.6))
     text_turn = next(t for t in recording.turns if t.text)
     text_id = next(i for i in text_turn.event_ids if "/text/" in i)
-    moved = with_turn(recording, text_turn.seq, text="", event_ids=tuple(i for i in text_turn.event_ids
-                                                                        if i != text_id))
+    moved = with_turn(
+        recording, text_turn.seq, text="", event_ids=tuple(i for i in text_turn.event_ids if i != text_id)
+    )
     later = moved.turns[text_turn.seq + 1]
     moved = with_turn(moved, later.seq, text=text_turn.text, event_ids=(text_id, *later.event_ids))
     check = check_assembly(moved)  # recorded in the next turn but not flagged late
@@ -87,8 +88,10 @@ def _env(stream: str, seq: int, ms: int) -> dict[str, object]:
 
 def test_video_clocked_and_ticker_clocked_sessions_rederive() -> None:
     video = SessionStarted(**_env("session", 0, 0), has_audio=False, has_video=True)  # type: ignore[arg-type]
-    frames = [VideoFrame(**_env("video", k, 200 * k), jpeg=bytes([k]), width=1, height=1)  # type: ignore[arg-type]
-              for k in range(5)]
+    frames = [
+        VideoFrame(**_env("video", k, 200 * k), jpeg=bytes([k]), width=1, height=1)  # type: ignore[arg-type]
+        for k in range(5)
+    ]
     texts = [TextEvent(**_env("text", i, ms), text=f"t{i}") for i, ms in enumerate((90, 430))]  # type: ignore[arg-type]
     end = SessionEnded(**_env("session", 1, 1000), turns=5, audio_chunks=0)  # type: ignore[arg-type]
     inputs: list[InputEvent] = [video, frames[0], texts[0], frames[1], frames[2], texts[1], *frames[3:], end]

@@ -41,15 +41,17 @@ class Streamed:
 async def _stream(kafka: str, topics: Topics, media: Path, wav: Path) -> StreamSummary:
     async with OutputCapture(kafka, topics.output) as capture:
         texts = [TextLine(500, "hello there"), TextLine(1700, "are you still there?")]
-        summary, _ = await asyncio.gather(publish_file(kafka, topics, media, SESSION, texts=texts),
-                                          publish_file(kafka, topics, wav, AUDIO_ONLY))
+        summary, _ = await asyncio.gather(
+            publish_file(kafka, topics, media, SESSION, texts=texts), publish_file(kafka, topics, wav, AUDIO_ONLY)
+        )
         await capture.until(sessions_complete([SESSION, AUDIO_ONLY]), timeout_s=90)
     return summary
 
 
 @pytest.fixture(scope="module")
-def streamed(run_dir: Path, kafka_bootstrap: str, triton_server: TritonServer,
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Streamed]:
+def streamed(
+    run_dir: Path, kafka_bootstrap: str, triton_server: TritonServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Streamed]:
     """Two sessions answered by the pipeline, streamed concurrently: SESSION with audio, video and text
     (its summary is kept), AUDIO_ONLY an 8 kHz WAV; shared by this module's tests."""
     prefix = unique_prefix("replay-streamed")
@@ -134,8 +136,9 @@ def test_unknown_sessions_and_a_missing_archive_fail_with_what_to_do(
 ) -> None:
     code, _, err = cli(capsys, "replay", "nobody", *streamed.flags)
     assert code == 1 and "session 'nobody' has no events" in err
-    code, _, err = cli(capsys, "replay", SESSION, "--source", "archive", "--archive", str(tmp_path / "none"),
-                       *streamed.flags)
+    code, _, err = cli(
+        capsys, "replay", SESSION, "--source", "archive", "--archive", str(tmp_path / "none"), *streamed.flags
+    )
     assert code == 1 and "no archive at" in err and "microturn archive run" in err
 
 
@@ -146,13 +149,30 @@ def test_the_archived_session_replays_identically_and_exports(
     from processors.archiver.testing import ArchiverProcess
 
     archive = tmp_path / "archive"
-    with ArchiverProcess(streamed.kafka, streamed.prefix, archive, tmp_path / "keys" / "audit.key",
-                         log_path=tmp_path / "archiver.log", roll_age_s=0.2):
+    with ArchiverProcess(
+        streamed.kafka,
+        streamed.prefix,
+        archive,
+        tmp_path / "keys" / "audit.key",
+        log_path=tmp_path / "archiver.log",
+        roll_age_s=0.2,
+    ):
         asyncio.run(wait_synced(streamed.kafka, Topics(streamed.prefix), timeout_s=60))
-    code, doc, err = cli(capsys, "replay", SESSION, "--source", "archive", "--archive", str(archive),
-                         *streamed.flags, "--json")
+    code, doc, err = cli(
+        capsys, "replay", SESSION, "--source", "archive", "--archive", str(archive), *streamed.flags, "--json"
+    )
     assert code == 0, err
     assert doc["identical"] and doc["turns"] == streamed.summary.audio_chunks and doc["source"].startswith("archive")
-    code, doc, err = cli(capsys, "export", SESSION, str(tmp_path / "a.wav"), "--source", "archive", "--archive",
-                         str(archive), *streamed.flags, "--json")
+    code, doc, err = cli(
+        capsys,
+        "export",
+        SESSION,
+        str(tmp_path / "a.wav"),
+        "--source",
+        "archive",
+        "--archive",
+        str(archive),
+        *streamed.flags,
+        "--json",
+    )
     assert code == 0 and doc["duration_ms"] == streamed.summary.audio_chunks * 200, err

@@ -89,7 +89,11 @@ async def read_sessions(
 ) -> dict[str, SessionRecord]:
     """Read the input topics from the start until every listed session has its SessionEnded."""
     consumer = AIOKafkaConsumer(
-        topics.session, topics.audio, topics.text, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+        topics.session,
+        topics.audio,
+        topics.text,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
     records = {sid: SessionRecord() for sid in session_ids}
@@ -126,22 +130,38 @@ def _file(records: dict[str, SessionRecord], event: Event) -> None:
 MULAW_8K = {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}
 
 
-async def stream(
-    server: IngressServer, sid: str, media_format: dict[str, object] = MULAW_8K
-) -> ClientConnection:
+async def stream(server: IngressServer, sid: str, media_format: dict[str, object] = MULAW_8K) -> ClientConnection:
     """A signed connection that has sent connected and start for stream `sid`."""
     url = f"ws://127.0.0.1:{server.port}/calls?sid={sid}"
     websocket = await connect(url, additional_headers={SIGNATURE_HEADER: sign(TOKEN, url)})
     await websocket.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
-    await websocket.send(json.dumps({"event": "start", "sequenceNumber": "1", "streamSid": sid, "start": {
-        "streamSid": sid, "callSid": "CA" + sid, "tracks": ["inbound"], "mediaFormat": media_format}}))
+    await websocket.send(
+        json.dumps(
+            {
+                "event": "start",
+                "sequenceNumber": "1",
+                "streamSid": sid,
+                "start": {"streamSid": sid, "callSid": "CA" + sid, "tracks": ["inbound"], "mediaFormat": media_format},
+            }
+        )
+    )
     return websocket
 
 
 def media(sid: str, index: int, codes: bytes) -> str:
-    return json.dumps({"event": "media", "sequenceNumber": str(index + 2), "streamSid": sid, "media": {
-        "track": "inbound", "chunk": str(index + 1), "timestamp": str(20 * index),
-        "payload": base64.b64encode(codes).decode()}})
+    return json.dumps(
+        {
+            "event": "media",
+            "sequenceNumber": str(index + 2),
+            "streamSid": sid,
+            "media": {
+                "track": "inbound",
+                "chunk": str(index + 1),
+                "timestamp": str(20 * index),
+                "payload": base64.b64encode(codes).decode(),
+            },
+        }
+    )
 
 
 async def closed_with(websocket: ClientConnection) -> tuple[int | None, str]:

@@ -24,16 +24,37 @@ async def test_a_recorded_call_played_through_microturn_call_comes_back_with_mod
     env = {**os.environ, "TWILIO_AUTH_TOKEN": TOKEN}
     cli = [str(Path(sys.executable).parent / "microturn")]
     server = await asyncio.create_subprocess_exec(
-        *cli, "serve", "twilio", "--kafka", kafka_bootstrap, "--topic-prefix", topic_prefix,
-        "--state-dir", str(tmp_path / "state"), stdout=asyncio.subprocess.PIPE, env=env,
+        *cli,
+        "serve",
+        "twilio",
+        "--kafka",
+        kafka_bootstrap,
+        "--topic-prefix",
+        topic_prefix,
+        "--state-dir",
+        str(tmp_path / "state"),
+        stdout=asyncio.subprocess.PIPE,
+        env=env,
     )
     try:
         assert server.stdout is not None
         banner = (await asyncio.wait_for(server.stdout.readline(), 60)).decode()
         url = banner.split("listening on ")[1].split()[0] + "media"
         call = await asyncio.create_subprocess_exec(
-            *cli, "call", str(recording), "--twilio", url, "--out", str(reply), "--tail", "1", "--param", "lang=en",
-            "--json", stdout=asyncio.subprocess.PIPE, env=env,
+            *cli,
+            "call",
+            str(recording),
+            "--twilio",
+            url,
+            "--out",
+            str(reply),
+            "--tail",
+            "1",
+            "--param",
+            "lang=en",
+            "--json",
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
         )
         stdout, _ = await asyncio.wait_for(call.communicate(), 90)
         assert call.returncode == 0, stdout

@@ -47,8 +47,12 @@ async def test_tokens_are_checked_before_the_upgrade(kafka_bootstrap: str, topic
     await asyncio.to_thread(ensure_topics, kafka_bootstrap, Topics(topic_prefix))
     async with running(kafka_bootstrap, topic_prefix, PcmProtocol(TOKEN)) as server:
         base = f"ws://127.0.0.1:{server.port}/pcm"
-        for url, headers in ((base, {}), (base, {"Authorization": "Bearer nope"}),
-                             (base, {"Authorization": f"Basic {TOKEN}"}), (f"{base}?access_token=nope", {})):
+        for url, headers in (
+            (base, {}),
+            (base, {"Authorization": "Bearer nope"}),
+            (base, {"Authorization": f"Basic {TOKEN}"}),
+            (f"{base}?access_token=nope", {}),
+        ):
             with pytest.raises(InvalidStatus) as refused:
                 await connect(url, additional_headers=headers)
             assert refused.value.response.status_code == 403

@@ -10,8 +10,15 @@ AUDIO = b"\x01\x00" * 3200
 
 def output(turn: int, action: str, final: bool = False) -> ModelOutput:
     audio = AUDIO if action in ("SPEAK", "BACKCHANNEL") else b"\x00\x00" * 3200
-    return ModelOutput(event_id=f"s/output/{turn}", session_id="s", seq=turn, event_time_ms=200 * turn,
-                       action=action, audio=audio, final=final)
+    return ModelOutput(
+        event_id=f"s/output/{turn}",
+        session_id="s",
+        seq=turn,
+        event_time_ms=200 * turn,
+        action=action,
+        audio=audio,
+        final=final,
+    )
 
 
 def test_audible_turns_are_played_with_their_mark_and_silent_ones_are_not() -> None:

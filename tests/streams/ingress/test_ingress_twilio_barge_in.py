@@ -20,8 +20,15 @@ from tests.streams.ingress.helpers import TOKEN, closed_with, media, read_sessio
 
 def model_output(sid: str, turn: int, action: str) -> ModelOutput:
     level = 1000 if action == "SPEAK" else 0
-    return ModelOutput(event_id=event_id(sid, "output", turn), session_id=sid, seq=turn, event_time_ms=200 * turn,
-                       turn=turn, action=action, audio=level.to_bytes(2, "little", signed=True) * 3200)
+    return ModelOutput(
+        event_id=event_id(sid, "output", turn),
+        session_id=sid,
+        seq=turn,
+        event_time_ms=200 * turn,
+        turn=turn,
+        action=action,
+        audio=level.to_bytes(2, "little", signed=True) * 3200,
+    )
 
 
 async def next_events(websocket: ClientConnection, count: int) -> list[dict[str, object]]:

@@ -27,8 +27,15 @@ async def test_two_realtime_calls_hear_model_audio_with_marks_and_stay_separate(
     async with running(kafka_bootstrap, topic_prefix, TwilioProtocol(TOKEN)) as server:
         url = f"ws://127.0.0.1:{server.port}/media?campaign=test"
         results = await asyncio.gather(
-            place_call(url, TOKEN, calls["MZalice"], tail_s=1.0, stream_sid="MZalice",
-                       dtmf=[(1.0, "5")], parameters={"caller": "+15550001"}),
+            place_call(
+                url,
+                TOKEN,
+                calls["MZalice"],
+                tail_s=1.0,
+                stream_sid="MZalice",
+                dtmf=[(1.0, "5")],
+                parameters={"caller": "+15550001"},
+            ),
             place_call(url, TOKEN, calls["MZbob"], tail_s=1.0, stream_sid="MZbob"),
         )
     sessions = await read_sessions(kafka_bootstrap, Topics(topic_prefix), list(calls))

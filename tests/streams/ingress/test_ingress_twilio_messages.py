@@ -11,12 +11,21 @@ from streams.ingress.twilio import messages
 
 
 def test_a_start_message_with_its_metadata_parses() -> None:
-    raw = json.dumps({
-        "event": "start", "sequenceNumber": "1", "streamSid": "MZ1",
-        "start": {"streamSid": "MZ1", "accountSid": "AC1", "callSid": "CA1", "tracks": ["inbound"],
-                  "customParameters": {"k": "v"},
-                  "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}},
-    })
+    raw = json.dumps(
+        {
+            "event": "start",
+            "sequenceNumber": "1",
+            "streamSid": "MZ1",
+            "start": {
+                "streamSid": "MZ1",
+                "accountSid": "AC1",
+                "callSid": "CA1",
+                "tracks": ["inbound"],
+                "customParameters": {"k": "v"},
+                "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+            },
+        }
+    )
     start = messages.parse(raw)
     assert isinstance(start, messages.Start)
     assert start.start.call_sid == "CA1" and start.start.custom_parameters == {"k": "v"}
@@ -25,8 +34,14 @@ def test_a_start_message_with_its_metadata_parses() -> None:
 
 
 def test_media_timestamps_are_parsed_from_their_strings() -> None:
-    raw = json.dumps({"event": "media", "sequenceNumber": "3", "streamSid": "MZ1",
-                      "media": {"track": "inbound", "chunk": "2", "timestamp": "40", "payload": "/w=="}})
+    raw = json.dumps(
+        {
+            "event": "media",
+            "sequenceNumber": "3",
+            "streamSid": "MZ1",
+            "media": {"track": "inbound", "chunk": "2", "timestamp": "40", "payload": "/w=="},
+        }
+    )
     media = messages.parse(raw)
     assert isinstance(media, messages.Media) and media.media.timestamp_ms() == 40
 

@@ -24,8 +24,9 @@ from tests.streams.ingress.helpers import TOKEN, closed_with, media, read_sessio
 
 @pytest.fixture
 async def server(kafka_bootstrap: str, topics: Topics) -> AsyncIterator[IngressServer]:
-    async with running(kafka_bootstrap, topics.prefix, TwilioProtocol(TOKEN), max_message_bytes=4096,
-                       max_calls=2, drain_timeout_s=0.5) as srv:
+    async with running(
+        kafka_bootstrap, topics.prefix, TwilioProtocol(TOKEN), max_message_bytes=4096, max_calls=2, drain_timeout_s=0.5
+    ) as srv:
         yield srv
 
 
@@ -33,8 +34,12 @@ async def test_missing_wrong_or_misdirected_signatures_get_403_before_any_sessio
     server: IngressServer, topics: Topics, kafka_bootstrap: str
 ) -> None:
     url = f"ws://127.0.0.1:{server.port}/calls"
-    for headers in ({}, {SIGNATURE_HEADER: "bm90IGEgc2lnbmF0dXJl"}, {SIGNATURE_HEADER: sign("wrong-token", url)},
-                    {SIGNATURE_HEADER: sign(TOKEN, url + "/elsewhere")}):
+    for headers in (
+        {},
+        {SIGNATURE_HEADER: "bm90IGEgc2lnbmF0dXJl"},
+        {SIGNATURE_HEADER: sign("wrong-token", url)},
+        {SIGNATURE_HEADER: sign(TOKEN, url + "/elsewhere")},
+    ):
         with pytest.raises(InvalidStatus) as refused:
             await connect(url, additional_headers=headers)
         assert refused.value.response.status_code == 403
