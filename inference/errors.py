@@ -6,8 +6,10 @@ processor catches `SequenceLost` to rebuild a session from its recorded turns.
 
 from __future__ import annotations
 
+from schemas.errors import MicroturnError
 
-class InferenceError(Exception):
+
+class InferenceError(MicroturnError):
     """Root of every error raised by `inference`."""
 
     retriable = False

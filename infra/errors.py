@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from schemas.errors import MicroturnError
 
-class InfraError(Exception):
+
+class InfraError(MicroturnError):
     """Root of every error raised by `infra`; the message says what to do next."""
 
 

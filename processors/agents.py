@@ -25,7 +25,6 @@ from processors.interaction import Interaction
 from processors.lanes import Lanes
 from processors.recovery import answered_in_partition, first_per_turn, load_partition
 from processors.settings import WorkerSettings
-from replay.log import read_topics
 from schemas import (
     BackgroundResult,
     BackgroundTask,
@@ -37,6 +36,7 @@ from schemas import (
     encode,
 )
 from schemas.codec import decode_as, session_key
+from streams.log import read_topics
 
 log = structlog.get_logger(__name__)
 Lane = tuple[Any, Any, MicroTurn]

@@ -31,7 +31,7 @@ from schemas import (
     VideoFrame,
     event_id,
 )
-from schemas.envelope import TURN_MS
+from schemas.clock import TURN_MS
 from schemas.events import TurnClose
 
 InputEvent = SessionStarted | AudioChunk | VideoFrame | TextEvent | BackgroundResult | SessionEnded
@@ -77,18 +77,6 @@ class Applied(msgspec.Struct, frozen=True):
     """Turns the event closed, in order."""
     rejected: str = ""
     """Why the event could not be assembled (empty when it was, or was a dropped duplicate)."""
-
-
-_state_encoder = msgspec.msgpack.Encoder()
-_state_decoder = msgspec.msgpack.Decoder(SessionAssembly)
-
-
-def dump_state(state: SessionAssembly) -> bytes:
-    return _state_encoder.encode(state)
-
-
-def load_state(data: bytes) -> SessionAssembly:
-    return _state_decoder.decode(data)
 
 
 class TurnAssembler:

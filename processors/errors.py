@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from schemas.errors import ConfigError, MicroturnError
 
-class ProcessorError(Exception):
+__all__ = ["ConfigError", "ProcessorError"]
+
+
+class ProcessorError(MicroturnError):
     """Root of every error raised by `processors`."""
-
-
-class ConfigError(ProcessorError):
-    """A worker setting is missing or invalid; the message says which and how to set it."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from processors.assembler import InputEvent, SessionAssembly, TurnAssembler
-from replay.log import read_topics
 from schemas import (
     AudioChunk,
     BackgroundResult,
@@ -29,6 +28,7 @@ from schemas import (
     Topics,
     VideoFrame,
 )
+from streams.log import read_topics
 
 _ORDER = {SessionStarted: 0, TextEvent: 1, VideoFrame: 2, BackgroundResult: 3, AudioChunk: 4, SessionEnded: 5}
 

@@ -7,9 +7,6 @@ from typing import Any
 
 import msgspec
 
-TURN_MS = 200
-"""Length of a micro-turn on the session clock: turn k covers [TURN_MS*k, TURN_MS*(k+1)) ms."""
-
 SCHEMA_VERSION = 1
 """Version of the wire schema written by this code. Readers accept this version and older ones."""
 

@@ -1,9 +1,28 @@
-"""Exceptions of the schemas package."""
+"""The root of every microturn exception, the one `ConfigError`, and the schemas package's errors.
+
+`MicroturnError` lives here because `schemas` is the one package every other one may import
+(`inference/network` imports nothing of ours but this module). Every package root derives from it,
+so the command line catches one class; behaviour lives on the classes (`exit_code`), never in
+message matching.
+"""
 
 from __future__ import annotations
 
 
-class SchemaError(Exception):
+class MicroturnError(Exception):
+    """Root of every error microturn raises on purpose; foreign errors are wrapped in one."""
+
+    exit_code: int = 1
+    """The command line's exit status when this error ends a command (1: failed, 2: bad input)."""
+
+
+class ConfigError(MicroturnError):
+    """A setting is missing or invalid; raised once, at start-up, naming the setting and how to fix it."""
+
+    exit_code = 2
+
+
+class SchemaError(MicroturnError):
     """Root of every error raised by `schemas`."""
 
 

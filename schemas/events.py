@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from schemas.clock import TURN_SAMPLES
 from schemas.envelope import Event
 
 ACTIONS = ("LISTEN", "SPEAK", "BACKCHANNEL", "DELEGATE")
@@ -53,7 +54,7 @@ class AudioChunk(Event, frozen=True, tag="audio_chunk"):
 
     samples: bytes
     """6400 bytes of int16 little-endian PCM."""
-    valid_samples: int = 3200
+    valid_samples: int = TURN_SAMPLES
     """How many of the samples are real audio; the rest is silence padding (last chunk only)."""
     last: bool = False
     """True on the session's final audio chunk."""

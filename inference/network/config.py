@@ -15,13 +15,9 @@ from types import MappingProxyType
 from typing import Any
 
 from inference.network.errors import ConfigError
+from schemas.clock import SAMPLE_RATE, TURN_MS, TURN_SAMPLES
 
-SAMPLE_RATE = 16_000
-"""Audio sample rate in Hz, in and out."""
-TURN_MS = 200
-"""Length of one micro-turn in milliseconds."""
-TURN_SAMPLES = SAMPLE_RATE * TURN_MS // 1000
-"""Audio samples per micro-turn (3200), in and out."""
+__all__ = ["BYTE_VOCAB", "CONFIGS", "EOS", "SAMPLE_RATE", "TURN_MS", "TURN_SAMPLES", "ModelConfig"]
 BYTE_VOCAB = 257
 """Byte heads predict the 256 byte values plus `EOS`."""
 EOS = 256

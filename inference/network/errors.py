@@ -3,22 +3,20 @@
 Every error the package raises on purpose derives from `NetworkError`. Callers that serve the model
 (the Triton python backend) catch `InputError` per request and report it for that request only; a
 `StateError` means the caller mixed up sessions or turn order and the session should be rebuilt by
-replaying its recorded turns; `CheckpointError` and `ConfigError` are raised at load time, never on
-the hot path.
+replaying its recorded turns; `CheckpointError` and `ConfigError` (a `ModelConfig` value out of
+range or inconsistent, the project's one `ConfigError`) are raised at load time, never on the hot
+path. The package's one import from outside is the project's exception root.
 """
 
 from __future__ import annotations
 
+from schemas.errors import ConfigError, MicroturnError
 
-class NetworkError(Exception):
+__all__ = ["CheckpointError", "ConfigError", "InputError", "NetworkError", "StateError"]
+
+
+class NetworkError(MicroturnError):
     """Root of every error raised by `inference.network`."""
-
-
-class ConfigError(NetworkError):
-    """A `ModelConfig` value is out of range or inconsistent with another field.
-
-    Raised when the config is constructed (or read from a checkpoint), never during `step`.
-    """
 
 
 class InputError(NetworkError):

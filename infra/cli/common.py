@@ -8,14 +8,14 @@ import sys
 from typing import Any
 
 from infra.stack import Stack, StackSettings
+from schemas.errors import MicroturnError
 
-EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_TRUNCATED = 3
 
 
-class CommandError(Exception):
+class CommandError(MicroturnError):
     """A command failed in a way the user can fix; the message says how."""
 
     def __init__(self, message: str, exit_code: int = EXIT_FAILED) -> None:

@@ -6,13 +6,9 @@ import argparse
 import sys
 
 from infra.cli import archive_commands, replay_commands, serve_commands, stack_commands, stream_commands
-from infra.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, CommandError
-from infra.errors import InfraError
+from infra.cli.common import EXIT_BAD_INPUT
 from infra.logs import configure
-from processors.errors import ProcessorError
-from replay.errors import ReplayError
-from streams.errors import StreamsError
-from streams.media import MediaError
+from schemas.errors import MicroturnError
 
 DESCRIPTION = """\
 microturn: serve and record real-time interaction models in 200 ms micro-turns.
@@ -56,15 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     configure(args.log_level)
     try:
         code: int = args.func(args)
-    except CommandError as exc:
+    except MicroturnError as exc:  # every error microturn raises on purpose; its class says the exit code
         print(f"microturn {args.command}: {exc}", file=sys.stderr)
         return exc.exit_code
-    except MediaError as exc:
-        print(f"microturn {args.command}: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except (InfraError, StreamsError, ReplayError, ProcessorError) as exc:
-        print(f"microturn {args.command}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
     return code

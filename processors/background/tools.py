@@ -15,6 +15,8 @@ from typing import Protocol
 
 import duckdb
 
+from processors.errors import ProcessorError
+
 FAQ_PATH = Path(__file__).with_name("faq.jsonl")
 
 
@@ -26,7 +28,7 @@ class Tool(Protocol):
         ...
 
 
-class ToolError(Exception):
+class ToolError(ProcessorError):
     """A tool could not answer; the result records status "error" with this message."""
 
 

@@ -18,7 +18,7 @@ matplotlib.use("Agg")  # files only, never a display
 import matplotlib.pyplot as plt
 
 from replay.analytics.report import Activity
-from schemas.envelope import TURN_MS
+from schemas.clock import TURN_MS
 
 _CALLER, _MODEL, _ACTIONS = 2.0, 1.0, 0.0
 _COLORS = {

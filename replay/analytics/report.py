@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from replay.errors import ReplayError
-from schemas.envelope import TURN_MS
+from schemas.clock import TURN_MS
 
 
 @dataclass(frozen=True)

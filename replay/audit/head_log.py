@@ -7,9 +7,9 @@ import structlog
 from replay.audit.errors import AuditError, HeadError
 from replay.audit.heads import ChainHead, check, decode_head
 from replay.audit.keys import VerifyKey
-from replay.errors import ReplayError
-from replay.log import read_topics
 from schemas import Topics
+from streams.errors import TopicMissing
+from streams.log import read_topics
 
 log = structlog.get_logger(__name__)
 
@@ -24,8 +24,8 @@ async def latest_heads(
     """
     try:
         records = await read_topics(bootstrap, [topics.audit], topics.partitions, session_id)
-    except ReplayError as exc:
-        raise AuditError(f"reading chain heads from {topics.audit}: {exc}; run `microturn up` first") from exc
+    except TopicMissing as exc:
+        raise AuditError(f"reading chain heads from {topics.audit}: {exc}") from exc
     heads: dict[str, ChainHead] = {}
     for record in records:
         if not record.value:

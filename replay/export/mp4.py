@@ -20,7 +20,7 @@ from av.video.stream import VideoStream
 
 from replay.export.errors import ExportError
 from replay.export.tracks import SAMPLE_RATE, TURN_SAMPLES, Cue, Tracks
-from schemas.envelope import TURN_MS
+from schemas.clock import TURN_MS
 from streams.media import decode_jpeg
 
 VIDEO_CODEC = "h264"

@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from replay.session.recording import Recording
 from schemas import AudioChunk, TextEvent, VideoFrame
-from schemas.envelope import TURN_MS
+from schemas.clock import TURN_MS
 
 SAMPLE_RATE = 16_000
 TURN_SAMPLES = SAMPLE_RATE * TURN_MS // 1000

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from processors.assembler import InputEvent, SessionAssembly, TurnAssembler
 from replay.session.recording import Recording
 from schemas import AudioChunk, MicroTurn, SessionEnded, SessionStarted, VideoFrame
-from schemas.envelope import TURN_MS
+from schemas.clock import TURN_MS
 
 MATCHED_FIELDS = ("event_ids", "late_event_ids", "audio", "video", "text", "background", "closed_by", "final")
 """MicroTurn fields a re-derived turn must share with the recorded one."""

@@ -17,7 +17,7 @@ from inference.network import InteractionNetwork
 from replay.session.assembly import AssemblyCheck, check_assembly
 from replay.session.recording import Recording
 from replay.session.runner import require_version, run_turns
-from schemas.envelope import TURN_MS
+from schemas.clock import TURN_MS
 
 log = structlog.get_logger(__name__)
 

@@ -20,7 +20,8 @@ from schemas import (
     ModelOutput,
     VideoFrame,
 )
-from schemas.envelope import TURN_MS, Event
+from schemas.clock import TURN_MS
+from schemas.envelope import Event
 
 E = TypeVar("E", bound=Event)
 

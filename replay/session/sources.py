@@ -13,13 +13,13 @@ import structlog
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 
-from replay.errors import ReplayError
-from replay.log import read_topics
 from replay.session.errors import SessionNotFound, SourceUnavailable
 from replay.session.recording import Recording
 from schemas import Topics
 from schemas.codec import session_key
 from schemas.envelope import Event
+from streams.errors import TopicMissing
+from streams.log import read_topics
 
 log = structlog.get_logger(__name__)
 
@@ -61,8 +61,8 @@ async def from_kafka(bootstrap: str, topics: Topics, session_id: str) -> Recordi
             f"reading session {session_id} from Kafka at {bootstrap} failed: {exc}; "
             "is the stack up (`microturn status`)?"
         ) from exc
-    except ReplayError as exc:
-        raise SourceUnavailable(f"{exc}: run `microturn up` (or pass --kafka/--topic-prefix)") from exc
+    except TopicMissing as exc:
+        raise SourceUnavailable(f"{exc} (or pass --kafka/--topic-prefix)") from exc
     events = [r.event for r in records if r.event is not None]
     where = f"kafka {bootstrap} ({topics.prefix}.*)"
     log.info("recording_read", session_id=session_id, source="kafka", records=len(records), partition=partition)
@@ -74,13 +74,11 @@ async def from_kafka(bootstrap: str, topics: Topics, session_id: str) -> Recordi
 
 def from_archive(root: Path, session_id: str) -> Recording:
     """The session as the Parquet archive at `root` holds it (committed files only)."""
-    try:
-        import pyarrow.compute as pc
-        import pyarrow.dataset as ds
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
 
-        from processors.archiver.tables import TABLES
-    except ImportError as exc:  # the archive package is optional for replay from Kafka
-        raise SourceUnavailable(f"--source archive needs the archive package (processors.archiver): {exc}") from exc
+    from processors.archiver.tables import TABLES
+
     if not root.is_dir():
         raise SourceUnavailable(
             f"no archive at {root}: start an archiver (`microturn archive run`), "

@@ -30,7 +30,7 @@ from schemas import (
     VideoFrame,
     event_id,
 )
-from schemas.envelope import TURN_MS
+from schemas.clock import TURN_MS
 from streams.media.video import JpegEncoder
 
 

@@ -19,7 +19,7 @@ import structlog
 from inference.network import InteractionNetwork
 from replay.session.recording import Recording
 from replay.session.runner import recorded_version, run_turns
-from schemas.envelope import TURN_MS
+from schemas.clock import TURN_MS
 
 log = structlog.get_logger(__name__)
 COMPARED = ("action", "text", "audio", "delegate")

@@ -6,16 +6,24 @@ and closes that one WebSocket with the class's `close_code`; the server and othe
 
 from __future__ import annotations
 
+from schemas.errors import ConfigError
 from schemas.events import EndReason
 from streams.errors import StreamsError
+
+__all__ = [
+    "CallRejected",
+    "CallTimeout",
+    "ConfigError",
+    "IngressClientError",
+    "IngressError",
+    "ProtocolError",
+    "SessionInUse",
+    "UnsupportedMedia",
+]
 
 
 class IngressError(StreamsError):
     """Root of the errors `streams.ingress` raises."""
-
-
-class ConfigError(IngressError):
-    """The server's settings are unusable (missing auth token, bad limits); raised at start-up."""
 
 
 class CallRejected(IngressError):

@@ -20,10 +20,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from streams.errors import StreamsError
 
-class MediaError(Exception):
-    """Root of every error raised by `streams.media`."""
 
+class MediaError(StreamsError):
+    """Root of every error raised by `streams.media`: the input is bad, so a command exits 2."""
+
+    exit_code = 2
     kind: ClassVar[str] = "media"
     """Stable, machine-readable name of the failure (e.g. "truncated")."""
 

@@ -12,22 +12,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-SAMPLE_RATE = 16_000
-"""Audio sample rate of every audio piece, in Hz."""
-TURN_MS = 200
-"""Length of one micro-turn on the session clock, in milliseconds."""
-CHUNK_SAMPLES = SAMPLE_RATE * TURN_MS // 1000
-"""Samples in one audio piece: exactly one turn of 16 kHz audio (3200)."""
+from schemas.clock import SAMPLE_RATE, TURN_MS
+from schemas.clock import TURN_SAMPLES as CHUNK_SAMPLES
+
+__all__ = ["CHUNK_SAMPLES", "SAMPLE_RATE", "TURN_MS", "AudioPiece", "VideoPiece", "turn_start_ms"]
 
 
 def turn_start_ms(turn: int) -> int:
     """Session-clock time at which turn `turn` starts."""
     return turn * TURN_MS
-
-
-def turns_for_samples(samples: int) -> int:
-    """How many turns `samples` samples of 16 kHz audio span: ceil(samples / CHUNK_SAMPLES)."""
-    return -(-samples // CHUNK_SAMPLES)
 
 
 @dataclass(frozen=True, eq=False)

@@ -10,9 +10,9 @@ from aiokafka import AIOKafkaProducer
 
 from infra.stack import Stack
 from replay.capture import OutputCapture, sessions_complete
-from replay.log import read_topics
 from schemas import DeadLetter, Topics, VideoFrame, event_id
 from streams.errors import OversizedEvent
+from streams.log import read_topics
 from streams.producer import EventProducer
 from streams.session import publish_file
 from tests.integration.test_end_to_end import write_wav

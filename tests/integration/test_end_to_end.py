@@ -10,8 +10,8 @@ import numpy as np
 
 from infra.stack import Stack
 from replay.capture import OutputCapture, sessions_complete
-from replay.log import read_topics
 from schemas import ACTIONS, Topics
+from streams.log import read_topics
 from streams.session import publish_file
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from infra.stack import Stack
 from processors.recovery import first_per_turn
 from replay.capture import OutputCapture, sessions_complete
-from replay.log import read_topics
 from schemas import BackgroundResult, BackgroundTask, ModelOutput, Topics
+from streams.log import read_topics
 from streams.media import TextLine
 from streams.media.testing import Picture, Tone, write_media
 from streams.session import publish_file

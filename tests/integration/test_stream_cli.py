@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from replay.log import read_topics
 from schemas import SessionEnded, SessionStarted, TextEvent, Topics
+from streams.log import read_topics
 from streams.media.testing import Tone, write_media
 
 

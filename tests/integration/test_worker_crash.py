@@ -11,8 +11,8 @@ from pathlib import Path
 from infra import process
 from infra.stack import WORKER_MARKER, Stack
 from replay.capture import OutputCapture, sessions_complete
-from replay.log import read_topics
 from schemas import MicroTurn, ModelOutput, Topics
+from streams.log import read_topics
 from streams.session import publish_file
 from tests.integration.test_end_to_end import write_wav
 

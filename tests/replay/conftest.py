@@ -23,8 +23,8 @@ from infra.triton import TritonServer
 from processors.archiver.sync import wait_synced
 from processors.archiver.testing import ArchiverProcess
 from replay.capture import OutputCapture, sessions_complete
-from replay.log import read_topics
 from schemas import Topics
+from streams.log import read_topics
 from streams.media import TextLine
 from streams.session import StreamSummary, publish_file
 from tests.conftest import CACHE_DIR, unique_prefix

@@ -21,8 +21,8 @@ from processors.archiver.tables import TABLES
 from processors.archiver.testing import ArchiverProcess
 from replay.analytics import connect
 from replay.audit import load_verify_key, verify_session
-from replay.log import read_topics
 from schemas import Topics
+from streams.log import read_topics
 from streams.media import TextLine
 from streams.session import publish_file
 from tests.integration.test_end_to_end import write_wav

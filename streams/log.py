@@ -1,4 +1,8 @@
-"""Reading topics of the event log from the beginning up to their end at the time of the call."""
+"""Reading topics of the event log from the beginning up to their end at the time of the call.
+
+Reading lives beside producing (`streams.producer`): the workers' recovery, replay, the audit
+and the tests all read the log through `read_topics`.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,9 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from replay.errors import ReplayError
 from schemas import DecodeError, Event, decode
 from schemas.topics import PARTITIONS
+from streams.errors import TopicMissing
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ async def read_topics(
         existing = await consumer.topics()
         missing = [t for t in topics if t not in existing]
         if missing:
-            raise ReplayError(f"topics {missing} do not exist on {bootstrap}")
+            raise TopicMissing(f"topics {missing} do not exist on {bootstrap}: run `microturn up` first")
         numbers = range(partitions) if only_partition is None else [only_partition]
         assigned = [TopicPartition(t, p) for t in topics for p in numbers]
         consumer.assign(assigned)
