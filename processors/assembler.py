@@ -29,9 +29,9 @@ from schemas import (
     SessionStarted,
     TextEvent,
     VideoFrame,
-    event_id,
 )
 from schemas.clock import TURN_MS
+from schemas.envelope import Stamper
 from schemas.events import TurnClose
 
 InputEvent = SessionStarted | AudioChunk | VideoFrame | TextEvent | BackgroundResult | SessionEnded
@@ -214,13 +214,10 @@ class TurnAssembler:
         state.finished = final
         if final:
             state.last_chunk, state.pending = None, []
+        # Wall time 0: this module never reads a clock; the worker stamps it when it sends the turn.
+        envelope = Stamper(self._producer, state.session_id).stamp("turn", turn, turn * TURN_MS, turn, wall_time_ns=0)
         return MicroTurn(
-            event_id=event_id(state.session_id, "turn", turn),
-            session_id=state.session_id,
-            seq=turn,
-            event_time_ms=turn * TURN_MS,
-            turn=turn,
-            producer=self._producer,
+            **envelope,
             audio=audio.samples if audio is not None else None,
             video=frames[-1].jpeg if frames else None,
             text="\n".join(texts),

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
-from schemas import DeadLetter, event_id
+from schemas import DeadLetter
+from schemas.envelope import Stamper
 
 
 def dead_letter(
@@ -12,13 +11,9 @@ def dead_letter(
 ) -> DeadLetter:
     """The DeadLetter for the record at topic[partition]@offset, keyed like its source."""
     session_id = key.decode(errors="replace") if key else ""
+    envelope = Stamper(producer, session_id or "-").stamp(f"dlq:{topic}:{partition}", offset, 0, None)
     return DeadLetter(
-        event_id=event_id(session_id or "-", f"dlq:{topic}:{partition}", offset),
-        session_id=session_id,
-        seq=offset,
-        event_time_ms=0,
-        wall_time_ns=time.time_ns(),
-        producer=producer,
+        **{**envelope, "session_id": session_id},
         source_topic=topic,
         source_partition=partition,
         source_offset=offset,

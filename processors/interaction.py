@@ -25,6 +25,8 @@ import structlog
 from inference.client import InteractionClient, TurnRequest, TurnResult
 from inference.errors import OutOfOrder, SequenceLost, TimedOut, Unavailable
 from schemas import ACTIONS, BackgroundTask, MicroTurn, ModelOutput, event_id
+from schemas.clock import TURN_MS
+from schemas.envelope import Stamper
 
 log = structlog.get_logger(__name__)
 RecordedTurns = Callable[[str, int], Awaitable[Sequence[MicroTurn]]]
@@ -44,12 +46,42 @@ def to_request(turn: MicroTurn) -> TurnRequest:
     )
 
 
+def model_output(stamper: Stamper, turn: MicroTurn, result: TurnResult) -> ModelOutput:
+    """The ModelOutput answering `turn` with `result`: the one way outputs are made, live and offline."""
+    return stamper.derive(
+        ModelOutput,
+        turn,
+        "output",
+        action=ACTIONS[result.action],
+        text=result.text.decode(errors="replace"),
+        audio=result.audio.astype("<i2").tobytes(),
+        delegate=result.delegate.decode(errors="replace"),
+        model_version=result.model_version,
+        input_wall_time_ns=turn.ingest_wall_time_ns,
+        model_ms=result.model_ms,
+        final=turn.final,
+    )
+
+
+@dataclass(frozen=True)
+class Said:
+    """One line of a session's conversation, at its place on the session clock."""
+
+    time_ms: int
+    """Session time of the turn it was said in."""
+    text: str
+    """What was said (the caller's text, or the model's action and text)."""
+
+    def line(self) -> str:
+        return f"[{self.time_ms / 1000:.1f}s] {self.text}"
+
+
 @dataclass
 class _Context:
     """Recent conversation of a session, for the background agent's context package."""
 
-    said: deque[str] = field(default_factory=lambda: deque(maxlen=20))
-    answered: deque[str] = field(default_factory=lambda: deque(maxlen=10))
+    said: deque[Said] = field(default_factory=lambda: deque(maxlen=20))
+    answered: deque[Said] = field(default_factory=lambda: deque(maxlen=10))
 
 
 @dataclass(frozen=True)
@@ -76,7 +108,7 @@ class Interaction:
     ) -> None:
         self._client = client
         self._recorded = recorded_turns
-        self._producer = producer
+        self._stamper = Stamper(producer)
         self._unavailable_s = unavailable_s
         self._contexts: dict[str, _Context] = {}
 
@@ -103,11 +135,11 @@ class Interaction:
             rebuilt = await self._rebuild(turn)
             result = await self._step(turn, start=turn.seq == 0, end=turn.final)
         context = self._contexts.setdefault(turn.session_id, _Context())
-        output = self._output(turn, result)
+        output = model_output(self._stamper, turn, result)
         if turn.text:
-            context.said.append(f"[{turn.event_time_ms / 1000:.1f}s] {turn.text}")
+            context.said.append(Said(turn.event_time_ms, turn.text))
         if output.text:
-            context.answered.append(f"[{turn.event_time_ms / 1000:.1f}s] {output.action}: {output.text}")
+            context.answered.append(Said(turn.event_time_ms, f"{output.action}: {output.text}"))
         task = self._task(turn, output, context) if output.action == "DELEGATE" else None
         if turn.final:
             self._contexts.pop(turn.session_id, None)
@@ -119,44 +151,21 @@ class Interaction:
             await self._step(earlier, start=earlier.seq == 0, end=False)
         return len(history)
 
-    def _output(self, turn: MicroTurn, result: TurnResult) -> ModelOutput:
-        return ModelOutput(
-            event_id=event_id(turn.session_id, "output", turn.seq),
-            session_id=turn.session_id,
-            seq=turn.seq,
-            event_time_ms=turn.event_time_ms,
-            turn=turn.seq,
-            wall_time_ns=time.time_ns(),
-            producer=self._producer,
-            action=ACTIONS[result.action],
-            text=result.text.decode(errors="replace"),
-            audio=result.audio.astype("<i2").tobytes(),
-            delegate=result.delegate.decode(errors="replace"),
-            model_version=result.model_version,
-            input_wall_time_ns=turn.ingest_wall_time_ns,
-            model_ms=result.model_ms,
-            final=turn.final,
-        )
-
     def _task(self, turn: MicroTurn, output: ModelOutput, context: _Context) -> BackgroundTask:
         """The task with its context package: recent conversation, recent outputs, elapsed time."""
-        task_id = event_id(turn.session_id, "task", turn.seq)
-        return BackgroundTask(
-            event_id=task_id,
-            session_id=turn.session_id,
-            seq=turn.seq,
-            event_time_ms=turn.event_time_ms,
-            turn=turn.seq,
-            wall_time_ns=time.time_ns(),
-            producer=self._producer,
-            task_id=task_id,
-            # The caller's own words are the task; the model's delegate text is its hint about it.
-            task=turn.text or (context.said[-1].split("] ", 1)[-1] if context.said else "") or output.delegate,
+        # The caller's own words are the task; the model's delegate text is its hint about it.
+        task = turn.text or (context.said[-1].text if context.said else "") or output.delegate
+        return self._stamper.derive(
+            BackgroundTask,
+            turn,
+            "task",
+            task_id=event_id(turn.session_id, "task", turn.seq),
+            task=task,
             context={
-                "elapsed_ms": str(turn.event_time_ms + 200),
+                "elapsed_ms": str(turn.event_time_ms + TURN_MS),
                 "turn": str(turn.seq),
-                "recent_user_text": "\n".join(context.said),
-                "recent_model_outputs": "\n".join(context.answered),
+                "recent_user_text": "\n".join(said.line() for said in context.said),
+                "recent_model_outputs": "\n".join(said.line() for said in context.answered),
                 "current_turn_text": turn.text,
                 "model_delegate": output.delegate,
                 "model_version": output.model_version,

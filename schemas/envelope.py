@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -40,24 +40,48 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="schema"):
     """Version of the schema the producer wrote."""
 
 
-class Stamper:
-    """Envelope fields for the events one producer writes for one session.
+E = TypeVar("E", bound=Event)
 
-    `stamp(stream, seq, time_ms, turn)` returns the keyword arguments every event type takes, with
-    the deterministic event id and the wall time of the call.
+
+class Stamper:
+    """The one way to make an event's envelope, for the events one producer writes.
+
+    - `stamp` makes the envelope of an event that starts at this producer (a media chunk, a text
+      line, a dead letter): the deterministic id from (session, stream, seq), and the wall time.
+    - `derive` makes an event from the event it answers (a MicroTurn's output, the task it
+      delegates, a task's result): the source's session, seq, event time and turn, the id of
+      `stream` for that seq, the wall time of the call and this producer.
+
+    `session_id` is only needed by `stamp`: `derive` takes the session from its source.
     """
 
-    def __init__(self, session_id: str, producer: str) -> None:
-        self.session_id = session_id
+    def __init__(self, producer: str, session_id: str = "") -> None:
         self.producer = producer
+        self.session_id = session_id
 
-    def stamp(self, stream: str, seq: int, time_ms: int, turn: int | None) -> dict[str, Any]:
+    def stamp(
+        self, stream: str, seq: int, time_ms: int, turn: int | None, wall_time_ns: int | None = None
+    ) -> dict[str, Any]:
+        """Envelope keyword arguments for every event type; `wall_time_ns` defaults to now."""
         return {
             "event_id": event_id(self.session_id, stream, seq),
             "session_id": self.session_id,
             "seq": seq,
             "event_time_ms": time_ms,
             "turn": turn,
-            "wall_time_ns": time.time_ns(),
+            "wall_time_ns": time.time_ns() if wall_time_ns is None else wall_time_ns,
             "producer": self.producer,
         }
+
+    def derive(self, kind: type[E], source: Event, stream: str, **fields: Any) -> E:
+        """The `kind` event answering `source`, with `fields` as its payload."""
+        return kind(
+            event_id=event_id(source.session_id, stream, source.seq),
+            session_id=source.session_id,
+            seq=source.seq,
+            event_time_ms=source.event_time_ms,
+            turn=source.turn,
+            wall_time_ns=time.time_ns(),
+            producer=self.producer,
+            **fields,
+        )

@@ -61,7 +61,7 @@ class SessionPublisher:
         self._out = producer
         self._topics = producer.topics
         self.session_id = session_id
-        self._stamper = Stamper(session_id, producer_name)
+        self._stamper = Stamper(producer_name, session_id)
         self._realtime = realtime
         self._counts = {"audio": 0, "video": 0, "text": 0}
         self._turns = 0

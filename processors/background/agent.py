@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from processors.background.tools import Calculator, FaqSearch, SessionFacts, Tool, ToolError
-from schemas import BackgroundResult, BackgroundTask, event_id
+from schemas import BackgroundResult, BackgroundTask
+from schemas.envelope import Stamper
 
 log = structlog.get_logger(__name__)
 Deliver = Callable[[BackgroundTask, BackgroundResult], Awaitable[None]]
@@ -33,6 +34,7 @@ class BackgroundAgent:
     ) -> None:
         if concurrency < 1 or timeout_s <= 0:
             raise ValueError(f"expected concurrency >= 1 and timeout_s > 0; got {concurrency}, {timeout_s}")
+        self._stamper = Stamper("worker:background")
         self._calculator = Calculator()
         self._faq = FaqSearch()
         self._facts = facts
@@ -82,14 +84,10 @@ class BackgroundAgent:
             status=status,
             ms=round((time.monotonic() - started) * 1000, 1),
         )
-        return BackgroundResult(
-            event_id=event_id(task.session_id, "result", task.seq),
-            session_id=task.session_id,
-            seq=task.seq,
-            event_time_ms=task.event_time_ms,
-            turn=task.turn,
-            wall_time_ns=time.time_ns(),
-            producer="worker:background",
+        return self._stamper.derive(
+            BackgroundResult,
+            task,
+            "result",
             task_id=task.task_id,
             result=answer,
             tool=tool.name,

@@ -11,38 +11,32 @@ does (same ModelOutput fields and conversions), so an exact replay of the result
 from __future__ import annotations
 
 import math
-import time
+from typing import Any
 
 import av
 import numpy as np
 
+from inference.client import TurnResult
 from inference.network import InteractionNetwork
 from processors.assembler import InputEvent, SessionAssembly, TurnAssembler
+from processors.interaction import model_output
 from replay.session.recording import Recording
 from replay.session.runner import run_turns
 from schemas import (
-    ACTIONS,
     AudioChunk,
-    ModelOutput,
     SessionEnded,
     SessionStarted,
     TextEvent,
     VideoFrame,
-    event_id,
 )
 from schemas.clock import TURN_MS
+from schemas.envelope import Stamper
 from streams.media.video import JpegEncoder
 
 
-def _envelope(session_id: str, stream: str, seq: int, time_ms: int) -> dict[str, object]:
-    return {
-        "event_id": event_id(session_id, stream, seq),
-        "session_id": session_id,
-        "seq": seq,
-        "event_time_ms": time_ms,
-        "turn": time_ms // TURN_MS,
-        "producer": "testing",
-    }
+def _envelope(session_id: str, stream: str, seq: int, time_ms: int) -> dict[str, Any]:
+    """Test inputs carry wall time 0, so two runs of the same helper make identical events."""
+    return Stamper("testing", session_id).stamp(stream, seq, time_ms, time_ms // TURN_MS, wall_time_ns=0)
 
 
 def synthetic_inputs(
@@ -107,22 +101,19 @@ def record_offline(net: InteractionNetwork, inputs: list[InputEvent], source: st
     assembler, state = TurnAssembler(), SessionAssembly(session_id)
     turns = [t for event in inputs for t in assembler.apply(state, event).turns]
     partial = Recording(session_id, source, tuple(inputs), tuple(turns), ())
+    stamper = Stamper("testing")
     outputs = [
-        ModelOutput(
-            event_id=event_id(session_id, "output", step.turn.seq),
-            session_id=session_id,
-            seq=step.turn.seq,
-            event_time_ms=step.turn.event_time_ms,
-            turn=step.turn.seq,
-            wall_time_ns=time.time_ns(),
-            producer="testing",
-            action=ACTIONS[int(step.output.action)],
-            text=step.output.text.decode(errors="replace"),
-            audio=step.audio,
-            delegate=step.output.delegate.decode(errors="replace"),
-            model_version=net.version,
-            model_ms=step.model_ms,
-            final=step.turn.final,
+        model_output(
+            stamper,
+            step.turn,
+            TurnResult(
+                action=int(step.output.action),
+                text=step.output.text,
+                audio=step.output.audio,
+                delegate=step.output.delegate,
+                model_version=net.version,
+                model_ms=step.model_ms,
+            ),
         )
         for step in run_turns(net, partial)
     ]

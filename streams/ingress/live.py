@@ -34,7 +34,7 @@ class LiveSession:
         self.session_id = session_id
         self._out = producer
         self._topics = producer.topics
-        self._stamper = Stamper(session_id, producer_name)
+        self._stamper = Stamper(producer_name, session_id)
         self._chunker = AudioChunker()
         self._audio_chunks = 0
         self._texts = 0
