@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from infra import kafka, process, triton
+from processors.settings import default_state_dir
 from schemas import Topics
 
 WORKER_MARKER = "processors"
@@ -43,7 +44,7 @@ class StackSettings:
     @classmethod
     def from_env(cls, **overrides: Any) -> StackSettings:
         values: dict[str, Any] = {
-            "state_dir": Path(os.environ.get("MICROTURN_STATE_DIR", ".microturn")).resolve(),
+            "state_dir": default_state_dir().resolve(),
             "cache_dir": Path(os.environ.get("MICROTURN_CACHE_DIR", Path.home() / ".cache" / "microturn")),
             "kafka": os.environ.get("MICROTURN_KAFKA") or None,
             "triton": os.environ.get("MICROTURN_TRITON") or None,

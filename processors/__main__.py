@@ -1,7 +1,8 @@
 """`python -m processors`: run one faust worker with settings from the environment.
 
-The worker writes `<state dir>/ready` once faust reports it fully started (partitions assigned,
-tables recovered); `microturn up` waits for that file.
+The worker writes `<state dir>/ready` once faust reports it fully started (partitions assigned);
+`microturn up` waits for that file. Session state is rebuilt from the log per partition when the
+partition's first record arrives (`processors.recovery`).
 """
 
 from __future__ import annotations

@@ -63,6 +63,16 @@ class Agents:
         self._ticking: dict[str, int] = {}  # ticker-clocked sessions -> wall ns their SessionStarted was seen
         self._lanes: Lanes[Lane] = Lanes(self._answer)
         self._interaction: Interaction | None = None
+        self._started = asyncio.Event()
+
+    async def start(self) -> None:
+        """Build the Triton client; faust runs this once when the worker starts (the client's gRPC
+        channel belongs to the worker's event loop, so it cannot be made before the loop runs)."""
+        client = InteractionClient(self.settings.triton, timeout_s=self.settings.triton_timeout_s)
+        self._interaction = Interaction(client, self._recorded_turns)
+        self._started.set()
+        if not await client.ready():
+            log.warning("triton_not_ready_at_start", triton=self.settings.triton)
 
     async def _send(self, topic: Any, event: Event) -> None:
         """Queue `event` on `topic` (ordered per session). Not waiting for the broker's ack here is
@@ -143,9 +153,7 @@ class Agents:
 
     async def interact(self, stream: faust.StreamT[bytes]) -> None:
         """MicroTurns -> per-session lanes; each record is acked once its output is durable."""
-        if self._interaction is None:
-            client = InteractionClient(self.settings.triton, timeout_s=self.settings.triton_timeout_s)
-            self._interaction = Interaction(client, self._recorded_turns)
+        await self._started.wait()
         noack = stream.noack()  # type: ignore[attr-defined]  # faust's StreamT stub lacks noack()
         async for record in noack.events():
             turn = await self._decode_or_reject(noack, record, MicroTurn, "worker:interaction")

@@ -44,6 +44,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
     app.agent(app.topic(topics.session, topics.audio, topics.video, topics.text, topics.background_results))(
         agents.assemble
     )
+    app.task(agents.start)
     app.timer(TICK_S)(agents.tick)
     app.agent(agents.turns_topic)(agents.interact)
     app.agent(agents.tasks_topic)(agents.background)

@@ -14,7 +14,7 @@ the last of those chunks. It takes every event still pending. Events of a finish
 returned as rejected, never assembled into a new session.
 
 This module is pure: it never reads a clock and never touches Kafka, so the same code assembles
-live and in replay. `SessionAssembly` is what a restarted worker gets back from the table.
+live and in replay. A restarted worker rebuilds `SessionAssembly` from the log (`processors.recovery`).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ _STREAMS: dict[type, str] = {
 
 
 class SessionAssembly(msgspec.Struct):
-    """Assembly state of one session (mutable; stored msgpack-encoded in the worker's table)."""
+    """Assembly state of one session (mutable; in the worker's memory, rebuilt from the log after a restart)."""
 
     session_id: str
     clock: str = "unknown"

@@ -1,9 +1,11 @@
 """The interaction step: a session's MicroTurns, in order, through its Triton sequence.
 
-One Triton sequence per session (START on turn 0, END on the final turn). Which turns were
-answered is recorded by the caller *after* the ModelOutput was acknowledged by the broker, so after
-a crash a turn is either answered again (same output event id: consumers drop the duplicate) or
-skipped because it was recorded; never lost.
+One Triton sequence per session (START on turn 0, END on the final turn). The worker records a
+turn as answered once its ModelOutput is queued on the producer, and acks the turn's record; faust
+commits that offset only after flushing the producer, so the output is durable first. After a
+crash, a turn whose output reached the broker is found in the log and skipped; one whose output
+did not is redelivered and answered again (same output event id: consumers drop a duplicate).
+Never lost.
 
 Recovery: the model's state is derived data. When the server has no state for the session
 (restart, eviction), is ahead of us (it ran a turn whose output never made it out), is behind, or

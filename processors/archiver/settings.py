@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from processors.errors import ConfigError
+from processors.settings import default_state_dir
 from replay.audit.keys import default_key_path
 from schemas import Topics
 
@@ -19,7 +20,7 @@ def default_archive_dir() -> Path:
     """$MICROTURN_ARCHIVE_DIR, else `<state dir>/archive` (state dir: $MICROTURN_STATE_DIR or .microturn)."""
     if os.environ.get("MICROTURN_ARCHIVE_DIR"):
         return Path(os.environ["MICROTURN_ARCHIVE_DIR"])
-    return Path(os.environ.get("MICROTURN_STATE_DIR", ".microturn")) / "archive"
+    return default_state_dir() / "archive"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from processors.settings import default_state_dir
 from replay.audit.errors import AuditKeyError
 
 KEY_ENV = "MICROTURN_AUDIT_KEY"
@@ -26,7 +27,7 @@ def default_key_path() -> Path:
     """$MICROTURN_AUDIT_KEY, else `<state dir>/audit/audit.key` (state dir: $MICROTURN_STATE_DIR or .microturn)."""
     if os.environ.get(KEY_ENV):
         return Path(os.environ[KEY_ENV])
-    return Path(os.environ.get("MICROTURN_STATE_DIR", ".microturn")) / "audit" / "audit.key"
+    return default_state_dir() / "audit" / "audit.key"
 
 
 def _key_id(public: Ed25519PublicKey) -> str:
