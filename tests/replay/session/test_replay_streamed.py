@@ -176,3 +176,14 @@ def test_the_archived_session_replays_identically_and_exports(
         "--json",
     )
     assert code == 0 and doc["duration_ms"] == streamed.summary.audio_chunks * 200, err
+
+
+def test_an_unreadable_served_checkpoint_is_a_clear_error_not_a_traceback(
+    streamed: Streamed, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    monkeypatch.setenv("MICROTURN_MODEL_CHECKPOINT", str(junk))  # a CheckpointError, a NetworkError
+    code, doc, err = cli(capsys, "replay", SESSION, *streamed.flags, "--json")
+    assert code == 1 and doc == {"text": ""}
+    assert err.startswith("microturn replay: ") and "junk.pt" in err and "Traceback" not in err
