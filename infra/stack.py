@@ -17,8 +17,21 @@ from typing import Any
 from infra import kafka, process, triton
 from processors.settings import default_state_dir
 from schemas import Topics
+from schemas.errors import ConfigError
 
 WORKER_MARKER = "processors"
+MAX_WORKERS = 64
+"""More workers than partitions sit idle; 64 bounds what a typo can start."""
+
+
+def _int_env(name: str, default: int) -> int:
+    value = os.environ.get(name) or str(default)
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"stack settings: {name} must be an integer; got {value!r}") from exc
+
+
 ARCHIVER_MARKER = "processors.archiver"
 
 
@@ -37,9 +50,15 @@ class StackSettings:
     topic_prefix: str = "microturn"
     """Prefix of every topic name."""
     workers: int = 1
-    """Worker processes to run."""
+    """Worker processes to run, in one consumer group (1..64; $MICROTURN_WORKERS, `up --workers`)."""
     archivers: int = 0
     """Archiver processes to run (0 or 1: one per archive root); `microturn up` runs one."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise ConfigError(f"stack settings: workers must be 1..{MAX_WORKERS}; got {self.workers}")
+        if self.archivers not in (0, 1):
+            raise ConfigError(f"stack settings: archivers must be 0 or 1; got {self.archivers}")
 
     @classmethod
     def from_env(cls, **overrides: Any) -> StackSettings:
@@ -49,7 +68,8 @@ class StackSettings:
             "kafka": os.environ.get("MICROTURN_KAFKA") or None,
             "triton": os.environ.get("MICROTURN_TRITON") or None,
             "topic_prefix": os.environ.get("MICROTURN_TOPIC_PREFIX", "microturn"),
-            "archivers": int(os.environ.get("MICROTURN_ARCHIVERS", "1")),
+            "workers": _int_env("MICROTURN_WORKERS", 1),
+            "archivers": _int_env("MICROTURN_ARCHIVERS", 1),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -135,8 +155,12 @@ class Stack:
         }
 
     def _up_workers(self, state: dict[str, Any], say: Any) -> list[dict[str, Any]]:
+        """`workers` worker processes in one consumer group: dead ones restarted, extra ones stopped."""
         workers = []
         known = {w["name"]: w for w in state.get("workers", [])}
+        for name, extra in known.items():
+            if int(name.rsplit("-", 1)[-1]) >= self.settings.workers and process.stop(extra.get("pid"), WORKER_MARKER):
+                say(f"stopped {name} (pid {extra['pid']}): {self.settings.workers} workers wanted")
         for index in range(self.settings.workers):
             name = f"worker-{index}"
             worker = known.get(name, {})

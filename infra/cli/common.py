@@ -44,6 +44,7 @@ def stack_from(args: argparse.Namespace) -> Stack:
         "kafka": getattr(args, "kafka", None),
         "triton": getattr(args, "triton", None),
         "topic_prefix": getattr(args, "topic_prefix", None),
+        "workers": getattr(args, "workers", None),
     }
     if overrides["state_dir"] is not None:
         from pathlib import Path

@@ -46,5 +46,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ):
         parser = sub.add_parser(name, help=text, description=text)
         add_stack_flags(parser)
+        if func is up:
+            parser.add_argument(
+                "--workers",
+                type=int,
+                metavar="N",
+                help="worker processes in the consumer group (default: $MICROTURN_WORKERS or 1)",
+            )
         add_json_flag(parser)
         parser.set_defaults(func=func)

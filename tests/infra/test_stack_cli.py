@@ -86,6 +86,16 @@ def test_up_is_idempotent_status_reports_and_down_stops_exactly_what_up_started(
     revived = json.loads(microturn("up", "--json", state_dir=state_dir).stdout)
     assert revived["workers"][0]["alive"] and revived["workers"][0]["pid"] != workers[0]["pid"]
 
+    # `up --workers N` grows and shrinks the consumer group; a bad count is refused before anything starts.
+    grown = json.loads(microturn("up", "--workers", "2", "--json", state_dir=state_dir).stdout)
+    assert [(w["name"], w["alive"]) for w in grown["workers"]] == [("worker-0", True), ("worker-1", True)]
+    assert grown["workers"][0]["pid"] == revived["workers"][0]["pid"]
+    shrunk = json.loads(microturn("up", "--workers", "1", "--json", state_dir=state_dir).stdout)
+    assert [w["name"] for w in shrunk["workers"]] == ["worker-0"]
+    assert not process.is_alive(grown["workers"][1]["pid"], "processors")
+    refused = microturn("up", "--workers", "0", state_dir=state_dir)
+    assert refused.returncode == 2 and "workers must be 1..64" in refused.stderr
+
     down = microturn("down", "--json", state_dir=state_dir)
     assert down.returncode == 0, down.stderr
     for pid, marker in (
