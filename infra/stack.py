@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inference.pool import write_servers
 from infra import kafka, process, triton
 from processors.settings import default_state_dir
 from schemas import Topics
@@ -22,6 +23,8 @@ from schemas.errors import ConfigError
 WORKER_MARKER = "processors"
 MAX_WORKERS = 64
 """More workers than partitions sit idle; 64 bounds what a typo can start."""
+MAX_TRITONS = 8
+"""Local Triton servers `up` may start (each holds the model and a python stub)."""
 
 
 def _int_env(name: str, default: int) -> int:
@@ -46,17 +49,21 @@ class StackSettings:
     kafka: str | None = None
     """External Kafka bootstrap; None starts a local broker."""
     triton: str | None = None
-    """External Triton gRPC address; None starts a local server."""
+    """External Triton gRPC addresses, host:port[,host:port]; None starts local servers."""
     topic_prefix: str = "microturn"
     """Prefix of every topic name."""
     workers: int = 1
     """Worker processes to run, in one consumer group (1..64; $MICROTURN_WORKERS, `up --workers`)."""
+    tritons: int = 1
+    """Local Triton servers to run when none is given (1..8; $MICROTURN_TRITONS, `up --tritons`)."""
     archivers: int = 0
     """Archiver processes to run (0 or 1: one per archive root); `microturn up` runs one."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.workers <= MAX_WORKERS:
             raise ConfigError(f"stack settings: workers must be 1..{MAX_WORKERS}; got {self.workers}")
+        if not 1 <= self.tritons <= MAX_TRITONS:
+            raise ConfigError(f"stack settings: tritons must be 1..{MAX_TRITONS}; got {self.tritons}")
         if self.archivers not in (0, 1):
             raise ConfigError(f"stack settings: archivers must be 0 or 1; got {self.archivers}")
 
@@ -69,6 +76,7 @@ class StackSettings:
             "triton": os.environ.get("MICROTURN_TRITON") or None,
             "topic_prefix": os.environ.get("MICROTURN_TOPIC_PREFIX", "microturn"),
             "workers": _int_env("MICROTURN_WORKERS", 1),
+            "tritons": _int_env("MICROTURN_TRITONS", 1),
             "archivers": _int_env("MICROTURN_ARCHIVERS", 1),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -107,7 +115,10 @@ class Stack:
         created = ensure_topics(state["kafka"]["bootstrap"], Topics(s.topic_prefix))
         if created:
             say(f"created {len(created)} topics under {s.topic_prefix}.*")
-        state["triton"] = self._up_triton(state.get("triton", {}), say)
+        known = state.get("tritons") or ([state["triton"]] if state.get("triton") else [])
+        state["tritons"] = self._up_tritons(known, say)
+        state["triton"] = state["tritons"][0]
+        write_servers(self.discovery_path, [t["grpc"] for t in state["tritons"]])
         self._save(state)
         state["workers"] = self._up_workers(state, say)
         self._save(state)
@@ -135,14 +146,31 @@ class Stack:
             "log": str(broker.log_path),
         }
 
-    def _up_triton(self, known: dict[str, Any], say: Any) -> dict[str, Any]:
+    @property
+    def discovery_path(self) -> Path:
+        """The file listing the Triton servers' gRPC addresses; workers read it again when one fails."""
+        return self.settings.state_dir / "tritons"
+
+    def _up_tritons(self, known: list[dict[str, Any]], say: Any) -> list[dict[str, Any]]:
+        """The Triton servers: the external ones given, else `tritons` local ones (dead ones restarted
+        on their old ports where free, extra ones stopped)."""
         if self.settings.triton:
-            return {"grpc": self.settings.triton, "http": None, "pid": None, "external": True}
+            return [
+                {"grpc": address.strip(), "http": None, "pid": None, "external": True}
+                for address in self.settings.triton.split(",")
+            ]
+        wanted = self.settings.tritons
+        for extra in known[wanted:]:
+            if process.stop(extra.get("pid"), triton.MARKER):
+                say(f"stopped Triton {extra['grpc']} (pid {extra['pid']}): {wanted} servers wanted")
+        known = known + [{}] * (wanted - len(known))
+        return [self._up_triton(index, entry, say) for index, entry in enumerate(known[:wanted])]
+
+    def _up_triton(self, index: int, known: dict[str, Any], say: Any) -> dict[str, Any]:
         if process.is_alive(known.get("pid"), triton.MARKER):
             return known
-        server = triton.TritonServer(
-            self.settings.state_dir / "triton", _reuse_port(known.get("http_port")), _reuse_port(known.get("grpc_port"))
-        )
+        home = self.settings.state_dir / ("triton" if index == 0 else f"triton-{index}")
+        server = triton.TritonServer(home, _reuse_port(known.get("http_port")), _reuse_port(known.get("grpc_port")))
         say(f"starting Triton on {server.grpc_url} (log: {server.log_path})")
         pid = server.start()
         return {
@@ -175,7 +203,8 @@ class Stack:
             env = {
                 **os.environ,
                 "MICROTURN_KAFKA": state["kafka"]["bootstrap"],
-                "MICROTURN_TRITON": state["triton"]["grpc"],
+                "MICROTURN_TRITON": ",".join(t["grpc"] for t in state["tritons"]),
+                "MICROTURN_TRITON_DISCOVERY": str(self.discovery_path),
                 "MICROTURN_TOPIC_PREFIX": self.settings.topic_prefix,
                 "MICROTURN_STATE_DIR": str(home),
             }
@@ -215,14 +244,17 @@ class Stack:
         for archiver in state.get("archivers", []):  # after the workers: it commits what they produced last
             if process.stop(archiver.get("pid"), ARCHIVER_MARKER):
                 say(f"stopped the archiver (pid {archiver['pid']})")
-        for name, marker in (("triton", triton.MARKER), ("kafka", kafka.MARKER)):
-            entry = state.get(name, {})
-            if process.stop(entry.get("pid"), marker):
-                say(f"stopped {name} (pid {entry['pid']})")
+        tritons = state.get("tritons") or ([state["triton"]] if state.get("triton") else [])
+        for entry in tritons:
+            if process.stop(entry.get("pid"), triton.MARKER):
+                say(f"stopped Triton {entry['grpc']} (pid {entry['pid']})")
+        kafka_entry = state.get("kafka", {})
+        if process.stop(kafka_entry.get("pid"), kafka.MARKER):
+            say(f"stopped kafka (pid {kafka_entry['pid']})")
         state["workers"] = state["archivers"] = []
-        for name in ("triton", "kafka"):
-            if name in state and not state[name].get("external"):
-                state[name]["pid"] = None
+        for entry in [*tritons, kafka_entry]:
+            if entry and not entry.get("external"):
+                entry["pid"] = None
         self._save(state)
         return self.status()
 
@@ -230,15 +262,12 @@ class Stack:
         """The status document of `microturn status --json`."""
         state = self._load()
         k = state.get("kafka", {})
-        t = state.get("triton", {})
         kafka_ready = bool(k.get("bootstrap")) and kafka.metadata_ready(k["bootstrap"], timeout_s=2.0)
-        if t.get("http"):
-            triton_ready = triton.triton_ready(t["http"])
-        else:
-            triton_ready = bool(t.get("grpc")) and triton.triton_ready_grpc(t["grpc"])
+        tritons = [_triton_status(t) for t in state.get("tritons") or [state.get("triton", {})]]
         return {
             "kafka": {"bootstrap": k.get("bootstrap"), "ready": kafka_ready, "pid": k.get("pid")},
-            "triton": {"grpc": t.get("grpc"), "http": t.get("http"), "ready": triton_ready, "pid": t.get("pid")},
+            "triton": tritons[0],
+            "tritons": tritons,
             "workers": [
                 {"name": w["name"], "pid": w["pid"], "alive": process.is_alive(w["pid"], WORKER_MARKER)}
                 for w in state.get("workers", [])
@@ -254,6 +283,14 @@ class Stack:
             ],
             "state_dir": str(self.settings.state_dir),
         }
+
+
+def _triton_status(t: dict[str, Any]) -> dict[str, Any]:
+    if t.get("http"):
+        ready = triton.triton_ready(t["http"])
+    else:
+        ready = bool(t.get("grpc")) and triton.triton_ready_grpc(t["grpc"])
+    return {"grpc": t.get("grpc"), "http": t.get("http"), "ready": ready, "pid": t.get("pid")}
 
 
 def _read(path: Path) -> str:

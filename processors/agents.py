@@ -17,6 +17,7 @@ import structlog
 
 from inference.client import InteractionClient
 from inference.errors import InferenceError
+from inference.pool import ServerPool
 from processors.assembler import INPUT_TYPES, SessionAssembly, TurnAssembler
 from processors.background import BackgroundAgent, SessionFacts
 from processors.background.llm import ChatCompletions
@@ -68,11 +69,19 @@ class Agents:
     async def start(self) -> None:
         """Build the Triton client; faust runs this once when the worker starts (the client's gRPC
         channel belongs to the worker's event loop, so it cannot be made before the loop runs)."""
-        client = InteractionClient(self.settings.triton, timeout_s=self.settings.triton_timeout_s)
-        self._interaction = Interaction(client, self._recorded_turns)
+        settings = self.settings
+        pool = ServerPool(settings.tritons, settings.triton_discovery)
+
+        def connect(address: str) -> InteractionClient:
+            return InteractionClient(address, timeout_s=settings.triton_timeout_s)
+
+        self._interaction = Interaction(pool, connect, self._recorded_turns)
         self._started.set()
-        if not await client.ready():
-            log.warning("triton_not_ready_at_start", triton=self.settings.triton)
+        for address in pool.servers:
+            client = connect(address)
+            if not await client.ready():
+                log.warning("triton_not_ready_at_start", triton=address)
+            await client.close()
 
     async def _send(self, topic: Any, event: Event) -> None:
         """Queue `event` on `topic` (ordered per session). Not waiting for the broker's ack here is

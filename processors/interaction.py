@@ -26,6 +26,7 @@ import structlog
 
 from inference.client import InteractionClient, TurnRequest, TurnResult
 from inference.errors import OutOfOrder, SequenceLost, TimedOut, Unavailable
+from inference.pool import ServerPool
 from schemas import ACTIONS, BackgroundTask, MicroTurn, ModelOutput, event_id
 from schemas.clock import TURN_MS
 from schemas.envelope import Stamper
@@ -99,33 +100,55 @@ class Answer:
 
 
 class Interaction:
-    """Answers MicroTurns with ModelOutputs (and BackgroundTasks) through an InteractionClient."""
+    """Answers MicroTurns with ModelOutputs (and BackgroundTasks) on the session's Triton server."""
 
     def __init__(
         self,
-        client: InteractionClient,
+        pool: ServerPool,
+        connect: Callable[[str], InteractionClient],
         recorded_turns: RecordedTurns,
         producer: str = "worker:interaction",
         unavailable_s: float = 120.0,
     ) -> None:
-        self._client = client
+        """`pool` says which server runs a session; `connect(address)` makes a client for a server."""
+        self._pool = pool
+        self._connect = connect
+        self._clients: dict[str, InteractionClient] = {}
         self._recorded = recorded_turns
         self._stamper = Stamper(producer)
         self._unavailable_s = unavailable_s
         self._contexts: dict[str, _Context] = {}
 
+    def _client(self, server: str) -> InteractionClient:
+        client = self._clients.get(server)
+        if client is None:
+            client = self._clients[server] = self._connect(server)
+        return client
+
+    async def close(self) -> None:
+        """Close every server's client (worker shutdown)."""
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.close()
+
     async def _step(self, turn: MicroTurn, start: bool, end: bool) -> TurnResult:
-        """One model step; while the server is unreachable, wait (up to `unavailable_s`) instead
-        of failing the turn: a restarting Triton must not cost a session its turns."""
+        """One model step on the session's server. An unreachable server is marked down, so the
+        session moves to its next server (which then reports the sequence lost: the caller rebuilds
+        it there); with no server reachable, wait (up to `unavailable_s`) instead of failing the
+        turn: a restarting Triton must not cost a session its turns."""
+        request = to_request(turn)
         deadline = time.monotonic() + self._unavailable_s
         while True:
+            server = self._pool.server_for(turn.session_id)
             try:
-                return await self._client.step(turn.session_id, to_request(turn), start=start, end=end)
+                return await self._client(server).step(turn.session_id, request, start=start, end=end)
             except Unavailable:
                 if time.monotonic() > deadline:
                     raise
-                log.warning("triton_unavailable_waiting", session_id=turn.session_id, turn=turn.seq)
-                await asyncio.sleep(0.5)
+                log.warning("triton_unavailable", session_id=turn.session_id, turn=turn.seq, server=server)
+                self._pool.mark_down(server)
+                if self._pool.server_for(turn.session_id) == server:  # nowhere else to go: wait for it
+                    await asyncio.sleep(0.5)
 
     async def answer(self, turn: MicroTurn) -> Answer:
         """Run `turn` on the model, rebuilding the session's state first if the server lost it."""

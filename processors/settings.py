@@ -36,13 +36,20 @@ class WorkerSettings:
     kafka: str
     """Kafka bootstrap servers, host:port[,host:port]."""
     triton: str
-    """Triton gRPC address, host:port."""
+    """Triton gRPC addresses, host:port[,host:port]; sessions spread over them (`inference.pool`)."""
     topics: Topics
     """The topic set the worker reads and writes."""
     state_dir: Path
     """Where the worker keeps local data (its readiness file)."""
     triton_timeout_s: float = 10.0
     """Deadline of one Triton request, in seconds (0 < t <= 300)."""
+    triton_discovery: Path | None = None
+    """A file listing the current Triton addresses (written by `up`), read again when a server fails."""
+
+    @property
+    def tritons(self) -> list[str]:
+        """The Triton gRPC addresses, in order."""
+        return [address.strip() for address in self.triton.split(",")]
 
     def __post_init__(self) -> None:
         problems = _host_port("MICROTURN_KAFKA", self.kafka) + _host_port("MICROTURN_TRITON", self.triton)
@@ -75,4 +82,7 @@ class WorkerSettings:
             topics=Topics(os.environ.get("MICROTURN_TOPIC_PREFIX", "microturn")),
             state_dir=default_state_dir(),
             triton_timeout_s=timeout_s,
+            triton_discovery=Path(os.environ["MICROTURN_TRITON_DISCOVERY"])
+            if os.environ.get("MICROTURN_TRITON_DISCOVERY")
+            else None,
         )

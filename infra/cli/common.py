@@ -29,7 +29,9 @@ def add_stack_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--kafka", metavar="BOOTSTRAP", help="use this Kafka instead of starting one (host:port)")
     parser.add_argument(
-        "--triton", metavar="URL", help="use this Triton gRPC endpoint instead of starting one (host:port)"
+        "--triton",
+        metavar="URL",
+        help="use these Triton gRPC endpoints instead of starting one (host:port[,host:port])",
     )
     parser.add_argument("--topic-prefix", help="prefix of every topic name (default: microturn)")
 
@@ -45,6 +47,7 @@ def stack_from(args: argparse.Namespace) -> Stack:
         "triton": getattr(args, "triton", None),
         "topic_prefix": getattr(args, "topic_prefix", None),
         "workers": getattr(args, "workers", None),
+        "tritons": getattr(args, "tritons", None),
     }
     if overrides["state_dir"] is not None:
         from pathlib import Path

@@ -9,11 +9,12 @@ from infra.cli.common import add_json_flag, add_stack_flags, emit, say_for, stac
 
 
 def _human(status: dict[str, Any]) -> str:
-    k, t = status["kafka"], status["triton"]
+    k = status["kafka"]
     lines = [
         f"kafka   {k['bootstrap'] or '-':24} {'ready' if k['ready'] else 'DOWN':6} pid {k['pid'] or '-'}",
-        f"triton  {t['grpc'] or '-':24} {'ready' if t['ready'] else 'DOWN':6} pid {t['pid'] or '-'}",
     ]
+    for t in status["tritons"]:
+        lines.append(f"triton  {t['grpc'] or '-':24} {'ready' if t['ready'] else 'DOWN':6} pid {t['pid'] or '-'}")
     for w in status["workers"]:
         lines.append(f"{w['name']:7} {'':24} {'alive' if w['alive'] else 'DEAD':6} pid {w['pid']}")
     lines.append(f"state   {status['state_dir']}")
@@ -52,6 +53,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                 type=int,
                 metavar="N",
                 help="worker processes in the consumer group (default: $MICROTURN_WORKERS or 1)",
+            )
+            parser.add_argument(
+                "--tritons",
+                type=int,
+                metavar="M",
+                help="local Triton servers; sessions spread over them (default: $MICROTURN_TRITONS or 1)",
             )
         add_json_flag(parser)
         parser.set_defaults(func=func)
