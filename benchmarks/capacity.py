@@ -54,7 +54,16 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.capacity_broker import LevelLog, end_offsets, read_level
-from benchmarks.live_common import CACHE, LINGER_S, TAIL_S, children, cpu_seconds, start_server, stats
+from benchmarks.live_common import (
+    CACHE,
+    LINGER_S,
+    TAIL_S,
+    children,
+    cpu_seconds,
+    run_queue_wait_seconds,
+    start_server,
+    stats,
+)
 from benchmarks.pyspy_summary import summary
 from infra.stack import Stack, StackSettings
 from schemas import Topics
@@ -79,12 +88,13 @@ class Target:
     triton_pid: int
 
 
-def cpu_snapshot(target: Target, callers: list[int]) -> dict[str, float]:
-    """CPU seconds so far per process; the Triton stubs (children of tritonserver) apart."""
-    snap = {name: cpu_seconds(pid) for name, pid in target.processes.items()}
-    snap["triton"] = cpu_seconds(target.triton_pid, descendants=False)
-    snap["triton stub"] = sum(cpu_seconds(pid) for pid in children(target.triton_pid))
-    snap["callers"] = sum(cpu_seconds(pid, descendants=False) for pid in callers)
+def cpu_snapshot(target: Target, callers: list[int], meter: Any = cpu_seconds) -> dict[str, float]:
+    """`meter` (CPU seconds, or run-queue wait seconds) so far per process; the Triton stubs
+    (children of tritonserver) apart."""
+    snap = {name: meter(pid) for name, pid in target.processes.items()}
+    snap["triton"] = meter(target.triton_pid, descendants=False)
+    snap["triton stub"] = sum(meter(pid) for pid in children(target.triton_pid))
+    snap["callers"] = sum(meter(pid, descendants=False) for pid in callers)
     return snap
 
 
@@ -191,11 +201,13 @@ def run_level(target: Target, calls: int, args: argparse.Namespace, workdir: Pat
         launched = time.monotonic()
         time.sleep(1.0)  # every call connected and streaming
         pids = [p.pid for p in callers]
+        wait_a = cpu_snapshot(target, pids, run_queue_wait_seconds)
         cpu_a, triton_a, window_a = cpu_snapshot(target, pids), triton_stats(target.triton_http), time.monotonic()
         if args.profile == calls:
             spies = _profile(target, args.profile_dir, args.profile_rate, args.profile_seconds)
         time.sleep(max(0.5, launched + args.seconds - 0.5 - time.monotonic()))
         cpu_b, triton_b, window = cpu_snapshot(target, pids), triton_stats(target.triton_http), time.monotonic()
+        wait_b = cpu_snapshot(target, pids, run_queue_wait_seconds)
         window -= window_a
         loadavg = Path("/proc/loadavg").read_text().split()[:3]
         for proc in callers:
@@ -221,6 +233,7 @@ def run_level(target: Target, calls: int, args: argparse.Namespace, workdir: Pat
         loadavg=loadavg,
         window_s=round(window, 1),
         cpu_cores=cores,
+        run_queue_wait_cores={name: round((wait_b[name] - wait_a[name]) / window, 3) for name in wait_a},
         stack_cores=round(stack_cores, 3),
         stack_cores_per_call=round(stack_cores / calls, 4),
         triton=triton_delta(triton_a, triton_b),
@@ -332,6 +345,8 @@ def print_level(doc: dict[str, Any]) -> None:
     print(_row("caller send lag ms", doc["caller_send_lag_ms"]))
     shares = ", ".join(f"{name} {v:.2f}" for name, v in doc["cpu_cores"].items())
     print(f"  CPU cores: {shares}")
+    waits = ", ".join(f"{name} {v:.2f}" for name, v in doc["run_queue_wait_cores"].items())
+    print(f"  runnable but waiting for a CPU (cores' worth): {waits}")
     print(f"  stack (callers excluded): {doc['stack_cores']:.2f} cores = {doc['stack_cores_per_call']:.3f} per call")
 
 

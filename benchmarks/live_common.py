@@ -45,24 +45,49 @@ def children(parent: int) -> list[int]:
     return found
 
 
+def _tree(root: int) -> set[int]:
+    """`root` and its live descendants."""
+    tree, frontier = {root}, [root]
+    while frontier:
+        found = [pid for pid in children(frontier.pop()) if pid not in tree]
+        tree.update(found)
+        frontier.extend(found)
+    return tree
+
+
 def cpu_seconds(root: int, descendants: bool = True) -> float:
     """CPU time (user + system) of process `root` and (by default) its live descendants, from /proc.
 
     A process that is gone counts 0, so take before/after readings of processes that outlive them.
     """
-    tree, frontier = {root}, [root]
-    while descendants and frontier:
-        found = [pid for pid in children(frontier.pop()) if pid not in tree]
-        tree.update(found)
-        frontier.extend(found)
     ticks = 0
-    for pid in tree:
+    for pid in _tree(root) if descendants else {root}:
         try:
             fields = _stat(pid)
             ticks += int(fields[11]) + int(fields[12])  # utime, stime
         except (OSError, ValueError, IndexError):
             continue
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def run_queue_wait_seconds(root: int, descendants: bool = True) -> float:
+    """Time the threads of `root` (and its live descendants) were runnable but waited for a CPU.
+
+    From /proc/<pid>/task/<tid>/schedstat (run delay, field 2): the share of the machine a
+    process did not get while it had work, i.e. the cost of sharing the cores with others.
+    """
+    total = 0
+    for pid in _tree(root) if descendants else {root}:
+        try:
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                total += int((task / "schedstat").read_text().split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    return total / 1e9
 
 
 def percentile(values: list[float], q: float) -> float:
