@@ -106,7 +106,8 @@ def triton_stats(http: str) -> dict[str, Any]:
 
 
 def triton_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """Per request over the window: queue and compute ms, and how requests were batched."""
+    """Per request over the window: queue and compute ms (a request is charged its whole batch's
+    execution), how requests were batched, and the executions' total time (the instance's busy time)."""
     a, b = before["inference_stats"], after["inference_stats"]
     count = int(b["success"]["count"]) - int(a["success"]["count"])
 
@@ -119,7 +120,13 @@ def triton_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any
         int(s["batch_size"]): int(s["compute_infer"]["count"]) - sizes_before.get(s["batch_size"], 0)
         for s in after.get("batch_stats", [])
     }
+
+    def busy_ns(stats: dict[str, Any]) -> int:  # batch_stats: ns per execution of each batch size
+        parts = ("compute_input", "compute_infer", "compute_output")
+        return sum(int(s[k]["ns"]) for s in stats.get("batch_stats", []) for k in parts)
+
     return {
+        "execution_ms": round((busy_ns(after) - busy_ns(before)) / 1e6, 1),
         "requests": count,
         "executions": executions,
         "mean_batch": round(count / executions, 1) if executions else 0.0,
@@ -238,6 +245,7 @@ def run_level(target: Target, calls: int, args: argparse.Namespace, workdir: Pat
         stack_cores_per_call=round(stack_cores / calls, 4),
         triton=triton_delta(triton_a, triton_b),
     )
+    doc["triton"]["instance_busy"] = round(doc["triton"]["execution_ms"] / 1000 / window, 2)
     doc["passed"], doc["why"] = _verdict(doc)
     return doc
 
@@ -338,7 +346,8 @@ def print_level(doc: dict[str, Any]) -> None:
     t = doc["triton"]
     print(
         f"  Triton per request: queue {t['queue_ms']} ms, compute {t['compute_ms']} ms; {t['requests']} requests in "
-        f"{t['executions']} executions (mean batch {t['mean_batch']}; sizes {t['batch_sizes']})"
+        f"{t['executions']} executions (mean batch {t['mean_batch']}; sizes {t['batch_sizes']}); "
+        f"executions took {t['instance_busy']:.0%} of the window (one instance, serial)"
     )
     print(_row("ingress ms (frame sent -> chunk)", doc["ingress_ms"]))
     print(_row("egress ms (output ts -> first frame)", doc["egress_ms"]))
