@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -226,7 +227,8 @@ def run_level(target: Target, calls: int, args: argparse.Namespace, workdir: Pat
             if spec.exists():
                 results.extend(json.loads(spec.read_text())["calls"])
         for spy in spies:
-            spy.wait(max(1.0, hard_deadline - time.monotonic()))
+            with contextlib.suppress(subprocess.TimeoutExpired):  # stopped below
+                spy.wait(max(1.0, hard_deadline - time.monotonic()))
     finally:
         for proc in callers:
             _stop(proc)
