@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import platform
 import secrets
@@ -40,72 +39,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from benchmarks.live_common import CACHE, LINGER_S, TAIL_S, caller, cpu_seconds, start_server, stats
 from infra.stack import Stack, StackSettings
 from replay.capture import Captured, OutputCapture
 from schemas import Topics
-from streams.ingress import CallResult, g711, place_call
-
-CACHE = Path(os.environ.get("MICROTURN_CACHE_DIR", Path.home() / ".cache" / "microturn"))
-TAIL_S = 1.0
-LINGER_S = 5.0
-
-
-def caller(seconds: float, freq: float) -> bytes:
-    """Mu-law 8 kHz audio of a caller who talks 0.6 s of every 1.2 s."""
-    t = np.arange(int(seconds * 8000)) / 8000
-    pcm = (0.4 * 32767 * np.sin(2 * np.pi * freq * t) * ((t % 1.2) < 0.6)).astype(np.int16)
-    return g711.encode(pcm)
-
-
-def _stat(pid: int) -> list[str]:
-    raw = Path(f"/proc/{pid}/stat").read_text()
-    return raw[raw.rindex(")") + 2 :].split()  # fields after the command name, from field 3 (state)
-
-
-def cpu_seconds(root: int, descendants: bool = True) -> float:
-    """CPU time (user + system) of process `root` and (by default) its live descendants, from /proc."""
-    if not descendants:
-        fields = _stat(root)
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int(_stat(int(entry.name))[1])
-            except (OSError, ValueError, IndexError):
-                continue
-    tree, frontier = {root}, [root]
-    while frontier:
-        parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
-        tree.update(children)
-        frontier.extend(children)
-    ticks = 0
-    for pid in tree:
-        try:
-            fields = _stat(pid)
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-        except (OSError, ValueError, IndexError):
-            continue
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
-def stats(values: list[float]) -> dict[str, float | int]:
-    if not values:
-        return {"n": 0}
-    return {
-        "n": len(values),
-        "p50": round(percentile(values, 0.5), 1),
-        "p99": round(percentile(values, 0.99), 1),
-        "max": round(max(values), 1),
-    }
+from streams.ingress import CallResult, place_call
 
 
 @dataclass(frozen=True)
@@ -168,35 +106,6 @@ async def run_round(target: Target, calls: int, seconds: float) -> dict[str, Any
         "caller_send_lag_ms": stats(lag),
         "model_ms": stats(model),
     }
-
-
-def start_server(bootstrap: str, prefix: str, state_dir: Path, token: str) -> tuple[subprocess.Popen[str], str]:
-    microturn = Path(sys.executable).parent / "microturn"
-    server = subprocess.Popen(
-        [
-            str(microturn),
-            "serve",
-            "twilio",
-            "--kafka",
-            bootstrap,
-            "--topic-prefix",
-            prefix,
-            "--state-dir",
-            str(state_dir),
-            "--max-calls",
-            "200",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "TWILIO_AUTH_TOKEN": token},
-    )
-    assert server.stdout is not None
-    banner = server.stdout.readline()
-    if "listening on " not in banner:
-        server.kill()
-        raise RuntimeError(f"microturn serve twilio did not start: {banner!r}")
-    return server, banner.split("listening on ")[1].split()[0] + "bench"
 
 
 def print_report(report: dict[str, Any]) -> None:
