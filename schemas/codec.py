@@ -44,7 +44,6 @@ def decode(data: bytes) -> ANY_EVENT:
         # A dead letter keeps the key of the record it rejected, whatever that was.
         raise DecodeError(
             "expected a session id of 1-128 characters from [A-Za-z0-9._:-] in "
-            f"
             f"{type(event).__name__} {shown(event.event_id, 80)}; got {shown(event.session_id, 80)}"
         )
     return event
