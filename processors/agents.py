@@ -192,15 +192,15 @@ class Agents:
     async def background(self, stream: faust.StreamT[bytes]) -> None:
         """BackgroundTasks -> the agent; each record is acked once its result is durable."""
         noack = stream.noack()  # type: ignore[attr-defined]  # faust's StreamT stub lacks noack()
-        pending: dict[str, Any] = {}
+        pending: dict[int, Any] = {}  # id of the decoded task -> its record (a re-delivered task is another object)
 
         async def deliver(task: BackgroundTask, result: BackgroundResult) -> None:
             await self._send(self._results, result)
-            await noack.ack(pending.pop(task.event_id))
+            await noack.ack(pending.pop(id(task)))
 
         agent = BackgroundAgent(SessionFacts(self._session_text), deliver, fallback=ChatCompletions.from_env())
         async for record in noack.events():
             task = await self._decode_or_reject(noack, record, BackgroundTask, "worker:background")
             if task is not None:
-                pending[task.event_id] = record
+                pending[id(task)] = record
                 agent.submit(task)
