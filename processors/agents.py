@@ -54,7 +54,9 @@ class Agents:
         self._output = app.topic(topics.output)
         self._results = app.topic(topics.background_results)
         self._dlq = app.topic(topics.dlq)
-        self._assembler = TurnAssembler()
+        self._assembler = TurnAssembler(
+            max_clock_jump_ms=settings.max_clock_jump_ms, max_session_ms=settings.max_session_ms
+        )
         self._assembly: dict[str, SessionAssembly] = {}  # live sessions; rebuilt from the log on first sight
         self._answered: dict[str, int] = {}  # session -> highest turn answered (queued for the broker)
         self._assembled_partitions: set[int] = set()  # partitions whose sessions were rebuilt from the log

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from processors.assembler import MAX_CLOCK_JUMP_MS, MAX_SESSION_MS
 from processors.errors import ConfigError
 from schemas import Topics
 
@@ -24,6 +26,19 @@ class WorkerSettings:
     """Where the worker keeps local data (faust tables)."""
     triton_timeout_s: float = 10.0
     """Deadline of one Triton request."""
+    max_clock_jump_ms: int = MAX_CLOCK_JUMP_MS
+    """How far one event may move a session's clock beyond the open turn (MICROTURN_MAX_CLOCK_JUMP_MS);
+    events beyond it are dead-lettered."""
+    max_session_ms: int = MAX_SESSION_MS
+    """Longest session (MICROTURN_MAX_SESSION_MS): events with a later time are dead-lettered."""
+
+    def __post_init__(self) -> None:
+        if self.max_clock_jump_ms < 0 or self.max_session_ms <= 0 or self.triton_timeout_s <= 0:
+            raise ConfigError(
+                "worker settings: expected MICROTURN_MAX_CLOCK_JUMP_MS >= 0, MICROTURN_MAX_SESSION_MS > 0 and "
+                f"MICROTURN_TRITON_TIMEOUT_S > 0; got {self.max_clock_jump_ms}, {self.max_session_ms}, "
+                f"{self.triton_timeout_s}"
+            )
 
     @property
     def app_id(self) -> str:
@@ -43,5 +58,15 @@ class WorkerSettings:
             triton=os.environ["MICROTURN_TRITON"],
             topics=Topics(os.environ.get("MICROTURN_TOPIC_PREFIX", "microturn")),
             state_dir=Path(os.environ.get("MICROTURN_STATE_DIR", ".microturn")),
-            triton_timeout_s=float(os.environ.get("MICROTURN_TRITON_TIMEOUT_S", "10")),
+            triton_timeout_s=_number("MICROTURN_TRITON_TIMEOUT_S", "10", float),
+            max_clock_jump_ms=_number("MICROTURN_MAX_CLOCK_JUMP_MS", str(MAX_CLOCK_JUMP_MS), int),
+            max_session_ms=_number("MICROTURN_MAX_SESSION_MS", str(MAX_SESSION_MS), int),
         )
+
+
+def _number(name: str, default: str, kind: type[int] | type[float]) -> Any:
+    raw = os.environ.get(name, default)
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigError(f"worker settings: expected {name} to be a number ({kind.__name__}); got {raw!r}") from None
