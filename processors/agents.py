@@ -63,7 +63,7 @@ class Agents:
         self._answered_partitions: set[int] = set()
         self._answered_lock = asyncio.Lock()
         self._ticking: dict[str, int] = {}  # ticker-clocked sessions -> wall ns their SessionStarted was seen
-        self._lanes: Lanes[Lane] = Lanes(self._answer)
+        self._lanes: Lanes[Lane] = Lanes(self._answer, self._answer_failed)
         self._interaction: Interaction | None = None
 
     async def _send(self, topic: Any, event: Event) -> None:
@@ -172,13 +172,7 @@ class Agents:
             await stream.ack(record)
             return
         assert self._interaction is not None  # set before any lane exists
-        try:
-            result = await self._interaction.answer(turn)
-        except InferenceError as exc:
-            bound.error("model_step_failed", error=str(exc), kind=type(exc).__name__)
-            await self._reject(record, f"model step failed ({type(exc).__name__}): {exc}", "worker:interaction")
-            await stream.ack(record)
-            return
+        result = await self._interaction.answer(turn)  # any exception: `_answer_failed`
         await self._send(self._output, result.output)
         if result.task is not None:
             await self._send(self.tasks_topic, result.task)
@@ -190,6 +184,23 @@ class Agents:
             model_ms=round(result.output.model_ms, 2),
             rebuilt=result.rebuilt_turns,
         )
+
+    async def _answer_failed(self, item: Lane, exc: Exception) -> None:
+        """Whatever made `_answer` fail, the turn's record is dead-lettered with the reason and acked,
+        so the partition's committed offset moves on and later turns are answered."""
+        stream, record, turn = item
+        bound = log.bind(
+            session_id=turn.session_id, turn=turn.seq, partition=record.message.partition, offset=record.message.offset
+        )
+        kind = type(exc).__name__
+        if isinstance(exc, InferenceError):
+            bound.error("model_step_failed", error=str(exc), kind=kind)
+            reason = f"model step failed ({kind}): {exc}"
+        else:
+            bound.error("turn_failed", kind=kind, exc_info=exc)
+            reason = f"interaction failed on turn {turn.seq} ({kind}): {exc}"
+        await self._reject(record, reason[:4000], "worker:interaction")
+        await stream.ack(record)
 
     async def background(self, stream: faust.StreamT[bytes]) -> None:
         """BackgroundTasks -> the agent; each record is acked once its result is durable."""
