@@ -11,6 +11,8 @@ from infra.errors import InfraError
 from infra.logs import configure
 from processors.errors import ProcessorError
 from replay.errors import ReplayError
+from schemas.errors import InvalidSessionId
+from schemas.ids import escape_controls
 from streams.errors import StreamsError
 from streams.media import MediaError
 
@@ -57,17 +59,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except CommandError as exc:
-        print(f"microturn {args.command}: {exc}", file=sys.stderr)
+        _error(args.command, exc)
         return exc.exit_code
-    except MediaError as exc:
-        print(f"microturn {args.command}: {exc}", file=sys.stderr)
+    except (MediaError, InvalidSessionId) as exc:
+        _error(args.command, exc)
         return EXIT_BAD_INPUT
     except (InfraError, StreamsError, ReplayError, ProcessorError) as exc:
-        print(f"microturn {args.command}: {exc}", file=sys.stderr)
+        _error(args.command, exc)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
     return code
+
+
+def _error(command: str, exc: Exception) -> None:
+    """The one status line of a failed command; text from outside never drives the terminal."""
+    print(escape_controls(f"microturn {command}: {exc}", keep_newlines=True), file=sys.stderr)
 
 
 def entry() -> None:
