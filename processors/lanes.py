@@ -60,7 +60,7 @@ class Lanes(Generic[T]):
                 continue
             try:
                 await self._handle(item)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001  # any failure is the record's: handed to `fail`
                 try:
                     await self._fail(item, exc)
                 except Exception:

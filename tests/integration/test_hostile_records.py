@@ -63,7 +63,7 @@ async def test_a_turn_that_fails_in_the_interaction_lane_is_dead_lettered_acked_
     pipeline: Stack, topic_prefix: str, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     topics = Topics(topic_prefix)
-    short = MicroTurn(**env("short-audio", "turn", 0), turn=0, audio=b"\x01" * 10)  # type: ignore[arg-type]
+    short = MicroTurn(**env("short-audio", "turn", 0, 0), turn=0, audio=b"\x01" * 10)  # type: ignore[arg-type]
     partition, offset = await send_raw(kafka_bootstrap, topics.turns, b"short-audio", encode(short))
     healthy = same_partition_as("short-audio", topics.partitions, "healthy")
 
@@ -107,7 +107,8 @@ async def test_a_clock_jump_and_an_invalid_session_id_are_dead_lettered_and_the_
     turns = [r.event for r in await read_topics(kafka_bootstrap, [topics.turns], session_id=s)]
     assert sorted({t.seq for t in turns if isinstance(t, MicroTurn)}) == [0, 1]
 
-    letters = [e for e in (r.event for r in await read_topics(kafka_bootstrap, [topics.dlq])) if isinstance(e, DeadLetter)]
+    records = await read_topics(kafka_bootstrap, [topics.dlq])
+    letters = [e for e in (r.event for r in records) if isinstance(e, DeadLetter)]
     by_topic = {e.source_topic: e for e in letters}
     assert by_topic[topics.audio].source_offset == jump_at
     assert "too far ahead of the session clock" in by_topic[topics.audio].reason
