@@ -80,9 +80,11 @@ class Agents:
         )
 
     async def _decode_or_reject(self, noack: Any, record: Any, kind: type[E], agent: str) -> E | None:
-        """The record's event if it is a `kind`; otherwise dead-letter and ack it, and None."""
+        """The record's event if it is a `kind` keyed by its session; otherwise dead-letter and ack it, and None."""
         try:
-            return decode_as(record.value, kind)
+            event = decode_as(record.value, kind)
+            _check_key(record, event)
+            return event
         except DecodeError as exc:
             await self._reject(record, str(exc), agent)
             await noack.ack(record)
@@ -93,36 +95,45 @@ class Agents:
             await self._send(self.turns_topic, msgspec.structs.replace(turn, wall_time_ns=time.time_ns()))
 
     async def assemble(self, stream: faust.StreamT[bytes]) -> None:
-        """Input events -> MicroTurns. Records are acked by faust when the loop moves on."""
+        """Input events -> MicroTurns. Records are acked by faust when the loop moves on; a record
+        that fails in any way is dead-lettered with the reason, never stops the agent."""
         async for record in stream.events():
             try:
-                event = decode(record.value)
-                if not isinstance(event, INPUT_TYPES):
-                    raise DecodeError(f"expected an input event; got a {type(event).__name__}")
-            except DecodeError as exc:
-                await self._reject(record, str(exc), "worker:assembler")
-                continue
-            partition = record.message.partition
-            if partition not in self._assembled_partitions:
-                states, closed = await load_partition(self.settings.kafka, self.topics, partition, self._assembler)
-                self._assembly.update(states)
-                self._assembled_partitions.add(partition)
-                await self._emit_turns(closed)
-            state = self._assembly.get(event.session_id)
-            if state is None:
-                state = self._assembly[event.session_id] = SessionAssembly(event.session_id)
-            applied = self._assembler.apply(state, event)
-            await self._emit_turns(applied.turns)
-            if applied.rejected and isinstance(event, BackgroundResult):
-                log.info("background_result_undelivered", session_id=event.session_id, task_id=event.task_id)
-            elif applied.rejected:
-                await self._reject(record, applied.rejected, "worker:assembler")
-            if state.clock == "ticker" and not state.finished:
-                self._ticking.setdefault(event.session_id, time.time_ns())
-            if state.finished:  # a light tombstone: stragglers cannot reopen it, duplicates stay duplicates
-                self._assembly[event.session_id] = SessionAssembly(
-                    event.session_id, finished=True, high_water=state.high_water, results_seen=state.results_seen
-                )
+                await self._assemble_one(record)
+            except Exception as exc:
+                log.exception("assembly_failed", partition=record.message.partition, offset=record.message.offset)
+                await self._reject(record, f"assembly failed ({type(exc).__name__}): {exc}"[:4000], "worker:assembler")
+
+    async def _assemble_one(self, record: Any) -> None:
+        try:
+            event = decode(record.value)
+            if not isinstance(event, INPUT_TYPES):
+                raise DecodeError(f"expected an input event; got a {type(event).__name__}")
+            _check_key(record, event)
+        except DecodeError as exc:
+            await self._reject(record, str(exc), "worker:assembler")
+            return
+        partition = record.message.partition
+        if partition not in self._assembled_partitions:
+            states, closed = await load_partition(self.settings.kafka, self.topics, partition, self._assembler)
+            self._assembly.update(states)
+            self._assembled_partitions.add(partition)
+            await self._emit_turns(closed)
+        state = self._assembly.get(event.session_id)
+        if state is None:
+            state = self._assembly[event.session_id] = SessionAssembly(event.session_id)
+        applied = self._assembler.apply(state, event)
+        await self._emit_turns(applied.turns)
+        if applied.rejected and isinstance(event, BackgroundResult) and state.finished:
+            log.info("background_result_undelivered", session_id=event.session_id, task_id=event.task_id)
+        elif applied.rejected:
+            await self._reject(record, applied.rejected, "worker:assembler")
+        if state.clock == "ticker" and not state.finished:
+            self._ticking.setdefault(event.session_id, time.time_ns())
+        if state.finished:  # a light tombstone: stragglers cannot reopen it, duplicates stay duplicates
+            self._assembly[event.session_id] = SessionAssembly(
+                event.session_id, finished=True, high_water=state.high_water, results_seen=state.results_seen
+            )
 
     async def tick(self) -> None:
         """Close the due turns of ticker-clocked (text-only) sessions."""
@@ -217,3 +228,14 @@ class Agents:
             if task is not None:
                 pending[id(task)] = record
                 agent.submit(task)
+
+
+def _check_key(record: Any, event: Event) -> None:
+    """A record must be keyed by its event's session: the key places it on the partition (and so the
+    worker) that owns the session, so an event keyed otherwise could reach into another's session."""
+    if record.key != session_key(event.session_id):
+        raise DecodeError(
+            f"expected the record key to be the session id {event.session_id!r}; got {record.key[:80]!r}"
+            if isinstance(record.key, bytes)
+            else f"expected the record key to be the session id {event.session_id!r}; got no key"
+        )

@@ -11,11 +11,19 @@ from pathlib import Path
 import pytest
 
 from replay.log import read_topics
-from schemas import AudioChunk
+from schemas import AudioChunk, Topics
 from streams.media.testing import Tone, write_media
-from tests.integration.test_stream_cli import input_topics, stream, topics_only  # noqa: F401  # fixture
+from tests.integration.test_stream_cli import input_topics, stream
 
 HOSTILE_IDS = ["../../etc/passwd", "a\nb", "\x1b[2J\x1b[31mred", 'quo"te', "x" * 10_000, ""]
+
+
+@pytest.fixture
+def topics_only(kafka_bootstrap: str, topic_prefix: str) -> str:
+    from infra.topics import ensure_topics
+
+    ensure_topics(kafka_bootstrap, Topics(topic_prefix))
+    return topic_prefix
 
 
 @pytest.fixture
@@ -42,7 +50,7 @@ async def test_bad_text_input_exits_2_and_publishes_nothing(
     media: Path,
     tmp_path: Path,
     extra: list[str],
-    fragment: str,  # noqa: F811
+    fragment: str,
 ) -> None:
     transcript = tmp_path / "t.jsonl"
     transcript.write_text('{"t": 1, "text": "fine"}\n{"t": 1e30, "text": "far"}\n')
@@ -58,7 +66,7 @@ async def test_an_invalid_session_id_exits_2_publishes_nothing_and_is_not_echoed
     kafka_bootstrap: str,
     topics_only: str,
     media: Path,
-    session: str,  # noqa: F811
+    session: str,
 ) -> None:
     result = stream(media, session, kafka_bootstrap, topics_only)
     assert result.returncode == 2, result.stderr
@@ -70,7 +78,7 @@ async def test_an_invalid_session_id_exits_2_publishes_nothing_and_is_not_echoed
 async def test_reusing_a_session_id_exits_2_and_publishes_nothing_more(
     kafka_bootstrap: str,
     topics_only: str,
-    media: Path,  # noqa: F811
+    media: Path,
 ) -> None:
     first = stream(media, "once", kafka_bootstrap, topics_only)
     assert first.returncode == 0, first.stderr
@@ -88,7 +96,7 @@ async def test_reusing_a_session_id_exits_2_and_publishes_nothing_more(
 async def test_the_default_session_id_of_an_oddly_named_file_is_valid(
     kafka_bootstrap: str,
     topics_only: str,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     odd = write_media(tmp_path / "my call (1) ü.wav", Tone("pcm_s16le", rate=16000, channels=1, seconds=0.4))
     env = {**os.environ, "MICROTURN_KAFKA": kafka_bootstrap, "MICROTURN_TOPIC_PREFIX": topics_only}

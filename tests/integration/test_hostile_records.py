@@ -96,6 +96,8 @@ async def test_a_clock_jump_and_an_invalid_session_id_are_dead_lettered_and_the_
     ]
     bad_id = TextEvent(**env("../../etc\n\x1b[2J", "text", 0, 0), text="hi")  # type: ignore[arg-type]
     bad_partition, bad_offset = await send_raw(kafka_bootstrap, topics.text, b"bad-id", encode(bad_id))
+    intruder = TextEvent(**env(s, "text", 0, 0), text="keyed as another session")  # type: ignore[arg-type]
+    await send_raw(kafka_bootstrap, topics.text, b"attacker", encode(intruder))
     async with OutputCapture(kafka_bootstrap, topics.output) as capture:
         jump_at = -1
         for topic, event in records:
@@ -112,5 +114,9 @@ async def test_a_clock_jump_and_an_invalid_session_id_are_dead_lettered_and_the_
     by_topic = {e.source_topic: e for e in letters}
     assert by_topic[topics.audio].source_offset == jump_at
     assert "too far ahead of the session clock" in by_topic[topics.audio].reason
-    assert (by_topic[topics.text].source_partition, by_topic[topics.text].source_offset) == (bad_partition, bad_offset)
-    assert "expected a session id" in by_topic[topics.text].reason
+    texts = {
+        e.source_offset: e for e in letters if e.source_topic == topics.text and e.source_partition == bad_partition
+    }
+    assert "expected a session id" in texts[bad_offset].reason
+    assert any("expected the record key to be the session id 'jumpy'" in e.reason for e in letters)
+    assert all(t.text == "" for t in turns if isinstance(t, MicroTurn))  # the intruder never reached jumpy's turns
