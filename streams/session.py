@@ -201,19 +201,21 @@ async def session_exists(bootstrap: str, topics: Topics, session_id: str) -> boo
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
     try:
         await consumer.start()
-        partitions = (
-            await consumer.partitions_for_topic(topics.session) if topics.session in await consumer.topics() else None
-        )
+        if topics.session not in await consumer.topics():  # also refreshes the metadata read below
+            return False
+        partitions = consumer.partitions_for_topic(topics.session)
         if not partitions:
             return False
         ordered = sorted(partitions)
         tp = TopicPartition(topics.session, int(DefaultPartitioner()(key, ordered, ordered)))
         consumer.assign([tp])
         end = (await consumer.end_offsets([tp]))[tp]
-        while end > 0 and await consumer.position(tp) < end:
+        while end > 0:  # fetch first, then ask the position (as replay.log.read_topics does)
             batches = await consumer.getmany(tp, timeout_ms=1000)
             if any(r.key == key and r.offset < end for r in batches.get(tp, [])):
                 return True
+            if await consumer.position(tp) >= end:
+                break
         return False
     except KafkaError as exc:
         raise PublishError(f"cannot check whether session {session_id} exists: {exc}") from exc
