@@ -130,6 +130,10 @@ def _check_power(base: float, exponent: float) -> None:
         raise OverflowError(f"{base:.6g} ** {exponent:.6g} exceeds {MAX_MAGNITUDE:.0e}")
 
 
+MAX_QUERY_CHARS = 2000
+"""Longest FAQ search query; a longer task is cut."""
+
+
 class FaqSearch:
     """Full-text search (DuckDB fts, BM25) over the bundled contact-center FAQ."""
 
@@ -147,14 +151,24 @@ class FaqSearch:
         self._db.execute("PRAGMA create_fts_index('faq', 'id', 'question', 'answer')")
 
     async def run(self, task: str, context: Mapping[str, str]) -> str:
-        row = self._db.execute(
-            "SELECT question, answer FROM (SELECT *, fts_main_faq.match_bm25(id, ?) AS score FROM faq) "
-            "WHERE score IS NOT NULL ORDER BY score DESC LIMIT 1",
-            [task],
-        ).fetchone()
+        """Searches in a worker thread (its own cursor), with the query cut to MAX_QUERY_CHARS."""
+        query = task[:MAX_QUERY_CHARS]
+        row = await asyncio.to_thread(self._search, query)
         if row is None:
-            raise ToolError(f"no FAQ entry matches {task!r}")
+            raise ToolError(f"no FAQ entry matches {query[:200]!r}")
         return f"{row[1]} (FAQ: {row[0]})"
+
+    def _search(self, query: str) -> tuple[str, str] | None:
+        cursor = self._db.cursor()  # a connection is not shared between threads; a cursor per search
+        try:
+            row = cursor.execute(
+                "SELECT question, answer FROM (SELECT *, fts_main_faq.match_bm25(id, ?) AS score FROM faq) "
+                "WHERE score IS NOT NULL ORDER BY score DESC LIMIT 1",
+                [query],
+            ).fetchone()
+        finally:
+            cursor.close()
+        return (str(row[0]), str(row[1])) if row is not None else None
 
 
 SessionText = Callable[[str], Awaitable[list[tuple[int, str]]]]

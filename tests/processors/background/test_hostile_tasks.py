@@ -88,3 +88,10 @@ async def test_any_exception_of_a_tool_becomes_an_error_result_and_the_task_is_d
     by_seq = {r.seq: r for r in delivered}
     assert by_seq[0].status == "error" and "RuntimeError" in by_seq[0].result and "kaputt" in by_seq[0].result
     assert by_seq[1].status == "error" and by_seq[1].tool == "calculator"
+
+
+async def test_a_giant_faq_query_is_cut_and_answered() -> None:
+    from processors.background import FaqSearch
+
+    answer = await FaqSearch().run("how can I reset my password " + "zzz " * 250_000, {})
+    assert "Reset password" in answer
