@@ -201,12 +201,9 @@ async def session_exists(bootstrap: str, topics: Topics, session_id: str) -> boo
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
     try:
         await consumer.start()
-        if topics.session not in await consumer.topics():  # also refreshes the metadata read below
+        if topics.session not in await consumer.topics():
             return False
-        partitions = consumer.partitions_for_topic(topics.session)
-        if not partitions:
-            return False
-        ordered = sorted(partitions)
+        ordered = list(range(topics.partitions))  # every session topic has the set's partition count
         tp = TopicPartition(topics.session, int(DefaultPartitioner()(key, ordered, ordered)))
         consumer.assign([tp])
         end = (await consumer.end_offsets([tp]))[tp]

@@ -62,12 +62,10 @@ def test_events_that_reach_the_log_twice_are_counted_once(archived: Archived, cl
     copy = tmp_path / "archive"
     shutil.copytree(archived.archive, copy)
     for path in copy.glob("*/**/*.parquet"):  # each file holds its rows twice, the copies later in the log
-        table = pq.read_table(path)
-        later = table.set_column(
-            table.schema.get_field_index("kafka_offset"),
-            "kafka_offset",
-            pc.add(table.column("kafka_offset"), pa.scalar(1_000_000, pa.int64())),
-        )
+        table = pq.read_table(path, partitioning=None)
+        index = table.schema.get_field_index("kafka_offset")
+        shifted = pc.add(table.column(index), pa.scalar(1_000_000, pa.int64()))
+        later = table.set_column(index, table.schema.field(index), shifted)
         pq.write_table(pa.concat_tables([later, table]), path)
     con = connect(copy)
     sessions = con.execute("SELECT session_id, end_reason, audio_chunks, duration_ms FROM sessions ORDER BY 1")
