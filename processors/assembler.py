@@ -170,9 +170,8 @@ class TurnAssembler:
                     f"audio_chunks >= 0; got {event.turns} and {event.audio_chunks}"
                 )
             return ""
-        moves_clock = isinstance(event, AudioChunk) or (
-            isinstance(event, VideoFrame) and state.clock in ("video", "unknown")
-        )
+        # Frames that arrive before SessionStarted names the clock are held; `_close_by_video` bounds them.
+        moves_clock = isinstance(event, AudioChunk) or (isinstance(event, VideoFrame) and state.clock == "video")
         limit = state.next_turn + self._max_ahead_turns
         if moves_clock and event.event_time_ms // TURN_MS > limit:
             return (
@@ -244,7 +243,7 @@ class TurnAssembler:
         if not frames:
             return []
         wall = max(e.wall_time_ns for e in state.pending)
-        upto = min(max(frames), state.next_turn + self._max_ahead_turns)  # frames held before the clock was known
+        upto = min(max(frames), state.next_turn + self._max_ahead_turns)  # frames held before the clock was named
         return [self._close(state, k, None, "video", False, wall) for k in range(state.next_turn, upto)]
 
     def _maybe_finish(self, state: SessionAssembly) -> list[MicroTurn]:
