@@ -55,14 +55,16 @@ class Agents:
         self._output = app.topic(topics.output)
         self._results = app.topic(topics.background_results)
         self._dlq = app.topic(topics.dlq)
-        self._assembler = TurnAssembler()
+        self._assembler = TurnAssembler(
+            max_clock_jump_ms=settings.max_clock_jump_ms, max_session_ms=settings.max_session_ms
+        )
         self._assembly: dict[str, SessionAssembly] = {}  # live sessions; rebuilt from the log on first sight
         self._answered: dict[str, int] = {}  # session -> highest turn answered (queued for the broker)
         self._assembled_partitions: set[int] = set()  # partitions whose sessions were rebuilt from the log
         self._answered_partitions: set[int] = set()
         self._answered_lock = asyncio.Lock()
         self._ticking: dict[str, int] = {}  # ticker-clocked sessions -> wall ns their SessionStarted was seen
-        self._lanes: Lanes[Lane] = Lanes(self._answer)
+        self._lanes: Lanes[Lane] = Lanes(self._answer, self._answer_failed)
         self._interaction: Interaction | None = None
         self._started = asyncio.Event()
 
@@ -97,9 +99,11 @@ class Agents:
         )
 
     async def _decode_or_reject(self, noack: Any, record: Any, kind: type[E], agent: str) -> E | None:
-        """The record's event if it is a `kind`; otherwise dead-letter and ack it, and None."""
+        """The record's event if it is a `kind` keyed by its session; otherwise dead-letter and ack it, and None."""
         try:
-            return decode_as(record.value, kind)
+            event = decode_as(record.value, kind)
+            _check_key(record, event)
+            return event
         except DecodeError as exc:
             await self._reject(record, str(exc), agent)
             await noack.ack(record)
@@ -110,36 +114,45 @@ class Agents:
             await self._send(self.turns_topic, msgspec.structs.replace(turn, wall_time_ns=time.time_ns()))
 
     async def assemble(self, stream: faust.StreamT[bytes]) -> None:
-        """Input events -> MicroTurns. Records are acked by faust when the loop moves on."""
+        """Input events -> MicroTurns. Records are acked by faust when the loop moves on; a record
+        that fails in any way is dead-lettered with the reason, never stops the agent."""
         async for record in stream.events():
             try:
-                event = decode(record.value)
-                if not isinstance(event, INPUT_TYPES):
-                    raise DecodeError(f"expected an input event; got a {type(event).__name__}")
-            except DecodeError as exc:
-                await self._reject(record, str(exc), "worker:assembler")
-                continue
-            partition = record.message.partition
-            if partition not in self._assembled_partitions:
-                states, closed = await load_partition(self.settings.kafka, self.topics, partition, self._assembler)
-                self._assembly.update(states)
-                self._assembled_partitions.add(partition)
-                await self._emit_turns(closed)
-            state = self._assembly.get(event.session_id)
-            if state is None:
-                state = self._assembly[event.session_id] = SessionAssembly(event.session_id)
-            applied = self._assembler.apply(state, event)
-            await self._emit_turns(applied.turns)
-            if applied.rejected and isinstance(event, BackgroundResult):
-                log.info("background_result_undelivered", session_id=event.session_id, task_id=event.task_id)
-            elif applied.rejected:
-                await self._reject(record, applied.rejected, "worker:assembler")
-            if state.clock == "ticker" and not state.finished:
-                self._ticking.setdefault(event.session_id, time.time_ns())
-            if state.finished:  # a light tombstone: stragglers cannot reopen it, duplicates stay duplicates
-                self._assembly[event.session_id] = SessionAssembly(
-                    event.session_id, finished=True, high_water=state.high_water, results_seen=state.results_seen
-                )
+                await self._assemble_one(record)
+            except Exception as exc:
+                log.exception("assembly_failed", partition=record.message.partition, offset=record.message.offset)
+                await self._reject(record, f"assembly failed ({type(exc).__name__}): {exc}"[:4000], "worker:assembler")
+
+    async def _assemble_one(self, record: Any) -> None:
+        try:
+            event = decode(record.value)
+            if not isinstance(event, INPUT_TYPES):
+                raise DecodeError(f"expected an input event; got a {type(event).__name__}")
+            _check_key(record, event)
+        except DecodeError as exc:
+            await self._reject(record, str(exc), "worker:assembler")
+            return
+        partition = record.message.partition
+        if partition not in self._assembled_partitions:
+            states, closed = await load_partition(self.settings.kafka, self.topics, partition, self._assembler)
+            self._assembly.update(states)
+            self._assembled_partitions.add(partition)
+            await self._emit_turns(closed)
+        state = self._assembly.get(event.session_id)
+        if state is None:
+            state = self._assembly[event.session_id] = SessionAssembly(event.session_id)
+        applied = self._assembler.apply(state, event)
+        await self._emit_turns(applied.turns)
+        if applied.rejected and isinstance(event, BackgroundResult) and state.finished:
+            log.info("background_result_undelivered", session_id=event.session_id, task_id=event.task_id)
+        elif applied.rejected:
+            await self._reject(record, applied.rejected, "worker:assembler")
+        if state.clock == "ticker" and not state.finished:
+            self._ticking.setdefault(event.session_id, time.time_ns())
+        if state.finished:  # a light tombstone: stragglers cannot reopen it, duplicates stay duplicates
+            self._assembly[event.session_id] = SessionAssembly(
+                event.session_id, finished=True, high_water=state.high_water, results_seen=state.results_seen
+            )
 
     async def tick(self) -> None:
         """Close the due turns of ticker-clocked (text-only) sessions."""
@@ -187,13 +200,7 @@ class Agents:
             await stream.ack(record)
             return
         assert self._interaction is not None  # set before any lane exists
-        try:
-            result = await self._interaction.answer(turn)
-        except InferenceError as exc:
-            bound.error("model_step_failed", error=str(exc), kind=type(exc).__name__)
-            await self._reject(record, f"model step failed ({type(exc).__name__}): {exc}", "worker:interaction")
-            await stream.ack(record)
-            return
+        result = await self._interaction.answer(turn)  # any exception: `_answer_failed`
         await self._send(self._output, result.output)
         if result.task is not None:
             await self._send(self.tasks_topic, result.task)
@@ -206,18 +213,46 @@ class Agents:
             rebuilt=result.rebuilt_turns,
         )
 
+    async def _answer_failed(self, item: Lane, exc: Exception) -> None:
+        """Whatever made `_answer` fail, the turn's record is dead-lettered with the reason and acked,
+        so the partition's committed offset moves on and later turns are answered."""
+        stream, record, turn = item
+        bound = log.bind(
+            session_id=turn.session_id, turn=turn.seq, partition=record.message.partition, offset=record.message.offset
+        )
+        kind = type(exc).__name__
+        if isinstance(exc, InferenceError):
+            bound.error("model_step_failed", error=str(exc), kind=kind)
+            reason = f"model step failed ({kind}): {exc}"
+        else:
+            bound.error("turn_failed", kind=kind, exc_info=exc)
+            reason = f"interaction failed on turn {turn.seq} ({kind}): {exc}"
+        await self._reject(record, reason[:4000], "worker:interaction")
+        await stream.ack(record)
+
     async def background(self, stream: faust.StreamT[bytes]) -> None:
         """BackgroundTasks -> the agent; each record is acked once its result is durable."""
         noack = stream.noack()  # type: ignore[attr-defined]  # faust's StreamT stub lacks noack()
-        pending: dict[str, Any] = {}
+        pending: dict[int, Any] = {}  # id of the decoded task -> its record (a re-delivered task is another object)
 
         async def deliver(task: BackgroundTask, result: BackgroundResult) -> None:
             await self._send(self._results, result)
-            await noack.ack(pending.pop(task.event_id))
+            await noack.ack(pending.pop(id(task)))
 
         agent = BackgroundAgent(SessionFacts(self._session_text), deliver, fallback=ChatCompletions.from_env())
         async for record in noack.events():
             task = await self._decode_or_reject(noack, record, BackgroundTask, "worker:background")
             if task is not None:
-                pending[task.event_id] = record
+                pending[id(task)] = record
                 agent.submit(task)
+
+
+def _check_key(record: Any, event: Event) -> None:
+    """A record must be keyed by its event's session: the key places it on the partition (and so the
+    worker) that owns the session, so an event keyed otherwise could reach into another's session."""
+    if record.key != session_key(event.session_id):
+        raise DecodeError(
+            f"expected the record key to be the session id {event.session_id!r}; got {record.key[:80]!r}"
+            if isinstance(record.key, bytes)
+            else f"expected the record key to be the session id {event.session_id!r}; got no key"
+        )

@@ -8,6 +8,14 @@ closes after they arrive. Duplicates are dropped: each input stream's events com
 producer in order on one partition, so an event at or below its stream's high-water seq is a
 duplicate (background results, which finish in any order, are checked by id).
 
+Bounds: an event may move the session's clock at most `max_clock_jump_ms` beyond the end of the
+open turn (audio chunks; video frames of a video-clocked session), no event time may be negative
+or beyond `max_session_ms`, and a SessionEnded may not announce more than that. Events outside are
+returned as rejected (the worker dead-letters them). So one event closes at most
+`max_clock_jump_ms // TURN_MS + 2` turns, whatever it says. Text and frames that do not move the
+clock are only held to `max_session_ms`: the input topics are consumed with some skew, so text
+may legitimately arrive well ahead of a lagging audio clock.
+
 The end: inputs travel on several topics, so SessionEnded may overtake the last chunks. The final
 turn closes only when both are in: SessionEnded (which says how many audio chunks were sent) and
 the last of those chunks. It takes every event still pending. Events of a finished session are
@@ -79,14 +87,34 @@ class Applied(msgspec.Struct, frozen=True):
     """Why the event could not be assembled (empty when it was, or was a dropped duplicate)."""
 
 
+MAX_CLOCK_JUMP_MS = 5_000
+"""Default of how far (ms) one event may move a session's clock beyond the end of the open turn."""
+MAX_SESSION_MS = 24 * 3600 * 1000
+"""Default longest session (ms): no event time beyond it."""
+
+
 class TurnAssembler:
     """Applies input events to a SessionAssembly and returns the MicroTurns they close."""
 
-    def __init__(self, producer: str = "worker:assembler") -> None:
+    def __init__(
+        self,
+        producer: str = "worker:assembler",
+        max_clock_jump_ms: int = MAX_CLOCK_JUMP_MS,
+        max_session_ms: int = MAX_SESSION_MS,
+    ) -> None:
+        if max_clock_jump_ms < 0 or max_session_ms <= 0:
+            raise ValueError(
+                f"expected max_clock_jump_ms >= 0 and max_session_ms > 0; got {max_clock_jump_ms}, {max_session_ms}"
+            )
         self._producer = producer
+        self._max_ahead_turns = max_clock_jump_ms // TURN_MS
+        self._max_session_ms = max_session_ms
 
     def apply(self, state: SessionAssembly, event: InputEvent) -> Applied:
         """Apply one event to its session's state (mutated in place)."""
+        refused = self._out_of_bounds(state, event)
+        if refused:
+            return Applied([], refused)
         if self._is_duplicate(state, event):
             return Applied([])
         if state.finished:
@@ -108,7 +136,37 @@ class TurnAssembler:
             state.background.append(event)
             return Applied([])
         state.pending.append(event)
-        return Applied(self._close_by_video(state) if state.clock == "video" else [])
+        if state.clock != "video":
+            return Applied([])
+        closed = self._close_by_video(state)
+        return Applied(closed + self._maybe_finish(state))
+
+    def _out_of_bounds(self, state: SessionAssembly, event: InputEvent) -> str:
+        """Why `event` lies outside the session's bounds, or "" when it does not."""
+        what = f"{type(event).__name__} {event.event_id}"
+        if event.event_time_ms < 0 or event.seq < 0:
+            return f"{what}: expected event_time_ms >= 0 and seq >= 0; got {event.event_time_ms} and {event.seq}"
+        if event.event_time_ms > self._max_session_ms:
+            return (
+                f"{what}: expected event_time_ms within the longest session ({self._max_session_ms} ms); "
+                f"got {event.event_time_ms}"
+            )
+        if isinstance(event, SessionEnded):
+            if not 0 <= event.turns <= self._max_session_ms // TURN_MS or event.audio_chunks < 0:
+                return (
+                    f"{what}: expected turns within the longest session ({self._max_session_ms // TURN_MS}) and "
+                    f"audio_chunks >= 0; got {event.turns} and {event.audio_chunks}"
+                )
+            return ""
+        # Frames that arrive before SessionStarted names the clock are held; `_close_by_video` bounds them.
+        moves_clock = isinstance(event, AudioChunk) or (isinstance(event, VideoFrame) and state.clock == "video")
+        limit = state.next_turn + self._max_ahead_turns
+        if moves_clock and event.event_time_ms // TURN_MS > limit:
+            return (
+                f"{what}: {event.event_time_ms} ms is too far ahead of the session clock: expected at most "
+                f"{(limit + 1) * TURN_MS - 1} ms (open turn {state.next_turn} + {self._max_ahead_turns * TURN_MS} ms)"
+            )
+        return ""
 
     def restore(self, state: SessionAssembly, turns: list[MicroTurn], inputs: list[InputEvent]) -> list[MicroTurn]:
         """Rebuild a session's state from the log: its recorded turns and its input events.
@@ -173,7 +231,8 @@ class TurnAssembler:
         if not frames:
             return []
         wall = max(e.wall_time_ns for e in state.pending)
-        return [self._close(state, k, None, "video", False, wall) for k in range(state.next_turn, max(frames))]
+        upto = min(max(frames), state.next_turn + self._max_ahead_turns)  # frames held before the clock was named
+        return [self._close(state, k, None, "video", False, wall) for k in range(state.next_turn, upto)]
 
     def _maybe_finish(self, state: SessionAssembly) -> list[MicroTurn]:
         end = state.end
@@ -185,6 +244,8 @@ class TurnAssembler:
         if end.audio_chunks > 0 and state.next_turn < end.audio_chunks:
             return []  # audio still on its way
         closed = []
+        if state.clock == "video" and end.turns - 1 > state.next_turn + self._max_ahead_turns:
+            return []  # frames still on their way: they move the clock, each within the bound
         if state.clock == "video" and end.turns > state.next_turn + 1:
             closed = [
                 self._close(state, k, None, "video", False, end.wall_time_ns)

@@ -19,8 +19,17 @@ log = structlog.get_logger(__name__)
 class Lanes(Generic[T]):
     """One queue and one task per live session; a lane ends when it is idle."""
 
-    def __init__(self, handle: Callable[[T], Awaitable[None]], idle_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        handle: Callable[[T], Awaitable[None]],
+        fail: Callable[[T, Exception], Awaitable[None]],
+        idle_s: float = 30.0,
+    ) -> None:
+        """`handle(item)` processes an item; when it raises anything, `fail(item, exc)` is called
+        (the worker dead-letters and acks the item's record there), and the lane goes on with the
+        next item. An exception of `fail` itself is logged: it must never stop a lane."""
         self._handle = handle
+        self._fail = fail
         self._idle_s = idle_s
         self._queues: dict[str, asyncio.Queue[T]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -35,6 +44,11 @@ class Lanes(Generic[T]):
             task.add_done_callback(self._tasks.discard)
         queue.put_nowait(item)
 
+    async def join(self) -> None:
+        """Wait until every queued item was handled (tests, shutdown)."""
+        for queue in list(self._queues.values()):
+            await queue.join()
+
     async def _run(self, session_id: str, queue: asyncio.Queue[T]) -> None:
         while True:
             try:
@@ -46,5 +60,10 @@ class Lanes(Generic[T]):
                 continue
             try:
                 await self._handle(item)
-            except Exception:
-                log.exception("lane_item_failed", session_id=session_id)
+            except Exception as exc:  # noqa: BLE001  # any failure is the record's: handed to `fail`
+                try:
+                    await self._fail(item, exc)
+                except Exception:
+                    log.exception("lane_failure_handling_failed", session_id=session_id)
+            finally:
+                queue.task_done()

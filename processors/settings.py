@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from processors.assembler import MAX_CLOCK_JUMP_MS, MAX_SESSION_MS
 from processors.errors import ConfigError
 from schemas import Topics
 
@@ -45,6 +47,11 @@ class WorkerSettings:
     """Deadline of one Triton request, in seconds (0 < t <= 300)."""
     triton_discovery: Path | None = None
     """A file listing the current Triton addresses (written by `up`), read again when a server fails."""
+    max_clock_jump_ms: int = MAX_CLOCK_JUMP_MS
+    """How far one event may move a session's clock beyond the open turn (MICROTURN_MAX_CLOCK_JUMP_MS);
+    events beyond it are dead-lettered."""
+    max_session_ms: int = MAX_SESSION_MS
+    """Longest session (MICROTURN_MAX_SESSION_MS): events with a later time are dead-lettered."""
 
     @property
     def tritons(self) -> list[str]:
@@ -55,6 +62,10 @@ class WorkerSettings:
         problems = _host_port("MICROTURN_KAFKA", self.kafka) + _host_port("MICROTURN_TRITON", self.triton)
         if not 0 < self.triton_timeout_s <= 300:
             problems.append(f"MICROTURN_TRITON_TIMEOUT_S must be in (0, 300] seconds; got {self.triton_timeout_s}")
+        if self.max_clock_jump_ms < 0:
+            problems.append(f"MICROTURN_MAX_CLOCK_JUMP_MS must be >= 0; got {self.max_clock_jump_ms}")
+        if self.max_session_ms <= 0:
+            problems.append(f"MICROTURN_MAX_SESSION_MS must be > 0; got {self.max_session_ms}")
         if problems:
             raise ConfigError("worker settings: " + "; ".join(problems))
 
@@ -71,18 +82,23 @@ class WorkerSettings:
                 f"worker settings: expected {', '.join(missing)} in the environment "
                 "(start workers with `microturn up`, which sets them)"
             )
-        timeout = os.environ.get("MICROTURN_TRITON_TIMEOUT_S", "10")
-        try:
-            timeout_s = float(timeout)
-        except ValueError as exc:
-            raise ConfigError(f"worker settings: MICROTURN_TRITON_TIMEOUT_S must be a number; got {timeout!r}") from exc
         return cls(
             kafka=os.environ["MICROTURN_KAFKA"],
             triton=os.environ["MICROTURN_TRITON"],
             topics=Topics(os.environ.get("MICROTURN_TOPIC_PREFIX", "microturn")),
             state_dir=default_state_dir(),
-            triton_timeout_s=timeout_s,
+            triton_timeout_s=_number("MICROTURN_TRITON_TIMEOUT_S", "10", float),
             triton_discovery=Path(os.environ["MICROTURN_TRITON_DISCOVERY"])
             if os.environ.get("MICROTURN_TRITON_DISCOVERY")
             else None,
+            max_clock_jump_ms=_number("MICROTURN_MAX_CLOCK_JUMP_MS", str(MAX_CLOCK_JUMP_MS), int),
+            max_session_ms=_number("MICROTURN_MAX_SESSION_MS", str(MAX_SESSION_MS), int),
         )
+
+
+def _number(name: str, default: str, kind: type[int] | type[float]) -> Any:
+    raw = os.environ.get(name, default)
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigError(f"worker settings: expected {name} to be a number ({kind.__name__}); got {raw!r}") from None

@@ -11,7 +11,8 @@ import msgspec
 
 from schemas.envelope import SCHEMA_VERSION, Event
 from schemas.errors import DecodeError
-from schemas.events import ANY_EVENT
+from schemas.events import ANY_EVENT, DeadLetter
+from schemas.ids import is_session_id, shown
 
 E = TypeVar("E", bound=Event)
 
@@ -38,6 +39,12 @@ def decode(data: bytes) -> ANY_EVENT:
         raise DecodeError(
             f"expected schema_version <= {SCHEMA_VERSION} for {type(event).__name__}; got "
             f"{event.schema_version}: upgrade microturn to read this event"
+        )
+    if not is_session_id(event.session_id) and not isinstance(event, DeadLetter):
+        # A dead letter keeps the key of the record it rejected, whatever that was.
+        raise DecodeError(
+            "expected a session id of 1-128 characters from [A-Za-z0-9._:-] in "
+            f"{type(event).__name__} {shown(event.event_id, 80)}; got {shown(event.session_id, 80)}"
         )
     return event
 

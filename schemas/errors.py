@@ -36,3 +36,9 @@ class DecodeError(SchemaError):
 
 class ArrowMappingError(SchemaError):
     """An event field has a type with no Arrow mapping; the message names the field."""
+
+
+class InvalidSessionId(SchemaError, ValueError):
+    """A session id does not have the allowed form (`schemas.ids.SESSION_ID_PATTERN`): bad input, exit 2."""
+
+    exit_code = 2

@@ -19,3 +19,7 @@ class TopicMissing(StreamsError):
 
 class PublishError(StreamsError):
     """The broker did not acknowledge an event; the message says which and why."""
+
+
+class SessionExists(StreamsError):
+    """A new session was to be published under an id the log already holds; nothing was sent."""

@@ -15,9 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
+
 from schemas import AudioChunk, SessionEnded, SessionStarted, TextEvent, Topics, VideoFrame
+from schemas.codec import session_key
 from schemas.envelope import Stamper
 from schemas.events import EndReason
+from schemas.ids import check_session_id
+from streams.errors import PublishError, SessionExists
 from streams.media import TURN_MS, AudioPiece, MediaSource, TextLine, VideoPiece, open_media
 from streams.media.errors import TruncatedStream
 from streams.producer import EventProducer, producer_id
@@ -184,6 +191,35 @@ async def _sleep_until(deadline: float) -> None:
         await asyncio.sleep(delay)
 
 
+async def session_exists(bootstrap: str, topics: Topics, session_id: str) -> bool:
+    """Whether the session topic holds any record keyed `session_id` (read up to its end now).
+
+    Only the key's partition is read (the producer's default partitioner places it); a topic
+    that does not exist yet holds no session.
+    """
+    key = session_key(session_id)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    try:
+        await consumer.start()
+        if topics.session not in await consumer.topics():
+            return False
+        ordered = list(range(topics.partitions))  # every session topic has the set's partition count
+        tp = TopicPartition(topics.session, int(DefaultPartitioner()(key, ordered, ordered)))
+        consumer.assign([tp])
+        end = (await consumer.end_offsets([tp]))[tp]
+        while end > 0:  # fetch first, then ask the position (as replay.log.read_topics does)
+            batches = await consumer.getmany(tp, timeout_ms=1000)
+            if any(r.key == key and r.offset < end for r in batches.get(tp, [])):
+                return True
+            if await consumer.position(tp) >= end:
+                break
+        return False
+    except KafkaError as exc:
+        raise PublishError(f"cannot check whether session {session_id} exists: {exc}") from exc
+    finally:
+        await consumer.stop()
+
+
 async def publish_file(
     bootstrap: str,
     topics: Topics,
@@ -192,13 +228,21 @@ async def publish_file(
     realtime: bool = False,
     texts: Iterable[TextLine] = (),
     on_turn: Callable[[int], None] | None = None,
+    new_session: bool = False,
 ) -> StreamSummary:
     """Publish the media file at `path` as session `session_id`.
 
-    The file is probed before anything is sent: bad input raises MediaError and publishes
-    nothing. A file that breaks midway publishes what decoded and ends `truncated`.
+    Everything is checked before anything is sent: the session id (InvalidSessionId), the file
+    (probed; MediaError) and, with `new_session`, that the log holds no session of that id yet
+    (SessionExists); each publishes nothing. A file that breaks midway publishes what decoded and
+    ends `truncated`.
     """
+    check_session_id(session_id)
     source = open_media(path)
+    if new_session and await session_exists(bootstrap, topics, session_id):
+        raise SessionExists(
+            f"session {session_id} already exists in {topics.session}; choose another id (or leave --session out)"
+        )
     async with EventProducer(bootstrap, topics) as producer:
         publisher = SessionPublisher(producer, session_id, producer_id("stream"), realtime=realtime)
         return await publisher.publish(source, texts, on_turn=on_turn)

@@ -14,7 +14,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from infra.cli.common import CommandError, add_json_flag, add_stack_flags, emit, endpoints, stack_from
+from infra.cli.common import (
+    CommandError,
+    add_json_flag,
+    add_stack_flags,
+    emit,
+    endpoints,
+    session_id_arg,
+    stack_from,
+)
+from schemas.ids import escape_controls
 
 EXIT_TAMPERED = 4
 """`audit verify`: the archive departs from the signed chain."""
@@ -72,6 +81,8 @@ def archive_sync(args: argparse.Namespace) -> int:
 def _cell(value: Any, human: bool) -> Any:
     if isinstance(value, bytes | bytearray):
         return f"<{len(value)} bytes>" if human else base64.b64encode(value).decode()
+    if isinstance(value, str) and human:
+        return escape_controls(value)
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -199,7 +210,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     text = "a session's timeline (who spoke when, overlaps, latencies, delegations) or the fleet's figures"
     p = sub.add_parser("report", help=text, description=text)
-    p.add_argument("session", nargs="?", help="the session id")
+    p.add_argument("session", nargs="?", type=session_id_arg, help="the session id")
     p.add_argument("--fleet", action="store_true", help="aggregate over every archived session")
     p.add_argument("--png", metavar="FILE", help="also draw the session's timeline to this PNG")
     _common(p)
@@ -212,7 +223,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "was modified, deleted, inserted or reordered"
     )
     p = audit_sub.add_parser("verify", help=text, description=text)
-    p.add_argument("session", help="the session id")
+    p.add_argument("session", type=session_id_arg, help="the session id")
     p.add_argument("--key", help=key_help + "; the public key is enough")
     _common(p)
     p.set_defaults(func=audit_verify)

@@ -8,7 +8,8 @@ import sys
 from typing import Any
 
 from infra.stack import Stack, StackSettings
-from schemas.errors import MicroturnError
+from schemas.errors import InvalidSessionId, MicroturnError
+from schemas.ids import check_session_id, escape_controls
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -21,6 +22,14 @@ class CommandError(MicroturnError):
     def __init__(self, message: str, exit_code: int = EXIT_FAILED) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def session_id_arg(value: str) -> str:
+    """argparse `type=` of every session id argument: the one rule of `schemas.ids`, else exit 2."""
+    try:
+        return check_session_id(value)
+    except InvalidSessionId as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_stack_flags(parser: argparse.ArgumentParser) -> None:
@@ -77,7 +86,9 @@ def say_for(args: argparse.Namespace) -> Any:
 
 
 def emit(args: argparse.Namespace, document: dict[str, Any], human: str) -> None:
+    """Print `document` as JSON (--json; control characters are escaped by JSON) or `human`, with
+    every control character but the newline escaped: text from the log never drives the terminal."""
     if getattr(args, "json", False):
         print(json.dumps(document, indent=2))
     else:
-        print(human)
+        print(escape_controls(human, keep_newlines=True))

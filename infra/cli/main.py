@@ -9,6 +9,7 @@ from infra.cli import archive_commands, replay_commands, serve_commands, stack_c
 from infra.cli.common import EXIT_BAD_INPUT
 from infra.logs import configure
 from schemas.errors import MicroturnError
+from schemas.ids import escape_controls
 
 DESCRIPTION = """\
 microturn: serve and record real-time interaction models in 200 ms micro-turns.
@@ -53,11 +54,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except MicroturnError as exc:  # every error microturn raises on purpose; its class says the exit code
-        print(f"microturn {args.command}: {exc}", file=sys.stderr)
+        _error(args.command, exc)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
     return code
+
+
+def _error(command: str, exc: Exception) -> None:
+    """The one status line of a failed command; text from outside never drives the terminal."""
+    print(escape_controls(f"microturn {command}: {exc}", keep_newlines=True), file=sys.stderr)
 
 
 def entry() -> None:

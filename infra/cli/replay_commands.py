@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infra.cli.common import CommandError, add_json_flag, add_stack_flags, emit, endpoints, stack_from
+from infra.cli.common import CommandError, add_json_flag, add_stack_flags, emit, endpoints, session_id_arg, stack_from
 
 if TYPE_CHECKING:
     from replay.session import Recording
@@ -29,7 +29,7 @@ differences (actions, text, audio, latency). Exit 0.
 
 
 def _add_source_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("session", metavar="SESSION", help="the session id")
+    parser.add_argument("session", metavar="SESSION", type=session_id_arg, help="the session id")
     parser.add_argument(
         "--source",
         choices=("kafka", "archive"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import statistics
 import sys
 import uuid
@@ -19,10 +20,12 @@ from infra.cli.common import (
     emit,
     endpoints,
     say_for,
+    session_id_arg,
     stack_from,
 )
 from replay.capture import Captured, OutputCapture, sessions_complete
 from schemas import Topics
+from streams.errors import SessionExists
 from streams.media import MediaError, TextLine, parse_text_arg, read_transcript
 from streams.session import StreamSummary, publish_file
 
@@ -36,7 +39,9 @@ async def _publish(
         if progress and turn % 25 == 0:
             print(f"\r{session_id}: {turn * 0.2:7.1f} s sent", end="", file=sys.stderr, flush=True)
 
-    summary = await publish_file(bootstrap, Topics(prefix), path, session_id, realtime, texts, on_turn)
+    summary = await publish_file(
+        bootstrap, Topics(prefix), path, session_id, realtime, texts, on_turn, new_session=True
+    )
     if progress:
         print(file=sys.stderr)
     return summary
@@ -49,16 +54,28 @@ def _texts(args: argparse.Namespace) -> list[TextLine]:
     return lines
 
 
+def default_session_id(path: Path) -> str:
+    """The file's name, reduced to the session id alphabet, and a random suffix."""
+    stem = re.sub(r"[^A-Za-z0-9._:-]", "_", path.stem)[:100] or "session"
+    return f"{stem}-{uuid.uuid4().hex[:8]}"
+
+
 def stream(args: argparse.Namespace) -> int:
-    bootstrap, _, prefix = endpoints(args)
+    """All input is checked before the first event is sent (exit 2, nothing published): the session
+    id (its form, and that the log holds no session of that id), the text arguments and transcript,
+    and the media file (probed)."""
     path = Path(args.file)
-    session_id = args.session or f"{path.stem}-{uuid.uuid4().hex[:8]}"
+    session_id = args.session or default_session_id(path)
     try:
         texts = _texts(args)
+    except MediaError as exc:
+        raise CommandError(str(exc), EXIT_BAD_INPUT) from exc
+    bootstrap, _, prefix = endpoints(args)
+    try:
         summary = asyncio.run(
             _publish(bootstrap, prefix, path, session_id, args.realtime, texts, progress=sys.stderr.isatty())
         )
-    except MediaError as exc:
+    except (MediaError, SessionExists) as exc:
         raise CommandError(str(exc), EXIT_BAD_INPUT) from exc
     doc = summary.as_dict()
     emit(
@@ -144,10 +161,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "stream",
         help=text,
-        description=text + ". Exit 2: bad input, nothing sent; 3: input broke midway, what decoded was sent.",
+        description=text + ". Exit 2: bad input (file, text, transcript, session id, or an id that already exists), "
+        "nothing sent; 3: input broke midway, what decoded was sent.",
     )
     p.add_argument("file", help="any media PyAV reads: WAV (incl. 8 kHz mu-law), FLAC, MP3, Ogg/Opus, WebM, MP4")
-    p.add_argument("--session", help="session id (default: file name + random suffix)")
+    p.add_argument(
+        "--session",
+        type=session_id_arg,
+        help="session id, 1-128 of [A-Za-z0-9._:-], not used before (default: file name + random suffix)",
+    )
     p.add_argument(
         "--realtime",
         action="store_true",

@@ -65,7 +65,8 @@ class BackgroundAgent:
             await asyncio.gather(*list(self._running), return_exceptions=True)
 
     async def run_one(self, task: BackgroundTask) -> BackgroundResult:
-        """Run `task` now and return its result (never raises for tool failures)."""
+        """Run `task` now and return its result; never raises for a tool's failure, whatever it is:
+        a ToolError or any other exception is status "error", running past the timeout "timeout"."""
         tool = self.route(task.task)
         started = time.monotonic()
         context = {**task.context, "session_id": task.session_id}
@@ -76,6 +77,9 @@ class BackgroundAgent:
             status, answer = "timeout", f"{tool.name} did not answer within {self._timeout_s:.0f} s"
         except ToolError as exc:
             status, answer = "error", str(exc)
+        except Exception as exc:  # any failure of a tool is the task's result, never a lost record
+            log.exception("background_tool_failed", session_id=task.session_id, turn=task.turn, tool=tool.name)
+            status, answer = "error", f"{tool.name} failed ({type(exc).__name__}): {exc}"[:2000]
         log.info(
             "background_task_done",
             session_id=task.session_id,

@@ -6,7 +6,9 @@ A tool is a name and an async `run(task, context) -> str`. `route()` picks one p
 from __future__ import annotations
 
 import ast
+import asyncio
 import json
+import math
 import operator
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -43,11 +45,27 @@ _OPS: dict[type, Callable[..., float]] = {
     ast.USub: operator.neg,
     ast.UAdd: operator.pos,
 }
-_EXPRESSION = re.compile(r"[\d.]+(?:\s*(?:\*\*|[-+*/%()])\s*[\d.()]+)+")
+_EXPRESSION = re.compile(r"[\d.]+(?:\s*(?:\*\*|//|[-+*/%()])\s*[\d.()]+)+")
+
+MAX_EXPRESSION_CHARS = 200
+"""Longest arithmetic expression the calculator takes."""
+MAX_NODES = 64
+"""Most syntax-tree nodes (numbers and operators) in one expression."""
+MAX_MAGNITUDE = 10**100
+"""Largest absolute value of any number, operand or intermediate result (about 333 bits)."""
+MAX_EXPONENT = 64
+"""Largest absolute exponent of `**`."""
 
 
 class Calculator:
-    """Arithmetic found in the task (+ - * / // % ** and parentheses), evaluated without eval()."""
+    """Arithmetic found in the task (+ - * / // % ** and parentheses), evaluated without eval().
+
+    Cost is bounded before anything is computed: at most MAX_EXPRESSION_CHARS characters and
+    MAX_NODES syntax nodes, every value within MAX_MAGNITUDE, exponents within MAX_EXPONENT and
+    a power whose result would leave that range is refused without computing it. So one
+    evaluation takes microseconds whatever the task says; it still runs in a worker thread, so
+    even that never blocks the event loop that serves real-time sessions.
+    """
 
     name = "calculator"
 
@@ -58,25 +76,64 @@ class Calculator:
     async def run(self, task: str, context: Mapping[str, str]) -> str:
         match = _EXPRESSION.search(task)
         if match is None:
-            raise ToolError(f"expected an arithmetic expression in the task; got {task!r}")
+            raise ToolError(f"expected an arithmetic expression in the task; got {task[:200]!r}")
         expression = match.group(0)
-        try:
-            value = self._eval(ast.parse(expression, mode="eval").body)
-        except (SyntaxError, ZeroDivisionError, OverflowError, ValueError) as exc:
-            raise ToolError(f"cannot evaluate {expression!r}: {exc}") from exc
-        shown = int(value) if float(value).is_integer() else round(value, 6)
+        if len(expression) > MAX_EXPRESSION_CHARS:
+            raise ToolError(
+                f"expected an expression of at most {MAX_EXPRESSION_CHARS} characters; got {len(expression)}"
+            )
+        value = await asyncio.to_thread(self._evaluate, expression)
+        shown = int(value) if isinstance(value, int) or value.is_integer() else round(value, 6)
         return f"{expression} = {shown}"
 
-    def _eval(self, node: ast.AST) -> float:
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-            return node.value
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            if isinstance(node.op, ast.Pow) and abs(self._eval(node.right)) > 64:
-                raise ValueError("exponent too large")
-            return _OPS[type(node.op)](self._eval(node.left), self._eval(node.right))
-        if isinstance(node, ast.UnaryOp) and type(node.op) in _OPS:
-            return _OPS[type(node.op)](self._eval(node.operand))
-        raise ValueError(f"unsupported element {type(node).__name__}")
+    @staticmethod
+    def _evaluate(expression: str) -> float:
+        """The value of `expression`; raises ToolError for anything out of bounds or invalid."""
+        try:
+            tree = ast.parse(expression, mode="eval")
+            nodes = sum(1 for _ in ast.walk(tree))
+            if nodes > MAX_NODES:
+                raise ValueError(f"expected at most {MAX_NODES} numbers and operators; got {nodes}")
+            return _bounded(_eval(tree.body))
+        except (SyntaxError, ZeroDivisionError, OverflowError, ValueError, TypeError, RecursionError) as exc:
+            raise ToolError(f"cannot evaluate {expression!r}: {exc}") from exc
+
+
+def _bounded(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a real number; got a {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise OverflowError("result is not finite")
+    if abs(value) > MAX_MAGNITUDE:
+        raise OverflowError(f"a value exceeds {MAX_MAGNITUDE:.0e} in magnitude")
+    return value
+
+
+def _eval(node: ast.AST) -> float:
+    """Each node evaluated once, every value checked against the bounds."""
+    if isinstance(node, ast.Constant):
+        return _bounded(node.value)
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        left, right = _eval(node.left), _eval(node.right)
+        if isinstance(node.op, ast.Pow):
+            _check_power(left, right)
+        return _bounded(_OPS[type(node.op)](left, right))
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _OPS:
+        return _bounded(_OPS[type(node.op)](_eval(node.operand)))
+    raise ValueError(f"unsupported element {type(node).__name__}")
+
+
+def _check_power(base: float, exponent: float) -> None:
+    if abs(exponent) > MAX_EXPONENT:
+        raise ValueError(f"exponent too large: expected at most {MAX_EXPONENT} in magnitude; got {exponent:.6g}")
+    if base < 0 and not float(exponent).is_integer():
+        raise ValueError("a negative number to a fractional power is not a real number")
+    if abs(base) > 1 and exponent > 0 and exponent * math.log10(abs(base)) > math.log10(MAX_MAGNITUDE):
+        raise OverflowError(f"{base:.6g} ** {exponent:.6g} exceeds {MAX_MAGNITUDE:.0e}")
+
+
+MAX_QUERY_CHARS = 2000
+"""Longest FAQ search query; a longer task is cut."""
 
 
 class FaqSearch:
@@ -96,14 +153,24 @@ class FaqSearch:
         self._db.execute("PRAGMA create_fts_index('faq', 'id', 'question', 'answer')")
 
     async def run(self, task: str, context: Mapping[str, str]) -> str:
-        row = self._db.execute(
-            "SELECT question, answer FROM (SELECT *, fts_main_faq.match_bm25(id, ?) AS score FROM faq) "
-            "WHERE score IS NOT NULL ORDER BY score DESC LIMIT 1",
-            [task],
-        ).fetchone()
+        """Searches in a worker thread (its own cursor), with the query cut to MAX_QUERY_CHARS."""
+        query = task[:MAX_QUERY_CHARS]
+        row = await asyncio.to_thread(self._search, query)
         if row is None:
-            raise ToolError(f"no FAQ entry matches {task!r}")
+            raise ToolError(f"no FAQ entry matches {query[:200]!r}")
         return f"{row[1]} (FAQ: {row[0]})"
+
+    def _search(self, query: str) -> tuple[str, str] | None:
+        cursor = self._db.cursor()  # a connection is not shared between threads; a cursor per search
+        try:
+            row = cursor.execute(
+                "SELECT question, answer FROM (SELECT *, fts_main_faq.match_bm25(id, ?) AS score FROM faq) "
+                "WHERE score IS NOT NULL ORDER BY score DESC LIMIT 1",
+                [query],
+            ).fetchone()
+        finally:
+            cursor.close()
+        return (str(row[0]), str(row[1])) if row is not None else None
 
 
 SessionText = Callable[[str], Awaitable[list[tuple[int, str]]]]

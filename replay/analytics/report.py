@@ -16,6 +16,7 @@ import duckdb
 
 from replay.errors import ReplayError
 from schemas.clock import TURN_MS
+from schemas.ids import escape_controls
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def _s(ms: float) -> str:
 
 
 def describe(doc: dict[str, Any]) -> str:
-    """The human-readable timeline of a report document."""
+    """The human-readable timeline of a report document (text from the log with control characters escaped)."""
     lines: list[tuple[float, str]] = []
     for start, end in doc["caller"]["segments"]:
         lines.append((start, f"{_s(start)}  caller  speaks {(end - start) / 1000:.1f} s"))
@@ -170,7 +171,7 @@ def describe(doc: dict[str, Any]) -> str:
         lines.append((d["at_ms"] + 0.4, f"{_s(d['at_ms'])}  model   delegates {d['task']!r}: {took}"))
     lat, ov = doc["response_latency_ms"], doc["overlaps"]
     head = (
-        f"session {doc['session_id']}: {doc['duration_ms'] / 1000:.1f} s, {doc['turns']} turns, "
+        f"session {escape_controls(doc['session_id'])}: {doc['duration_ms'] / 1000:.1f} s, {doc['turns']} turns, "
         f"{doc['end_reason'] or 'no end recorded'}; actions {doc['model']['actions']}"
     )
     tail = (

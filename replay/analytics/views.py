@@ -9,6 +9,10 @@ plus `date` and `hour` from the partition folders):
     background_tasks, background_results, dead_letters
 
 Derived views describe the conversation's shape; see `replay.analytics.shape`.
+
+Every table view holds each event once: delivery is at least once and a session id may be reused
+by mistake, so the log can hold an event id twice; the first record by log offset is kept (the
+one consumers acted on), in the table views and so in every view and report built on them.
 """
 
 from __future__ import annotations
@@ -44,6 +48,14 @@ FROM session_started s FULL OUTER JOIN session_ended e USING (session_id)
 """
 
 
+_FIRST_PER_EVENT = """
+SELECT * FROM {source}
+QUALIFY row_number() OVER (PARTITION BY session_id, event_id ORDER BY kafka_partition, kafka_offset) = 1
+"""
+"""One row per event id, the first by log offset. `session_id` leads the window's partition (an event
+id names its session) so that a filter on the session still reaches the Parquet scan."""
+
+
 def _fingerprints(folder: Path) -> set[str]:
     """The schema fingerprints in the names of a table's files (`part-<epoch>-<fingerprint>-<id>.parquet`)."""
     return {path.name.split("-")[2] if path.name.count("-") >= 3 else "" for path in folder.glob("**/*.parquet")}
@@ -70,6 +82,9 @@ def connect(root: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection
         else:  # no files yet: an empty view with the same columns, so queries still bind
             con.register(f"_empty_{name}", _empty(spec.schema))
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM _empty_{name}")
+    for name in TABLES:  # de-duplicated under the table's own name
+        con.execute(f"ALTER VIEW {name} RENAME TO _archived_{name}")
+        con.execute(f"CREATE VIEW {name} AS {_FIRST_PER_EVENT.format(source=f'_archived_{name}')}")
     for view, table in EVENT_VIEWS.items():
         con.execute(f"CREATE VIEW {view} AS SELECT * FROM {table}")
     con.execute(_SESSIONS)

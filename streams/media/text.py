@@ -21,6 +21,22 @@ from streams.media.errors import CannotOpen, TextFormatError
 
 DEFAULT_SPEAKER = "caller"
 """Speaker of text that does not name one."""
+MAX_TIME_MS = 24 * 3600 * 1000
+"""Latest session time a text may have (the workers' longest session, MICROTURN_MAX_SESSION_MS's default)."""
+MAX_TEXT_BYTES = 64 * 1024
+"""Longest text of one line, in UTF-8 bytes (a TextEvent must fit its topic's record size)."""
+MAX_SPEAKER_CHARS = 128
+"""Longest speaker name."""
+
+
+def _check_size(where: str, text: str, speaker: str) -> None:
+    size = len(text.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_TEXT_BYTES:
+        raise TextFormatError(f"{where}: expected a text of at most {MAX_TEXT_BYTES} bytes; got {size}")
+    if len(speaker) > MAX_SPEAKER_CHARS:
+        raise TextFormatError(
+            f"{where}: expected a speaker of at most {MAX_SPEAKER_CHARS} characters; got {len(speaker)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -48,9 +64,15 @@ def parse_text_arg(arg: str) -> TextLine:
     except InvalidOperation:
         raise TextFormatError(f"expected SECONDS:TEXT with SECONDS a number; got {seconds!r} in {arg!r}") from None
     if not value.is_finite() or value < 0:
-        raise TextFormatError(f"expected SECONDS >= 0 in SECONDS:TEXT; got {seconds!r} in {arg!r}")
+        raise TextFormatError(f"expected SECONDS >= 0 in SECONDS:TEXT; got {seconds[:40]!r} in {arg[:80]!r}")
+    if value * 1000 > MAX_TIME_MS:
+        raise TextFormatError(
+            f"expected SECONDS <= {MAX_TIME_MS // 1000} (the longest session) in SECONDS:TEXT; "
+            f"got {seconds[:40]!r} in {arg[:80]!r}"
+        )
     if not text.strip():
-        raise TextFormatError(f"expected some TEXT after the colon; got {arg!r}")
+        raise TextFormatError(f"expected some TEXT after the colon; got {arg[:80]!r}")
+    _check_size(f"text {arg[:40]!r}", text, DEFAULT_SPEAKER)
     return TextLine(time_ms=int((value * 1000).to_integral_value()), text=text)
 
 
@@ -89,15 +111,20 @@ def _parse_line(path: str, number: int, raw: str) -> TextLine:
     value = obj[key]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise TextFormatError(f'{where}: expected "{key}" to be a number; got {value!r}')
+    time_ms = round(Decimal(str(value)) * (1000 if has_t else 1))
     if value < 0:
         raise TextFormatError(f'{where}: expected "{key}" >= 0; got {value!r}')
-    time_ms = round(Decimal(str(value)) * (1000 if has_t else 1))
+    if time_ms > MAX_TIME_MS:
+        raise TextFormatError(
+            f'{where}: expected "{key}" at most {MAX_TIME_MS} ms (the longest session); got {value!r}'
+        )
     text = obj.get("text")
     if not isinstance(text, str) or not text.strip():
         raise TextFormatError(f'{where}: expected "text" to be a non-empty string; got {text!r}')
     speaker = obj.get("speaker", DEFAULT_SPEAKER)
     if not isinstance(speaker, str) or not speaker:
         raise TextFormatError(f'{where}: expected "speaker" to be a non-empty string; got {speaker!r}')
+    _check_size(where, text, speaker)
     return TextLine(time_ms=time_ms, text=text, speaker=speaker)
 
 

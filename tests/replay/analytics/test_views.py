@@ -5,6 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from replay.analytics import connect
 from tests.replay.conftest import Archived, Cli
@@ -48,3 +54,29 @@ def test_query_prints_json_csv_and_a_table(archived: Archived, cli: Cli) -> None
     assert code == 0 and "25" in out and "<6400 bytes>" in out and "(1 row)" in out
     code, _, err = cli("query", "SELECT * FROM nowhere", *archived.cli_flags())
     assert code == 1 and "nowhere" in err
+
+
+def test_events_that_reach_the_log_twice_are_counted_once(archived: Archived, cli: Cli, tmp_path: Path) -> None:
+    """A reused session id or a redelivery puts event ids in the log twice: every view and report keeps
+    the first by offset. (Before: `sessions` gave 4 rows and `report` 4x the turns.)"""
+    copy = tmp_path / "archive"
+    shutil.copytree(archived.archive, copy)
+    for path in copy.glob("*/**/*.parquet"):  # each file holds its rows twice, the copies later in the log
+        table = pq.read_table(path, partitioning=None)
+        index = table.schema.get_field_index("kafka_offset")
+        shifted = pc.add(table.column(index), pa.scalar(1_000_000, pa.int64()))
+        later = table.set_column(index, table.schema.field(index), shifted)
+        pq.write_table(pa.concat_tables([later, table]), path)
+    con = connect(copy)
+    sessions = con.execute("SELECT session_id, end_reason, audio_chunks, duration_ms FROM sessions ORDER BY 1")
+    assert sessions.fetchall() == [("alice", "complete", 10, 2000), ("bob", "complete", 15, 3000)]
+    for view, expected in (("audio_chunks", 25), ("turns", 25), ("outputs", 25), ("turn_activity", 25)):
+        assert con.execute(f"SELECT count(*) FROM {view}").fetchone() == (expected,), view
+    first = con.execute("SELECT max(kafka_offset) FROM audio_chunks").fetchone()
+    assert first is not None and first[0] < 1_000_000  # the first record by offset is the one kept
+    con.close()
+    flags = ["--archive", str(copy), "--kafka", archived.bootstrap, "--topic-prefix", archived.prefix]
+    code, out, _ = cli("report", "alice", *flags)
+    assert code == 0 and out.startswith("session alice: 2.0 s, 10 turns, complete")
+    code, out, _ = cli("report", "--fleet", "--json", *flags)
+    assert code == 0 and json.loads(out)["sessions"] == 2 and json.loads(out)["turns"] == 25

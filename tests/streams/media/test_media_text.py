@@ -101,3 +101,30 @@ def test_read_transcript_file_errors(tmp_path: Path) -> None:
     path.write_bytes(b'{"t": 0, "text": "ok"}\n{"t": 1, "text": "caf\xe9"}\n')
     with pytest.raises(TextFormatError, match="line 2: expected UTF-8"):
         read_transcript(path)
+
+
+@pytest.mark.parametrize("arg", ["1e30:hi", "86400.001:hi", "9" * 400 + ":hi"])
+def test_a_text_time_beyond_the_longest_session_is_refused(arg: str) -> None:
+    with pytest.raises(TextFormatError, match=r"expected SECONDS <= 86400 \(the longest session\)") as info:
+        parse_text_arg(arg)
+    assert len(str(info.value)) < 300
+
+
+def test_a_giant_text_is_refused_before_anything_is_sent() -> None:
+    with pytest.raises(TextFormatError, match=r"at most 65536 bytes; got 70000"):
+        parse_text_arg("1:" + "x" * 70_000)
+
+
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ('{"t": 1e30, "text": "hi"}', r'expected "t" at most 86400000 ms'),
+        ('{"start_ms": 86400001, "text": "hi"}', r'expected "start_ms" at most 86400000 ms'),
+        ('{"t": 1, "text": "hi", "speaker": "' + "s" * 200 + '"}', "speaker of at most 128"),
+    ],
+)
+def test_transcript_lines_out_of_bounds_are_refused(tmp_path: Path, line: str, fragment: str) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text(line + "\n")
+    with pytest.raises(TextFormatError, match=fragment):
+        read_transcript(path)
