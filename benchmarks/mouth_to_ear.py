@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from infra.stack import Stack, StackSettings
-from replay.capture import Captured, OutputCapture
+from streams.tail import Captured, OutputTail
 from schemas import Topics
 from streams.ingress import CallResult, g711, place_call
 
@@ -125,7 +125,7 @@ async def one_call(target: Target, sid: str, audio: bytes, delay_s: float) -> Ca
 
 async def run_round(target: Target, calls: int, seconds: float) -> dict[str, Any]:
     sids = [f"MZbench{calls:02d}x{i:02d}{uuid.uuid4().hex[:8]}" for i in range(calls)]
-    async with OutputCapture(target.bootstrap, target.topics.output) as capture:
+    async with OutputTail(target.bootstrap, target.topics.output) as capture:
         placing = asyncio.gather(
             *(one_call(target, sid, caller(seconds, 200.0 + 37.0 * i), 0.2 * i / calls) for i, sid in enumerate(sids))
         )

@@ -21,7 +21,7 @@ from infra.cli.common import (
     say_for,
     stack_from,
 )
-from replay.capture import Captured, OutputCapture, sessions_complete
+from streams.tail import Captured, OutputTail, sessions_complete
 from schemas import Topics
 from streams.media import MediaError, TextLine, parse_text_arg, read_transcript
 from streams.session import StreamSummary, publish_file
@@ -92,7 +92,7 @@ async def _demo(
                 flush=True,
             )
 
-    async with OutputCapture(bootstrap, topics.output) as capture:
+    async with OutputTail(bootstrap, topics.output) as capture:
         publish = asyncio.create_task(_publish(bootstrap, prefix, path, session_id, True, [], progress=False))
         await capture.until(sessions_complete([session_id]), timeout_s, on_output=line)
         summary = await publish
