@@ -32,6 +32,14 @@ class IngressSettings:
     """Telephone frames held while waiting for a missing one before its gap is filled with silence."""
     max_gap_ms: int = 5_000
     """Largest jump ahead of the timeline a media timestamp may make (filled with silence)."""
+    audio_burst_ms: int = 2_000
+    """How far a call's audio may run ahead of real time (counted from its start message); audio
+    beyond that ends the call (close 1008, session aborted) before any of it is published."""
+    max_call_s: float = 4 * 3600.0
+    """Longest call, in seconds of audio; audio beyond it ends the call (close 1008, aborted)."""
+    max_calls_per_principal: int = 20
+    """Concurrent calls of one authenticated principal (a PCM token's name, the Twilio account);
+    a connection beyond this is answered 429 before the upgrade."""
 
     def __post_init__(self) -> None:
         problems = [
@@ -45,6 +53,14 @@ class IngressSettings:
                 ("drain_timeout_s", self.drain_timeout_s, self.drain_timeout_s >= 0, ">= 0"),
                 ("jitter_frames", self.jitter_frames, self.jitter_frames >= 1, ">= 1"),
                 ("max_gap_ms", self.max_gap_ms, self.max_gap_ms >= 0, ">= 0"),
+                ("audio_burst_ms", self.audio_burst_ms, self.audio_burst_ms >= 200, ">= 200 (one turn)"),
+                ("max_call_s", self.max_call_s, self.max_call_s > 0, "> 0"),
+                (
+                    "max_calls_per_principal",
+                    self.max_calls_per_principal,
+                    self.max_calls_per_principal >= 1,
+                    ">= 1",
+                ),
             )
             if not ok
         ]
