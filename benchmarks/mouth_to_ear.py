@@ -43,9 +43,9 @@ from typing import Any
 import numpy as np
 
 from infra.stack import Stack, StackSettings
-from streams.tail import Captured, OutputTail
 from schemas import Topics
 from streams.ingress import CallResult, g711, place_call
+from streams.tail import Captured, OutputTail
 
 CACHE = Path(os.environ.get("MICROTURN_CACHE_DIR", Path.home() / ".cache" / "microturn"))
 TAIL_S = 1.0

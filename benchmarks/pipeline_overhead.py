@@ -28,9 +28,9 @@ import numpy as np
 
 from infra.kafka import jar_dir
 from infra.stack import Stack, StackSettings
-from streams.tail import OutputTail, sessions_complete
 from schemas import Topics
 from streams.session import publish_file
+from streams.tail import OutputTail, sessions_complete
 
 CACHE = Path(os.environ.get("MICROTURN_CACHE_DIR", Path.home() / ".cache" / "microturn"))
 

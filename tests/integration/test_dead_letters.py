@@ -9,12 +9,12 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from infra.stack import Stack
-from streams.tail import OutputTail, sessions_complete
 from replay.log import read_topics
 from schemas import DeadLetter, Topics, VideoFrame, event_id
 from streams.errors import OversizedEvent
 from streams.producer import EventProducer
 from streams.session import publish_file
+from streams.tail import OutputTail, sessions_complete
 from tests.integration.test_end_to_end import write_wav
 
 

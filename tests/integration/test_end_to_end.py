@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from infra.stack import Stack
-from streams.tail import OutputTail, sessions_complete
 from replay.log import read_topics
 from schemas import ACTIONS, Topics
 from streams.session import publish_file
+from streams.tail import OutputTail, sessions_complete
 
 
 def write_wav(path: Path, seconds: float, freq: float, rate: int = 16_000) -> Path:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from infra.stack import Stack
 from processors.recovery import first_per_turn
-from streams.tail import OutputTail, sessions_complete
 from replay.log import read_topics
 from schemas import BackgroundResult, BackgroundTask, ModelOutput, Topics
 from streams.media import TextLine
 from streams.media.testing import Picture, Tone, write_media
 from streams.session import publish_file
+from streams.tail import OutputTail, sessions_complete
 
 REQUEST = "please calculate 12 * 7 for me"
 

@@ -17,11 +17,11 @@ from infra import process
 from infra.stack import Stack, StackSettings
 from infra.triton import MARKER, TritonServer
 from processors.recovery import first_per_turn
-from streams.tail import OutputTail, sessions_complete
 from replay.log import read_topics
 from replay.offline import run_session
 from schemas import ACTIONS, ModelOutput, Topics
 from streams.session import publish_file
+from streams.tail import OutputTail, sessions_complete
 from tests.conftest import CACHE_DIR
 from tests.integration.test_end_to_end import write_wav
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from infra import process
 from infra.stack import WORKER_MARKER, Stack
-from streams.tail import OutputTail, sessions_complete
 from replay.log import read_topics
 from schemas import MicroTurn, ModelOutput, Topics
 from streams.session import publish_file
+from streams.tail import OutputTail, sessions_complete
 from tests.integration.test_end_to_end import write_wav
 
 SESSIONS = {"crash-a": 4.0, "crash-b": 3.4, "crash-c": 4.6}

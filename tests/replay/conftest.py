@@ -22,11 +22,11 @@ from infra.stack import Stack, StackSettings
 from infra.triton import TritonServer
 from processors.archiver.sync import wait_synced
 from processors.archiver.testing import ArchiverProcess
-from streams.tail import OutputTail, sessions_complete
 from replay.log import read_topics
 from schemas import Topics
 from streams.media import TextLine
 from streams.session import StreamSummary, publish_file
+from streams.tail import OutputTail, sessions_complete
 from tests.conftest import CACHE_DIR, unique_prefix
 from tests.integration.test_end_to_end import write_wav
 

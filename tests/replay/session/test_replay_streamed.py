@@ -16,11 +16,11 @@ from inference.network import CONFIGS, InteractionNetwork, save_checkpoint
 from infra.cli.main import main
 from infra.stack import Stack, StackSettings
 from infra.triton import TritonServer
-from streams.tail import OutputTail, sessions_complete
 from schemas import Topics
 from streams.media import TextLine
 from streams.media.testing import Picture, Tone, write_media
 from streams.session import StreamSummary, publish_file
+from streams.tail import OutputTail, sessions_complete
 from tests.conftest import CACHE_DIR, unique_prefix
 from tests.integration.test_end_to_end import write_wav
 from tests.replay.export.probe import probe, subtitles
