@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -37,7 +39,7 @@ async def test_a_tail_decodes_only_its_sessions_records_and_nothing_older(
     kafka_bootstrap: str, topic_prefix: str
 ) -> None:
     topics = Topics(topic_prefix)
-    ensure_topics(kafka_bootstrap, topics)
+    await asyncio.to_thread(ensure_topics, kafka_bootstrap, topics)
     await _send(kafka_bootstrap, topics.output, [("mine", encode(_output("mine", 9)))])  # before the tail: unseen
     async with OutputTail(kafka_bootstrap, topics.output, topics.partitions, sessions=["mine"]) as tail:
         await _send(
@@ -60,7 +62,7 @@ async def test_a_tail_decodes_only_its_sessions_records_and_nothing_older(
 
 async def test_a_tail_of_every_session_and_a_watch_added_later(kafka_bootstrap: str, topic_prefix: str) -> None:
     topics = Topics(topic_prefix)
-    ensure_topics(kafka_bootstrap, topics)
+    await asyncio.to_thread(ensure_topics, kafka_bootstrap, topics)
     async with (
         OutputTail(kafka_bootstrap, topics.output, topics.partitions) as every,
         OutputTail(kafka_bootstrap, topics.output, topics.partitions, sessions=()) as later,

@@ -7,6 +7,7 @@ published, the call ends with close 1008 and a reason, and the refusal is counte
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import numpy as np
@@ -55,10 +56,9 @@ async def test_two_minutes_of_pcm_in_one_burst_are_refused_after_the_allowance(
         )
         await websocket.send(json.dumps({"type": "start"}))
         sid = json.loads(await websocket.recv())["session_id"]
-        with pytest.raises(ConnectionClosed):
+        with contextlib.suppress(ConnectionClosed):  # the server closes the call midway
             for _ in range(120):
                 await websocket.send(SECOND)
-            await websocket.recv()
         code, reason = await closed_with(websocket)
         refusals = dict(server.refusals)
     assert code == 1008 and "faster than real time" in reason
@@ -75,10 +75,9 @@ async def test_a_twilio_burst_is_refused_the_same_way(kafka_bootstrap: str, topi
         kafka_bootstrap, topics.prefix, TwilioProtocol(TOKEN), audio_burst_ms=1000, drain_timeout_s=0.2
     ) as server:
         websocket = await stream(server, sid)
-        with pytest.raises(ConnectionClosed):
+        with contextlib.suppress(ConnectionClosed):
             for i in range(3000):  # 60 s of 20 ms frames, as fast as the socket takes them
                 await websocket.send(media(sid, i, bytes([0x90]) * 160))
-            await websocket.recv()
         code, reason = await closed_with(websocket)
     assert code == 1008 and "faster than real time" in reason
     record = (await read_sessions(kafka_bootstrap, topics, [sid], timeout_s=10))[sid]

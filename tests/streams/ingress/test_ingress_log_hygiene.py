@@ -53,7 +53,7 @@ async def test_refused_tokens_are_redacted_in_the_servers_log(
         server.send_signal(signal.SIGINT)
         _, stderr_bytes = await asyncio.wait_for(server.communicate(), 30)
     stderr = stderr_bytes.decode()
-    assert statuses == [403, 403, 400]
     assert "connection_refused" in stderr
     assert "leaked" not in stderr and TOKEN not in stderr
+    assert statuses == [403, 403, 400]
     assert "Traceback" not in stderr

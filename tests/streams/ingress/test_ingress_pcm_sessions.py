@@ -30,10 +30,11 @@ async def test_a_client_cannot_choose_a_session_id_and_so_cannot_hijack_one(
         sid = started["session_id"]
         assert started["type"] == "started" and sid.startswith("ws-")
 
-        attacker = await connect(url, additional_headers=AUTH)
-        await attacker.send(json.dumps({"type": "start", "session_id": sid}))
-        code, reason = await closed_with(attacker)
-        assert code == 1008 and "assigned by the server" in reason
+        for claimed in (sid, "streamed-by-another-producer"):  # live here, or live anywhere else
+            attacker = await connect(url, additional_headers=AUTH)
+            await attacker.send(json.dumps({"type": "start", "session_id": claimed}))
+            code, reason = await closed_with(attacker)
+            assert code == 1008 and "assigned by the server" in reason
 
         async with EventProducer(kafka_bootstrap, topics) as producer:  # the victim's session still gets its output
             await producer.send(
@@ -48,8 +49,9 @@ async def test_a_client_cannot_choose_a_session_id_and_so_cannot_hijack_one(
         await victim.send(json.dumps({"type": "stop"}))
         await closed_with(victim)
 
-    record = (await read_sessions(kafka_bootstrap, topics, [sid], timeout_s=10))[sid]
-    assert record.ended is not None and record.ended.reason == "complete"  # ended by its own client only
+    records = await read_sessions(kafka_bootstrap, topics, [sid, "streamed-by-another-producer"], timeout_s=10)
+    assert records[sid].ended is not None and records[sid].ended.reason == "complete"  # ended by its own client
+    assert records["streamed-by-another-producer"].started is None  # nothing published under the claimed id
 
 
 async def test_two_clients_get_two_sessions_and_a_label_is_kept(kafka_bootstrap: str, topics: Topics) -> None:

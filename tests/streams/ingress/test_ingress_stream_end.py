@@ -19,7 +19,9 @@ async def test_six_seconds_of_twilio_audio_are_thirty_turns_and_the_last_is_flag
     kafka_bootstrap: str, topics: Topics
 ) -> None:
     sid = "MZboundary"
-    async with running(kafka_bootstrap, topics.prefix, TwilioProtocol(TOKEN), drain_timeout_s=0.2) as server:
+    async with running(
+        kafka_bootstrap, topics.prefix, TwilioProtocol(TOKEN), drain_timeout_s=0.2, audio_burst_ms=60_000
+    ) as server:  # sent faster than real time: the burst allowance covers the whole call
         websocket = await stream(server, sid)
         for i in range(300):  # 300 frames of 20 ms: 6.0 s, exactly 30 turns
             await websocket.send(media(sid, i, bytes([0x80 + i % 64]) * 160))
