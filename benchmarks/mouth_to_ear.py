@@ -125,7 +125,7 @@ async def one_call(target: Target, sid: str, audio: bytes, delay_s: float) -> Ca
 
 async def run_round(target: Target, calls: int, seconds: float) -> dict[str, Any]:
     sids = [f"MZbench{calls:02d}x{i:02d}{uuid.uuid4().hex[:8]}" for i in range(calls)]
-    async with OutputTail(target.bootstrap, target.topics.output) as capture:
+    async with OutputTail(target.bootstrap, target.topics.output, sessions=sids) as capture:
         placing = asyncio.gather(
             *(one_call(target, sid, caller(seconds, 200.0 + 37.0 * i), 0.2 * i / calls) for i, sid in enumerate(sids))
         )

@@ -92,7 +92,7 @@ async def _demo(
                 flush=True,
             )
 
-    async with OutputTail(bootstrap, topics.output) as capture:
+    async with OutputTail(bootstrap, topics.output, sessions=[session_id]) as capture:
         publish = asyncio.create_task(_publish(bootstrap, prefix, path, session_id, True, [], progress=False))
         await capture.until(sessions_complete([session_id]), timeout_s, on_output=line)
         summary = await publish
