@@ -178,8 +178,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--max-calls-per-principal",
         type=int,
-        default=20,
-        help=f"concurrent calls per token (${WS_TOKENS_ENV}) or Twilio account; more get HTTP 429 (default 20)",
+        default=None,
+        help=f"concurrent calls per token (${WS_TOKENS_ENV}) or Twilio account; more get HTTP 429 "
+        "(default: --max-calls)",
     )
     add_stack_flags(p)
     add_json_flag(p)

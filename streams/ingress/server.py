@@ -155,6 +155,7 @@ class IngressServer:
     ) -> None:
         """Close every call (code 1001; their sessions end `aborted`), then the shared clients."""
         self._closing.set()
+        log.info("ingress_stopping", protocol=self._protocol.name, calls=len(self._calls), refusals=dict(self.refusals))
         try:
             if self._server is not None:
                 self._server.close(close_connections=True)
@@ -175,7 +176,7 @@ class IngressServer:
             return self._refuse(
                 connection, 503, "Too many calls\n", peer=peer, why="too many calls", max_calls=self.settings.max_calls
             )
-        if self._per_principal[principal] >= self.settings.max_calls_per_principal:
+        if self._per_principal[principal] >= self.settings.principal_limit:
             return self._refuse(
                 connection,
                 429,
@@ -183,7 +184,7 @@ class IngressServer:
                 peer=peer,
                 why="too many calls for this principal",
                 principal=principal,
-                max_calls_per_principal=self.settings.max_calls_per_principal,
+                max_calls_per_principal=self.settings.principal_limit,
             )
         self._admitted[connection] = principal
         return None
@@ -199,7 +200,7 @@ class IngressServer:
             self.refusals["too-many-calls"] += 1
             await websocket.close(1013, "too many calls")
             return
-        if self._per_principal[principal] >= self.settings.max_calls_per_principal:  # likewise, per principal
+        if self._per_principal[principal] >= self.settings.principal_limit:  # likewise, per principal
             self.refusals["too-many-calls-for-principal"] += 1
             await websocket.close(1008, "too many calls for this principal")
             return
@@ -212,6 +213,8 @@ class IngressServer:
         finally:
             self._calls.discard(websocket)
             self._per_principal[principal] -= 1
+            if self._per_principal[principal] <= 0:
+                del self._per_principal[principal]
 
 
 def _path(request: Request) -> str:

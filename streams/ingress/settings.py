@@ -37,9 +37,10 @@ class IngressSettings:
     beyond that ends the call (close 1008, session aborted) before any of it is published."""
     max_call_s: float = 4 * 3600.0
     """Longest call, in seconds of audio; audio beyond it ends the call (close 1008, aborted)."""
-    max_calls_per_principal: int = 20
+    max_calls_per_principal: int | None = None
     """Concurrent calls of one authenticated principal (a PCM token's name, the Twilio account);
-    a connection beyond this is answered 429 before the upgrade."""
+    a connection beyond this is answered 429 before the upgrade. None: `max_calls` (one principal
+    may use the whole server, as a single Twilio account or a single PCM token does)."""
 
     def __post_init__(self) -> None:
         problems = [
@@ -58,11 +59,16 @@ class IngressSettings:
                 (
                     "max_calls_per_principal",
                     self.max_calls_per_principal,
-                    self.max_calls_per_principal >= 1,
-                    ">= 1",
+                    self.max_calls_per_principal is None or self.max_calls_per_principal >= 1,
+                    ">= 1 or None",
                 ),
             )
             if not ok
         ]
         if problems:
             raise ConfigError("ingress settings: " + "; ".join(problems))
+
+    @property
+    def principal_limit(self) -> int:
+        """Concurrent calls one principal may have (`max_calls_per_principal`, else `max_calls`)."""
+        return self.max_calls if self.max_calls_per_principal is None else self.max_calls_per_principal
