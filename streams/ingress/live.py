@@ -1,8 +1,8 @@
 """Publishing one live call as a session: audio as it arrives, text at the session clock, the end.
 
 A live session has no file to probe and no end to look ahead to, so it differs from
-`streams.session.SessionPublisher` in three ways: audio chunk k is sent the moment its 3200th
-sample arrives (nothing is held back, which would add a turn of latency); text events are
+`streams.session.SessionPublisher` in three ways: audio chunk k is sent as soon as its 3200th
+sample arrived and it is known not to be the last (no look-ahead of a turn); text events are
 stamped with the session clock *now*, i.e. the audio received so far; and the end is only known
 when the call ends. Then the partial last turn is padded and flagged `last`.
 
@@ -10,8 +10,9 @@ Ending on a turn boundary: when the audio received so far fills its last turn ex
 chunk is held until more audio arrives (it is then sent as an ordinary chunk) or the call ends
 (it is then sent flagged `last`). Without the hold, a call whose audio stops on a boundary would
 need an extra, empty chunk to mark its end, and the session would get one turn (200 ms) its
-caller never spoke. The hold costs at most one of the peer's frames of latency on turns that end
-exactly where a frame ends (20 ms on Twilio), and nothing otherwise.
+caller never spoke. The hold costs one of the peer's frames of latency on turns that end exactly
+where a frame ends, and nothing on the others. On Twilio (20 ms frames, ten to a turn) that is
+every turn: each turn closes 20 ms later than it would without the hold.
 """
 
 from __future__ import annotations
