@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 import structlog
@@ -11,7 +12,7 @@ from infra import logs
 
 
 @pytest.fixture
-def configured() -> None:
+def configured() -> Iterator[None]:
     logs.configure("info")
     yield
     structlog.reset_defaults()
