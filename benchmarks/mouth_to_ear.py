@@ -41,9 +41,9 @@ from typing import Any
 
 from benchmarks.live_common import CACHE, LINGER_S, TAIL_S, caller, cpu_seconds, start_server, stats
 from infra.stack import Stack, StackSettings
-from replay.capture import Captured, OutputCapture
 from schemas import Topics
 from streams.ingress import CallResult, place_call
+from streams.tail import Captured, OutputTail
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ async def one_call(target: Target, sid: str, audio: bytes, delay_s: float) -> Ca
 
 async def run_round(target: Target, calls: int, seconds: float) -> dict[str, Any]:
     sids = [f"MZbench{calls:02d}x{i:02d}{uuid.uuid4().hex[:8]}" for i in range(calls)]
-    async with OutputCapture(target.bootstrap, target.topics.output) as capture:
+    async with OutputTail(target.bootstrap, target.topics.output, sessions=sids) as capture:
         placing = asyncio.gather(
             *(one_call(target, sid, caller(seconds, 200.0 + 37.0 * i), 0.2 * i / calls) for i, sid in enumerate(sids))
         )

@@ -28,9 +28,9 @@ import numpy as np
 
 from infra.kafka import jar_dir
 from infra.stack import Stack, StackSettings
-from replay.capture import OutputCapture, sessions_complete
 from schemas import Topics
 from streams.session import publish_file
+from streams.tail import OutputTail, sessions_complete
 
 CACHE = Path(os.environ.get("MICROTURN_CACHE_DIR", Path.home() / ".cache" / "microturn"))
 
@@ -54,7 +54,7 @@ def pct(values: list[float], q: float) -> float:
 
 async def level(bootstrap: str, topics: Topics, call: Path, sessions: int, seconds: float) -> dict[str, float]:
     names = [f"n{sessions}-{i}-{uuid.uuid4().hex[:6]}" for i in range(sessions)]
-    async with OutputCapture(bootstrap, topics.output) as capture:
+    async with OutputTail(bootstrap, topics.output, sessions=names) as capture:
         # Consume while publishing: a receive time taken after the fact would measure the wait.
         streams = [asyncio.create_task(publish_file(bootstrap, topics, call, name, realtime=True)) for name in names]
         await capture.until(sessions_complete(names), timeout_s=60 + seconds * 4)

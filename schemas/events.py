@@ -82,6 +82,25 @@ class TextEvent(Event, frozen=True, tag="text_event"):
     """Who wrote or said it."""
 
 
+class Playback(Event, frozen=True, tag="playback"):
+    """What became of the model's speech in a live call: played to the caller, or cut before it was.
+
+    Recorded by the live ingress on its own topic (`Topics.playback`), never an input of the model:
+    it says what the caller actually heard. Audio confirmed by the carrier's mark echo is `played`;
+    audio dropped from the carrier's buffer by a barge-in `clear` is `cleared`. `turn` and
+    `event_time_ms` are the session clock when it happened.
+    """
+
+    kind: Literal["played", "cleared"]
+    """played: the carrier confirmed these turns' audio was heard; cleared: it was dropped unheard."""
+    turns: tuple[int, ...]
+    """The output turns whose audio this is about, oldest first."""
+    audio_ms: int
+    """Milliseconds of model audio those turns held (for a clear: at most this much was cut)."""
+    at_turn: int = -1
+    """For a clear: the output turn whose silence stopped the speech; -1 for `played`."""
+
+
 class MicroTurn(Event, frozen=True, tag="micro_turn"):
     """Exactly what the model saw at turn `turn`: replaying these reproduces the outputs."""
 
@@ -173,6 +192,7 @@ ANY_EVENT = (
     | AudioChunk
     | VideoFrame
     | TextEvent
+    | Playback
     | MicroTurn
     | ModelOutput
     | BackgroundTask

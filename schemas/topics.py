@@ -68,6 +68,11 @@ class Topics:
         return f"{self.prefix}.input.text"
 
     @property
+    def playback(self) -> str:
+        """Playback events of live calls (what the caller heard); no processor takes them as input."""
+        return f"{self.prefix}.playback"
+
+    @property
     def background_results(self) -> str:
         return f"{self.prefix}.background.results"
 
@@ -100,6 +105,7 @@ class Topics:
             TopicSpec(self.audio, p, _delete(week, _INPUT_MAX_BYTES)),
             TopicSpec(self.video, p, _delete(week, _INPUT_MAX_BYTES)),
             TopicSpec(self.text, p, _delete(week, _INPUT_MAX_BYTES)),
+            TopicSpec(self.playback, p, _delete(week, _INPUT_MAX_BYTES)),
             TopicSpec(self.background_results, p, _delete(week, _INPUT_MAX_BYTES)),
             TopicSpec(self.background_tasks, p, _delete(week, _INPUT_MAX_BYTES)),
             TopicSpec(self.turns, p, _delete(week, _TURN_MAX_BYTES)),

@@ -20,6 +20,8 @@ if TYPE_CHECKING:  # the ingress stack is imported by the commands that run it, 
 
 TWILIO_TOKEN_ENV = "TWILIO_AUTH_TOKEN"
 WS_TOKEN_ENV = "MICROTURN_WS_TOKEN"
+WS_TOKENS_ENV = "MICROTURN_WS_TOKENS"
+"""PRINCIPAL=TOKEN,... : one token per principal (calls per principal are capped); overrides WS_TOKEN_ENV."""
 
 
 def _protocol(args: argparse.Namespace) -> CallProtocol:
@@ -27,6 +29,9 @@ def _protocol(args: argparse.Namespace) -> CallProtocol:
 
     if args.protocol == "twilio":
         return TwilioProtocol(os.environ.get(TWILIO_TOKEN_ENV, ""), public_url=args.public_url)
+    named = os.environ.get(WS_TOKENS_ENV, "")
+    if named:
+        return PcmProtocol(dict(_parse_pairs(named.split(","), "=", WS_TOKENS_ENV)))
     return PcmProtocol(os.environ.get(WS_TOKEN_ENV, ""))
 
 
@@ -45,6 +50,9 @@ def serve(args: argparse.Namespace) -> int:
             max_calls=args.max_calls,
             max_message_bytes=args.max_message_bytes,
             idle_timeout_s=args.idle_timeout,
+            audio_burst_ms=args.audio_burst_ms,
+            max_call_s=args.max_call_s,
+            max_calls_per_principal=args.max_calls_per_principal,
         )
     except ConfigError as exc:
         raise CommandError(str(exc), EXIT_BAD_INPUT) from exc
@@ -140,7 +148,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "protocol",
         choices=("twilio", "ws"),
-        help=f"twilio: Media Streams, signed with ${TWILIO_TOKEN_ENV}; ws: PCM with bearer ${WS_TOKEN_ENV}",
+        help=f"twilio: Media Streams, signed with ${TWILIO_TOKEN_ENV}; ws: PCM with bearer ${WS_TOKEN_ENV} "
+        f"(or ${WS_TOKENS_ENV}=NAME=TOKEN,...)",
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one, printed)")
@@ -157,6 +166,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="largest WebSocket message; a larger one aborts its call (default 65536)",
     )
     p.add_argument("--idle-timeout", type=float, default=10.0, help="seconds of peer silence that abort a call")
+    p.add_argument(
+        "--audio-burst-ms",
+        type=int,
+        default=2000,
+        help="how far a call's audio may run ahead of real time; faster audio ends it, close 1008 (default 2000)",
+    )
+    p.add_argument(
+        "--max-call-s", type=float, default=4 * 3600.0, help="longest call in seconds of audio (default 14400)"
+    )
+    p.add_argument(
+        "--max-calls-per-principal",
+        type=int,
+        default=None,
+        help=f"concurrent calls per token (${WS_TOKENS_ENV}) or Twilio account; more get HTTP 429 "
+        "(default: --max-calls)",
+    )
     add_stack_flags(p)
     add_json_flag(p)
     p.set_defaults(func=serve)

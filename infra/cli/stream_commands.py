@@ -23,11 +23,11 @@ from infra.cli.common import (
     session_id_arg,
     stack_from,
 )
-from replay.capture import Captured, OutputCapture, sessions_complete
 from schemas import Topics
 from streams.errors import SessionExists
 from streams.media import MediaError, TextLine, parse_text_arg, read_transcript
 from streams.session import StreamSummary, publish_file
+from streams.tail import Captured, OutputTail, sessions_complete
 
 SAMPLE_CALL = Path(__file__).resolve().parents[2] / "streams" / "samples" / "call.wav"
 
@@ -109,7 +109,7 @@ async def _demo(
                 flush=True,
             )
 
-    async with OutputCapture(bootstrap, topics.output) as capture:
+    async with OutputTail(bootstrap, topics.output, sessions=[session_id]) as capture:
         publish = asyncio.create_task(_publish(bootstrap, prefix, path, session_id, True, [], progress=False))
         await capture.until(sessions_complete([session_id]), timeout_s, on_output=line)
         summary = await publish

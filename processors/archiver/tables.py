@@ -37,6 +37,7 @@ from schemas import (
     Event,
     MicroTurn,
     ModelOutput,
+    Playback,
     SessionEnded,
     SessionStarted,
     TextEvent,
@@ -158,6 +159,7 @@ _EVENT_TYPES: tuple[type[Event], ...] = (
     BackgroundTask,
     BackgroundResult,
     DeadLetter,
+    Playback,
 )
 TABLES: dict[str, TableSpec] = {spec.name: spec for spec in (_spec(t) for t in _EVENT_TYPES)}
 """Every archive table by name (the event's schema tag)."""

@@ -10,7 +10,8 @@ and the socket is closed with a code that says why.
 
 How a call ends -> SessionEnded.reason and close code:
 - the peer sent its stop message: `complete`, 1000;
-- a `CallRejected` (malformed message, unsupported media, idle timeout): `aborted`, its code;
+- a `CallRejected` (malformed message, unsupported media, idle timeout, audio faster than real
+  time or past the longest call): `aborted`, its code; counted in the server's `refusals`;
 - the message size limit: `aborted`, 1009 (sent by the WebSocket library);
 - the server shut down: `aborted`, 1001;
 - the peer disconnected without stopping: `truncated` (it broke off midway);
@@ -33,6 +34,7 @@ from schemas import ModelOutput
 from schemas.events import EndReason
 from streams.errors import StreamsError
 from streams.ingress.errors import CallRejected, CallTimeout
+from streams.ingress.limits import AudioLimit
 from streams.ingress.live import LiveSession
 from streams.ingress.playback import Playback, Step
 from streams.ingress.server import CallContext
@@ -114,6 +116,18 @@ class LiveCall(ABC):
     async def ended(self, reason: EndReason, detail: str) -> None:  # noqa: B027 - optional hook
         """Tell the peer how the call ended, before the socket closes; nothing by default."""
 
+    async def on_mark(self, name: str, session: LiveSession) -> bool:
+        """The peer echoed mark `name`: record the model speech it confirmed as played.
+
+        Returns False for a mark this call never sent (counted by the protocol).
+        """
+        heard = self.playback.on_mark(name)
+        if heard is None:
+            return False
+        if heard.turns:
+            await session.playback("played", heard.turns, heard.audio_ms)
+        return True
+
     async def receive(self) -> str | bytes:
         """The next message, or CallTimeout after `idle_timeout_s` of silence from the peer."""
         try:
@@ -129,13 +143,15 @@ class LiveCall(ABC):
             self.log = self.log.bind(session_id=start.session_id, **start.log_fields)
             outputs = self.context.outputs.subscribe(start.session_id)  # SessionInUse: not ours to end
         except CallRejected as exc:
+            self.context.refusals[type(exc).__name__] += 1
             self.log.warning("call_rejected_before_start", error=str(exc))
             await self._close(exc.close_code, str(exc))
             return
         except ConnectionClosed:
             self.log.info("call_closed_before_start")
             return
-        session = self.session = LiveSession(self.context.producer, start.session_id, self.context.producer_name)
+        limit = AudioLimit(self.settings.audio_burst_ms, int(self.settings.max_call_s * 1000))
+        session = self.session = LiveSession(self.context.producer, start.session_id, self.context.producer_name, limit)
         player: asyncio.Task[None] | None = None
         try:
             ending, player = await self._converse(start, session, outputs)
@@ -168,6 +184,7 @@ class LiveCall(ABC):
             while not await self.on_message(await self.receive(), session):
                 pass
         except CallRejected as exc:
+            self.context.refusals[type(exc).__name__] += 1
             return _Ending(exc.reason, str(exc), (exc.close_code, str(exc))), player
         except ConnectionClosed as exc:
             reason, detail = self._closed_because(exc)
@@ -217,8 +234,7 @@ class LiveCall(ABC):
                         turns=list(step.cut.turns),
                         audio_ms=step.cut.audio_ms,
                     )
-                    if not session.ended:
-                        await session.text(step.cut.describe(), speaker="playback")
+                    await session.playback("cleared", step.cut.turns, step.cut.audio_ms, at_turn=step.cut.at_turn)
                 await self.play(step)
                 if output.final:
                     return

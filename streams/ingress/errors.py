@@ -53,6 +53,24 @@ class SessionInUse(CallRejected):
     close_code = 1008
 
 
+class SessionRefused(CallRejected):
+    """The peer asked for a session id of its choosing; ids are the server's to assign. Nothing is published."""
+
+    close_code = 1008
+
+
+class TooFast(CallRejected):
+    """The peer sent audio faster than real time beyond the burst allowance; that audio is not published."""
+
+    close_code = 1008
+
+
+class CallTooLong(CallRejected):
+    """The call reached the longest call the server takes (`max_call_s`); later audio is not published."""
+
+    close_code = 1008
+
+
 class CallTimeout(CallRejected):
     """The peer went quiet for longer than the server allows."""
 

@@ -1,10 +1,11 @@
-"""One consumer of the output topic per server, handing each live call its ModelOutputs.
+"""One tail of the output topic per server, handing each live call its ModelOutputs.
 
-The router reads every partition of `<prefix>.output` from the end it found at start-up, so a
-call sees what the pipeline produces after the server started and nothing older. A call must
-`subscribe` *before* its SessionStarted is sent; outputs of sessions nobody subscribed to (other
-servers' calls, files streamed with `microturn stream`) are skipped. Offsets are never
-committed: a restarted server has no live calls to deliver old outputs to.
+The router reads the output topic through `streams.tail.OutputTail`, from the end it found at
+start-up, so a call sees what the pipeline produces after the server started and nothing older.
+A call must `subscribe` *before* its SessionStarted is sent; the records of sessions nobody
+subscribed to (other servers' calls, files streamed with `microturn stream`) are skipped on their
+key, never decoded. Offsets are never committed: a restarted server has no live calls to deliver
+old outputs to.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import contextlib
 from types import TracebackType
 
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from schemas import DecodeError, ModelOutput, decode
+from schemas import ModelOutput
+from streams.errors import StreamsError
 from streams.ingress.errors import IngressError, SessionInUse
+from streams.tail import OutputTail
 
 log = structlog.get_logger(__name__)
 
@@ -30,28 +32,20 @@ class OutputRouter:
 
     def __init__(self, bootstrap: str, topic: str, partitions: int) -> None:
         self._topic = topic
-        self._partitions = partitions
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=100)
+        self._tail = OutputTail(bootstrap, topic, partitions, sessions=())
         self._queues: dict[str, asyncio.Queue[ModelOutput]] = {}
         self._task: asyncio.Task[None] | None = None
-        self.undecodable = 0
-        """Records of the output topic that did not decode (counted, skipped)."""
+
+    @property
+    def undecodable(self) -> int:
+        """Records of live sessions on the output topic that did not decode (counted, skipped)."""
+        return self._tail.undecodable
 
     async def __aenter__(self) -> OutputRouter:
         try:
-            await self._consumer.start()
-            if self._topic not in await self._consumer.topics():
-                raise IngressError(f"output topic {self._topic} does not exist: run `microturn up` first")
-            assigned = [TopicPartition(self._topic, p) for p in range(self._partitions)]
-            self._consumer.assign(assigned)
-            await self._consumer.seek_to_end(*assigned)
-            for tp in assigned:  # resolve the end offsets now, before any call starts
-                await self._consumer.position(tp)
-        except (KafkaError, IngressError) as exc:
-            await self._consumer.stop()
-            if isinstance(exc, IngressError):
-                raise
-            raise IngressError(f"cannot read {self._topic}: {exc}") from exc
+            await self._tail.__aenter__()
+        except StreamsError as exc:
+            raise IngressError(str(exc)) from exc
         self._task = asyncio.create_task(self._run(), name="output-router")
         return self
 
@@ -62,7 +56,7 @@ class OutputRouter:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await self._consumer.stop()
+        await self._tail.__aexit__(exc_type, exc, tb)
 
     def subscribe(self, session_id: str) -> asyncio.Queue[ModelOutput]:
         """The queue that will receive `session_id`'s outputs, in turn order; call before SessionStarted.
@@ -74,16 +68,18 @@ class OutputRouter:
             raise SessionInUse(f"session {session_id!r} is already live on this server")
         queue: asyncio.Queue[ModelOutput] = asyncio.Queue()
         self._queues[session_id] = queue
+        self._tail.watch(session_id)
         return queue
 
     def unsubscribe(self, session_id: str) -> None:
         """Stop delivering `session_id`'s outputs; called when its call is over."""
         self._queues.pop(session_id, None)
+        self._tail.unwatch(session_id)
 
     async def _run(self) -> None:
         while True:
             try:
-                batches = await self._consumer.getmany(timeout_ms=500)
+                taken = await self._tail.poll(timeout_ms=500)
             except KafkaError as exc:  # the broker went away: keep the server up and retry
                 log.warning("output_router_fetch_failed", topic=self._topic, error=str(exc))
                 await asyncio.sleep(_RETRY_S)
@@ -92,17 +88,7 @@ class OutputRouter:
                 log.exception("output_router_failed", topic=self._topic)
                 await asyncio.sleep(_RETRY_S)
                 continue
-            for records in batches.values():
-                for record in records:
-                    self._route(record.value or b"")
-
-    def _route(self, value: bytes) -> None:
-        try:
-            event = decode(value)
-        except DecodeError:
-            self.undecodable += 1
-            return
-        if isinstance(event, ModelOutput):
-            queue = self._queues.get(event.session_id)
-            if queue is not None:
-                queue.put_nowait(event)
+            for captured in taken:
+                queue = self._queues.get(captured.output.session_id)
+                if queue is not None:
+                    queue.put_nowait(captured.output)

@@ -50,10 +50,15 @@ class Cut:
     audio_ms: int
     """Milliseconds of audio those turns held (at most this much was cut)."""
 
-    def describe(self) -> str:
-        """One line for the log and the session's text record."""
-        span = f"{self.turns[0]}" if len(self.turns) == 1 else f"{self.turns[0]}-{self.turns[-1]}"
-        return f"playback cleared at turn {self.at_turn}: model audio of turns {span} unplayed ({self.audio_ms} ms)"
+
+@dataclass(frozen=True)
+class Heard:
+    """Model speech a mark echo confirmed as played to the peer."""
+
+    turns: tuple[int, ...]
+    """Turns whose audio the echo confirmed, oldest first (empty for the echo of cleared audio)."""
+    audio_ms: int
+    """Milliseconds of audio those turns held."""
 
 
 @dataclass(frozen=True)
@@ -121,19 +126,25 @@ class Playback:
         self._speaking = False
         return Step(output, cut=cut)
 
-    def on_mark(self, name: str) -> bool:
-        """The peer echoed mark `name`; returns False for a mark this playback did not send."""
+    def on_mark(self, name: str) -> Heard | None:
+        """The peer echoed mark `name`: what it confirmed as played; None for a mark this playback did not send."""
         if name in self._cleared:
             self._cleared.discard(name)
-            return True
+            return Heard((), 0)
         if name not in self._unplayed:
-            return False
+            return None
+        turns: list[int] = []
+        ms = 0
         while self._unplayed:  # echoes come in order: every earlier mark was played too
-            done, _ = self._unplayed.popitem(last=False)
+            done, done_ms = self._unplayed.popitem(last=False)
             self.stats.confirmed_turns += 1
+            turn = mark_turn(done)
+            if turn is not None:
+                turns.append(turn)
+            ms += done_ms
             if done == name:
                 break
-        return True
+        return Heard(tuple(turns), ms)
 
     def _stop(self, turn: int) -> Cut | None:
         if not self._unplayed:

@@ -2,20 +2,26 @@
 
 `IngressServer` owns what calls share (one idempotent producer, one output router) and admits
 connections; a `CallProtocol` (Twilio Media Streams, raw PCM) authorizes the opening request and
-runs each admitted call. A failing call never takes the server down: the protocol ends its
-session itself, and anything that still escapes is logged and closes that connection only.
+runs each admitted call. Before the upgrade: an ambiguous request (a duplicated header the
+protocol reads) gets 400, a refused one 403, one over the server's call limit 503 and one over
+its principal's limit 429; each refusal is logged (no secrets) and counted in `refusals`. A
+failing call never takes the server down: the protocol ends its session itself, and anything
+that still escapes is logged and closes that connection only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from abc import ABC, abstractmethod
+from collections import Counter
 from dataclasses import dataclass
 from types import TracebackType
 
 import structlog
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import MultipleValuesError
 from websockets.http11 import Request, Response
 
 from streams.ingress.errors import IngressError
@@ -40,6 +46,8 @@ class CallContext:
     """The `producer` field of every event this server sends."""
     closing: asyncio.Event
     """Set when the server shuts down: calls then end `aborted`."""
+    refusals: Counter[str]
+    """Refused connections and calls by reason (HTTP status or CallRejected class); shared, counted."""
 
 
 class CallProtocol(ABC):
@@ -55,6 +63,13 @@ class CallProtocol(ABC):
         Called during the handshake, before the upgrade and before any session exists; a refusal
         is answered with HTTP 403 and logged with this reason (never sent to the peer).
         """
+
+    def principal(self, request: Request) -> str:
+        """Who an authorized request speaks for (calls per principal are capped); the protocol's name by default.
+
+        Called after `authorize` accepted the request.
+        """
+        return self.name
 
     @abstractmethod
     async def handle(self, websocket: ServerConnection, context: CallContext) -> None:
@@ -72,6 +87,12 @@ class IngressServer:
         self.settings = settings
         self._protocol = protocol
         self._calls: set[ServerConnection] = set()
+        self._admitted: weakref.WeakKeyDictionary[ServerConnection, str] = weakref.WeakKeyDictionary()
+        """The principal of each admitted connection, until its call runs (weak: a handshake may still fail)."""
+        self._per_principal: Counter[str] = Counter()
+        self.refusals: Counter[str] = Counter()
+        """Refused connections and calls, by reason: "http-400", "http-403", "http-429", "http-503",
+        or the CallRejected class that ended a call ("TooFast", "ProtocolError", ...)."""
         self._closing = asyncio.Event()
         self._producer = EventProducer(settings.bootstrap, settings.topics)
         self._router = OutputRouter(settings.bootstrap, settings.topics.output, settings.topics.partitions)
@@ -107,6 +128,7 @@ class IngressServer:
                 self._router,
                 producer_id(f"ingress-{self._protocol.name}"),
                 self._closing,
+                self.refusals,
             )
 
             async def handler(websocket: ServerConnection) -> None:
@@ -133,6 +155,7 @@ class IngressServer:
     ) -> None:
         """Close every call (code 1001; their sessions end `aborted`), then the shared clients."""
         self._closing.set()
+        log.info("ingress_stopping", protocol=self._protocol.name, calls=len(self._calls), refusals=dict(self.refusals))
         try:
             if self._server is not None:
                 self._server.close(close_connections=True)
@@ -142,32 +165,61 @@ class IngressServer:
 
     def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
         peer = _peer(connection)
-        why = self._protocol.authorize(request)
+        try:
+            why = self._protocol.authorize(request)
+            principal = self._protocol.principal(request) if why is None else ""
+        except MultipleValuesError as exc:  # e.g. two Authorization headers: ambiguous, never a 500
+            return self._refuse(connection, 400, "Bad Request\n", peer=peer, why=f"duplicate {exc} header")
         if why is not None:
-            log.warning("connection_refused", protocol=self._protocol.name, peer=peer, path=request.path, why=why)
-            return connection.respond(403, "Forbidden\n")
+            return self._refuse(connection, 403, "Forbidden\n", peer=peer, path=_path(request), why=why)
         if len(self._calls) >= self.settings.max_calls:
-            log.warning(
-                "connection_refused",
-                protocol=self._protocol.name,
-                peer=peer,
-                why="too many calls",
-                max_calls=self.settings.max_calls,
+            return self._refuse(
+                connection, 503, "Too many calls\n", peer=peer, why="too many calls", max_calls=self.settings.max_calls
             )
-            return connection.respond(503, "Too many calls\n")
+        if self._per_principal[principal] >= self.settings.principal_limit:
+            return self._refuse(
+                connection,
+                429,
+                "Too many calls for this principal\n",
+                peer=peer,
+                why="too many calls for this principal",
+                principal=principal,
+                max_calls_per_principal=self.settings.principal_limit,
+            )
+        self._admitted[connection] = principal
         return None
 
+    def _refuse(self, connection: ServerConnection, status: int, body: str, **fields: object) -> Response:
+        self.refusals[f"http-{status}"] += 1
+        log.warning("connection_refused", protocol=self._protocol.name, status=status, **fields)
+        return connection.respond(status, body)
+
     async def _run_call(self, websocket: ServerConnection, context: CallContext) -> None:
+        principal = self._admitted.pop(websocket, self._protocol.name)
         if len(self._calls) >= self.settings.max_calls:  # admitted concurrently with the last free place
+            self.refusals["too-many-calls"] += 1
             await websocket.close(1013, "too many calls")
             return
+        if self._per_principal[principal] >= self.settings.principal_limit:  # likewise, per principal
+            self.refusals["too-many-calls-for-principal"] += 1
+            await websocket.close(1008, "too many calls for this principal")
+            return
         self._calls.add(websocket)
+        self._per_principal[principal] += 1
         try:
             await self._protocol.handle(websocket, context)
         except Exception:  # one broken call must never stop the server; it is logged
             log.exception("call_crashed", protocol=self._protocol.name, peer=_peer(websocket))
         finally:
             self._calls.discard(websocket)
+            self._per_principal[principal] -= 1
+            if self._per_principal[principal] <= 0:
+                del self._per_principal[principal]
+
+
+def _path(request: Request) -> str:
+    """The request path without its query string (which may carry a token)."""
+    return request.path.partition("?")[0]
 
 
 def _peer(connection: ServerConnection) -> str:

@@ -32,6 +32,15 @@ class IngressSettings:
     """Telephone frames held while waiting for a missing one before its gap is filled with silence."""
     max_gap_ms: int = 5_000
     """Largest jump ahead of the timeline a media timestamp may make (filled with silence)."""
+    audio_burst_ms: int = 2_000
+    """How far a call's audio may run ahead of real time (counted from its start message); audio
+    beyond that ends the call (close 1008, session aborted) before any of it is published."""
+    max_call_s: float = 4 * 3600.0
+    """Longest call, in seconds of audio; audio beyond it ends the call (close 1008, aborted)."""
+    max_calls_per_principal: int | None = None
+    """Concurrent calls of one authenticated principal (a PCM token's name, the Twilio account);
+    a connection beyond this is answered 429 before the upgrade. None: `max_calls` (one principal
+    may use the whole server, as a single Twilio account or a single PCM token does)."""
 
     def __post_init__(self) -> None:
         problems = [
@@ -45,8 +54,21 @@ class IngressSettings:
                 ("drain_timeout_s", self.drain_timeout_s, self.drain_timeout_s >= 0, ">= 0"),
                 ("jitter_frames", self.jitter_frames, self.jitter_frames >= 1, ">= 1"),
                 ("max_gap_ms", self.max_gap_ms, self.max_gap_ms >= 0, ">= 0"),
+                ("audio_burst_ms", self.audio_burst_ms, self.audio_burst_ms >= 200, ">= 200 (one turn)"),
+                ("max_call_s", self.max_call_s, self.max_call_s > 0, "> 0"),
+                (
+                    "max_calls_per_principal",
+                    self.max_calls_per_principal,
+                    self.max_calls_per_principal is None or self.max_calls_per_principal >= 1,
+                    ">= 1 or None",
+                ),
             )
             if not ok
         ]
         if problems:
             raise ConfigError("ingress settings: " + "; ".join(problems))
+
+    @property
+    def principal_limit(self) -> int:
+        """Concurrent calls one principal may have (`max_calls_per_principal`, else `max_calls`)."""
+        return self.max_calls if self.max_calls_per_principal is None else self.max_calls_per_principal

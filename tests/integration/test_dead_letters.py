@@ -9,12 +9,12 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from infra.stack import Stack
-from replay.capture import OutputCapture, sessions_complete
 from schemas import DeadLetter, Topics, VideoFrame, event_id
 from streams.errors import OversizedEvent
 from streams.log import read_topics
 from streams.producer import EventProducer
 from streams.session import publish_file
+from streams.tail import OutputTail, sessions_complete
 from tests.integration.test_end_to_end import write_wav
 
 
@@ -30,7 +30,7 @@ async def test_garbage_on_an_input_topic_is_dead_lettered_and_sessions_go_on(
     finally:
         await producer.stop()
 
-    async with OutputCapture(kafka_bootstrap, topics.output) as capture:
+    async with OutputTail(kafka_bootstrap, topics.output) as capture:
         await publish_file(kafka_bootstrap, topics, write_wav(tmp_path / "ok.wav", 1.0, 440.0), "healthy")
         await capture.until(sessions_complete(["healthy"]), timeout_s=60)
     assert [c.output.seq for c in capture.outputs["healthy"]] == [0, 1, 2, 3, 4]

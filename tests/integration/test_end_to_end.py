@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from infra.stack import Stack
-from replay.capture import OutputCapture, sessions_complete
 from schemas import ACTIONS, Topics
 from streams.log import read_topics
 from streams.session import publish_file
+from streams.tail import OutputTail, sessions_complete
 
 
 def write_wav(path: Path, seconds: float, freq: float, rate: int = 16_000) -> Path:
@@ -34,7 +34,7 @@ async def test_two_concurrent_sessions_get_one_output_per_chunk_in_order(
         "alice": write_wav(tmp_path / "alice.wav", 2.1, 220.0),
         "bob": write_wav(tmp_path / "bob.wav", 3.0, 330.0, rate=8_000),
     }
-    async with OutputCapture(kafka_bootstrap, topics.output) as capture:
+    async with OutputTail(kafka_bootstrap, topics.output) as capture:
         summaries = await asyncio.gather(
             *(publish_file(kafka_bootstrap, topics, path, name) for name, path in calls.items())
         )

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from infra.stack import Stack
 from processors.recovery import first_per_turn
-from replay.capture import OutputCapture, sessions_complete
 from schemas import BackgroundResult, BackgroundTask, ModelOutput, Topics
 from streams.log import read_topics
 from streams.media import TextLine
 from streams.media.testing import Picture, Tone, write_media
 from streams.session import publish_file
+from streams.tail import OutputTail, sessions_complete
 
 REQUEST = "please calculate 12 * 7 for me"
 
@@ -25,7 +25,7 @@ async def test_a_delegated_task_comes_back_as_input_to_a_later_turn(
         tmp_path / "call.mp4", Tone("aac", rate=44_100, channels=2, seconds=4.0), Picture("h264", fps=10, frames=40)
     )
     texts = [TextLine(time_ms=600, text=REQUEST), TextLine(time_ms=2900, text="thanks")]
-    async with OutputCapture(kafka_bootstrap, topics.output) as capture:
+    async with OutputTail(kafka_bootstrap, topics.output) as capture:
         summary = await publish_file(kafka_bootstrap, topics, call, "full", realtime=True, texts=texts)
         await capture.until(sessions_complete(["full"]), timeout_s=120)
     assert summary.video_frames == summary.audio_chunks >= 20 and summary.text_events == 2

@@ -13,9 +13,9 @@ from aiokafka.partitioner import DefaultPartitioner
 from replay.log import read_topics
 
 from infra.stack import Stack
-from replay.capture import OutputCapture, sessions_complete
 from schemas import AudioChunk, DeadLetter, MicroTurn, SessionEnded, SessionStarted, TextEvent, Topics, encode, event_id
 from streams.session import publish_file
+from streams.tail import OutputTail, sessions_complete
 from tests.integration.test_end_to_end import write_wav
 
 
@@ -67,7 +67,7 @@ async def test_a_turn_that_fails_in_the_interaction_lane_is_dead_lettered_acked_
     partition, offset = await send_raw(kafka_bootstrap, topics.turns, b"short-audio", encode(short))
     healthy = same_partition_as("short-audio", topics.partitions, "healthy")
 
-    async with OutputCapture(kafka_bootstrap, topics.output) as capture:
+    async with OutputTail(kafka_bootstrap, topics.output) as capture:
         await publish_file(kafka_bootstrap, topics, write_wav(tmp_path / "ok.wav", 1.0, 440.0), healthy)
         await capture.until(sessions_complete([healthy]), timeout_s=90)
     assert [c.output.seq for c in capture.outputs[healthy]] == [0, 1, 2, 3, 4]
@@ -98,7 +98,7 @@ async def test_a_clock_jump_and_an_invalid_session_id_are_dead_lettered_and_the_
     bad_partition, bad_offset = await send_raw(kafka_bootstrap, topics.text, b"bad-id", encode(bad_id))
     intruder = TextEvent(**env(s, "text", 0, 0), text="keyed as another session")  # type: ignore[arg-type]
     await send_raw(kafka_bootstrap, topics.text, b"attacker", encode(intruder))
-    async with OutputCapture(kafka_bootstrap, topics.output) as capture:
+    async with OutputTail(kafka_bootstrap, topics.output) as capture:
         jump_at = -1
         for topic, event in records:
             _, at = await send_raw(kafka_bootstrap, topic, s.encode(), encode(event))

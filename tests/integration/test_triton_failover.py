@@ -19,11 +19,11 @@ from inference.loading import load_network, repository_params
 from inference.pool import rank, read_servers
 from infra.stack import Stack, StackSettings
 from processors.recovery import first_per_turn
-from replay.capture import OutputCapture, sessions_complete
 from replay.offline import run_session
 from schemas import ACTIONS, ModelOutput, Topics
 from streams.log import read_topics
 from streams.session import publish_file
+from streams.tail import OutputTail, sessions_complete
 from tests.conftest import CACHE_DIR
 from tests.integration.test_end_to_end import write_wav
 from tests.integration.test_triton_restart import children
@@ -50,7 +50,7 @@ async def test_a_killed_server_s_session_moves_rebuilds_and_the_restarted_server
     session = next(s for s in (f"failover-{i}" for i in range(100)) if rank(s, servers)[0] == servers[0])
     topics = Topics(topic_prefix)
     call = write_wav(tmp_path / "call.wav", 5.0, 180.0)
-    async with OutputCapture(kafka_bootstrap, topics.output) as capture:
+    async with OutputTail(kafka_bootstrap, topics.output) as capture:
         streaming = asyncio.create_task(publish_file(kafka_bootstrap, topics, call, session, realtime=True))
         await capture.until(lambda out: len(out.get(session, [])) >= 6, timeout_s=60)
         crashed = status["tritons"][0]["pid"]

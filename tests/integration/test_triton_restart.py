@@ -17,11 +17,11 @@ from infra import process
 from infra.stack import Stack, StackSettings
 from infra.triton import MARKER, TritonServer
 from processors.recovery import first_per_turn
-from replay.capture import OutputCapture, sessions_complete
 from replay.offline import run_session
 from schemas import ACTIONS, ModelOutput, Topics
 from streams.log import read_topics
 from streams.session import publish_file
+from streams.tail import OutputTail, sessions_complete
 from tests.conftest import CACHE_DIR
 from tests.integration.test_end_to_end import write_wav
 
@@ -67,7 +67,7 @@ async def test_outputs_after_a_triton_restart_equal_an_uninterrupted_run(
     server, pids = own_triton
     topics = Topics(topic_prefix)
     call = write_wav(tmp_path / "call.wav", 5.0, 180.0)
-    async with OutputCapture(kafka_bootstrap, topics.output) as capture:
+    async with OutputTail(kafka_bootstrap, topics.output) as capture:
         streaming = asyncio.create_task(publish_file(kafka_bootstrap, topics, call, "restarted", realtime=True))
         await capture.until(lambda out: len(out.get("restarted", [])) >= 6, timeout_s=60)
         crashed = pids.pop()

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from infra import process
 from infra.stack import WORKER_MARKER, Stack
-from replay.capture import OutputCapture, sessions_complete
 from schemas import MicroTurn, ModelOutput, Topics
 from streams.log import read_topics
 from streams.session import publish_file
+from streams.tail import OutputTail, sessions_complete
 from tests.integration.test_end_to_end import write_wav
 
 SESSIONS = {"crash-a": 4.0, "crash-b": 3.4, "crash-c": 4.6}
@@ -34,7 +34,7 @@ async def test_sigkill_mid_session_every_turn_gets_exactly_one_turn_and_one_outp
     topics = Topics(topic_prefix)
     victim = (await asyncio.to_thread(pipeline.status))["workers"][0]["pid"]
     files = {s: write_wav(tmp_path / f"{s}.wav", secs, 200.0 + 50 * i) for i, (s, secs) in enumerate(SESSIONS.items())}
-    async with OutputCapture(kafka_bootstrap, topics.output) as capture:
+    async with OutputTail(kafka_bootstrap, topics.output) as capture:
         streaming = [
             asyncio.create_task(publish_file(kafka_bootstrap, topics, f, s, realtime=True)) for s, f in files.items()
         ]

@@ -22,11 +22,11 @@ from infra.stack import Stack, StackSettings
 from infra.triton import TritonServer
 from processors.archiver.sync import wait_synced
 from processors.archiver.testing import ArchiverProcess
-from replay.capture import OutputCapture, sessions_complete
 from schemas import Topics
 from streams.log import read_topics
 from streams.media import TextLine
 from streams.session import StreamSummary, publish_file
+from streams.tail import OutputTail, sessions_complete
 from tests.conftest import CACHE_DIR, unique_prefix
 from tests.integration.test_end_to_end import write_wav
 
@@ -80,7 +80,7 @@ async def _stream(bootstrap: str, topics: Topics, folder: Path) -> dict[str, Str
         "alice": (write_wav(folder / "alice.wav", 2.0, 220.0), [TextLine(300, "hello"), TextLine(1250, "are you")]),
         "bob": (write_wav(folder / "bob.wav", 3.0, 330.0, rate=8_000), []),
     }
-    async with OutputCapture(bootstrap, topics.output) as capture:
+    async with OutputTail(bootstrap, topics.output) as capture:
         summaries = await asyncio.gather(
             *(publish_file(bootstrap, topics, path, name, texts=texts) for name, (path, texts) in calls.items())
         )

@@ -106,7 +106,7 @@ def test_event_ids_are_deterministic_per_session_stream_and_seq() -> None:
 def test_topics_share_one_partition_count_and_name_their_limits() -> None:
     topics = Topics("p")
     specs = topics.specs()
-    assert len({s.name for s in specs}) == len(specs) == 10
+    assert len({s.name for s in specs}) == len(specs) == 11  # 10 + the playback topic
     assert {s.partitions for s in specs} == {topics.partitions}
     assert all(s.name.startswith("p.") for s in specs)
     assert topics.spec(topics.audit).config["cleanup.policy"] == "compact"

@@ -37,11 +37,14 @@ class PcmCall(LiveCall):
         start = messages.parse(raw)
         if not isinstance(start, messages.Start):
             raise errors.ProtocolError(f"expected a start message first; got {type(start).__name__.lower()}")
-        session_id = start.session_id or f"ws-{uuid.uuid4().hex}"
-        if not messages.SESSION_ID.fullmatch(session_id):
-            raise errors.ProtocolError(
-                f"start message: session_id must match {messages.SESSION_ID.pattern}; got {session_id!r}"
+        if start.session_id is not None:
+            raise errors.SessionRefused(
+                "start message: session ids are assigned by the server (see the `started` message); "
+                f"got session_id {start.session_id[:40]!r}: send your reference as `label`"
             )
+        if start.label and not messages.LABEL.fullmatch(start.label):
+            raise errors.ProtocolError(f"start message: label must match {messages.LABEL.pattern}; got {start.label!r}")
+        session_id = f"ws-{uuid.uuid4().hex}"
         media = {"encoding": start.encoding, "sample_rate": str(start.sample_rate), "channels": str(start.channels)}
         refusal = None
         if (start.encoding, start.sample_rate, start.channels) != (ENCODING, SAMPLE_RATE, 1):
@@ -50,6 +53,8 @@ class PcmCall(LiveCall):
                 f"got {start.encoding} at {start.sample_rate} Hz, {start.channels} channel(s)"
             )
         metadata = {**start.metadata, "ingress": "ws", "peer": self.peer}
+        if start.label:
+            metadata["label"] = start.label
         return CallStart(session_id, f"ws:{self.peer}", media, metadata, refusal)
 
     async def on_message(self, message: str | bytes, session: LiveSession) -> bool:
@@ -67,7 +72,7 @@ class PcmCall(LiveCall):
             await session.text(parsed.text, speaker="caller")
         elif isinstance(parsed, messages.Mark):
             self._counts["marks"] += 1
-            if not self.playback.on_mark(parsed.name):
+            if not await self.on_mark(parsed.name, session):
                 self._counts["unknown_marks"] += 1
         elif isinstance(parsed, messages.Stop):
             return True

@@ -1,7 +1,7 @@
 """The PCM WebSocket protocol, for browsers and SDKs: binary PCM in, outputs pushed back.
 
 Client -> server:
-- text `{"type": "start", "session_id"?: str, "metadata"?: {str: str}, "encoding"?: "s16le",
+- text `{"type": "start", "label"?: str, "metadata"?: {str: str}, "encoding"?: "s16le",
   "sample_rate"?: 16000, "channels"?: 1}` first, once;
 - binary frames: 16 kHz mono signed 16-bit little-endian PCM, any even length;
 - text `{"type": "text", "text": str}` (a chat line at the session clock);
@@ -10,12 +10,18 @@ Client -> server:
 - text `{"type": "stop"}` at the end.
 
 Server -> client:
-- `{"type": "started", "session_id": str}`;
+- `{"type": "started", "session_id": str}`: the id the server assigned to this call's session;
 - per turn `{"type": "output", "turn", "action", "text", "delegate", "final", "audio": bool}`;
   when `audio` is true it is followed by one binary frame (3200 samples of 16 kHz s16le) and
   `{"type": "mark", "name": "turn-<k>"}`;
 - `{"type": "clear", "at_turn", "turns", "audio_ms"}`: drop the model audio not played yet;
 - `{"type": "ended", "reason", "detail"}` just before the server closes the socket.
+
+Session ids are assigned by the server ("ws-<32 hex>"), one per connection, and a connection
+only ever sees and ends its own session: a client can neither pick the id of a session another
+producer is using nor attach to one. A start message carrying `session_id` is refused (close
+1008, nothing published); a client's own reference for the call goes in `label` (recorded in
+SessionStarted.metadata["label"]). (Before this change the client could choose the id.)
 """
 
 from __future__ import annotations
@@ -28,13 +34,15 @@ from schemas import ModelOutput
 from streams.ingress.errors import ProtocolError
 from streams.ingress.playback import Cut
 
-SESSION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-"""What a client-chosen session id may look like."""
+LABEL = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+"""What a client's label for its call may look like."""
 
 
 class Start(msgspec.Struct, frozen=True, tag="start", tag_field="type"):
-    session_id: str = ""
-    """The session id to use; the server makes one ("ws-<hex>") when empty."""
+    session_id: str | None = None
+    """Refused when present: session ids are assigned by the server (kept to say so clearly)."""
+    label: str = ""
+    """The client's own reference for the call, copied into SessionStarted.metadata["label"]."""
     metadata: dict[str, str] = {}
     """Free-form call metadata, copied into SessionStarted.metadata."""
     encoding: str = "s16le"

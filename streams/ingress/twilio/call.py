@@ -6,7 +6,9 @@ a bidirectional stream; any other format starts the session and aborts it (close
 digits become TextEvents (speaker "dtmf") at the session clock. Twilio's `mark` echoes confirm
 playback. Model speech goes back as 20 ms mu-law `media` messages, each turn followed by a mark,
 and a `clear` precedes the first output after the model stopped speaking while audio was still
-unplayed (the cut is logged and recorded as a TextEvent with speaker "playback").
+unplayed. What the caller heard is recorded as Playback events on the playback topic: `played`
+for audio a mark echo confirmed, `cleared` for audio a clear cut (never a TextEvent: the model
+must not read its own playback as caller speech).
 """
 
 from __future__ import annotations
@@ -118,7 +120,7 @@ class TwilioCall(LiveCall):
             await session.text(digit, speaker="dtmf")
         elif isinstance(parsed, messages.Mark):
             self._counts["marks"] += 1
-            if not self.playback.on_mark(parsed.mark.name):
+            if not await self.on_mark(parsed.mark.name, session):
                 self._counts["unknown_marks"] += 1
         elif isinstance(parsed, messages.Stop):
             return True

@@ -20,7 +20,7 @@ from tests.processors.archiver.samples import every_event
 
 
 def test_every_event_type_has_a_table_with_envelope_first_and_archive_columns_last() -> None:
-    assert len(TABLES) == 10
+    assert len(TABLES) == 11  # 10 + playback
     for spec in TABLES.values():
         names = spec.schema.names
         assert names[:5] == ["event_id", "session_id", "seq", "event_time_ms", "turn"]

@@ -16,11 +16,11 @@ from inference.network import CONFIGS, InteractionNetwork, save_checkpoint
 from infra.cli.main import main
 from infra.stack import Stack, StackSettings
 from infra.triton import TritonServer
-from replay.capture import OutputCapture, sessions_complete
 from schemas import Topics
 from streams.media import TextLine
 from streams.media.testing import Picture, Tone, write_media
 from streams.session import StreamSummary, publish_file
+from streams.tail import OutputTail, sessions_complete
 from tests.conftest import CACHE_DIR, unique_prefix
 from tests.integration.test_end_to_end import write_wav
 from tests.replay.export.probe import probe, subtitles
@@ -39,7 +39,7 @@ class Streamed:
 
 
 async def _stream(kafka: str, topics: Topics, media: Path, wav: Path) -> StreamSummary:
-    async with OutputCapture(kafka, topics.output) as capture:
+    async with OutputTail(kafka, topics.output) as capture:
         texts = [TextLine(500, "hello there"), TextLine(1700, "are you still there?")]
         summary, _ = await asyncio.gather(
             publish_file(kafka, topics, media, SESSION, texts=texts), publish_file(kafka, topics, wav, AUDIO_ONLY)

@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from schemas import AudioChunk, Event, SessionEnded, SessionStarted, TextEvent, Topics, decode
+from schemas import AudioChunk, Event, Playback, SessionEnded, SessionStarted, TextEvent, Topics, decode
 from streams.ingress import IngressServer, IngressSettings, g711
 from streams.ingress.server import CallProtocol
 from streams.ingress.twilio.signature import SIGNATURE_HEADER, sign
@@ -70,6 +70,7 @@ class SessionRecord:
     ended: SessionEnded | None = None
     chunks: list[AudioChunk] = field(default_factory=list)
     texts: list[TextEvent] = field(default_factory=list)
+    playbacks: list[Playback] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -92,6 +93,7 @@ async def read_sessions(
         topics.session,
         topics.audio,
         topics.text,
+        topics.playback,
         bootstrap_servers=bootstrap,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -105,7 +107,7 @@ async def read_sessions(
             for batch in batches.values():
                 for message in batch:
                     _file(records, decode(message.value or b""))
-        for batch in (await consumer.getmany(timeout_ms=300)).values():  # stragglers on the text topic
+        for batch in (await consumer.getmany(timeout_ms=300)).values():  # stragglers on the text and playback topics
             for message in batch:
                 _file(records, decode(message.value or b""))
     finally:
@@ -125,6 +127,8 @@ def _file(records: dict[str, SessionRecord], event: Event) -> None:
         record.chunks.append(event)
     elif isinstance(event, TextEvent):
         record.texts.append(event)
+    elif isinstance(event, Playback):
+        record.playbacks.append(event)
 
 
 MULAW_8K = {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}

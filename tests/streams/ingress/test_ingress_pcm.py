@@ -71,22 +71,24 @@ async def test_a_pcm_call_gets_every_output_pushed_back_with_audio_and_marks(
     async with running(kafka_bootstrap, topic_prefix, PcmProtocol(TOKEN)) as server:
         auth = {"Authorization": f"Bearer {TOKEN}"}
         websocket = await connect(f"ws://127.0.0.1:{server.port}/", additional_headers=auth)
-        await websocket.send(json.dumps({"type": "start", "session_id": "browser-1", "metadata": {"user": "u7"}}))
+        await websocket.send(json.dumps({"type": "start", "label": "browser-1", "metadata": {"user": "u7"}}))
         await websocket.send(json.dumps({"type": "text", "text": "hello"}))
         received, _ = await asyncio.gather(receive_all(websocket), send_realtime(websocket, pcm))
-    record = (await read_sessions(kafka_bootstrap, Topics(topic_prefix), ["browser-1"]))["browser-1"]
+    assert received[0]["type"] == "started" and received[0]["session_id"].startswith("ws-")
+    sid = received[0]["session_id"]
+    record = (await read_sessions(kafka_bootstrap, Topics(topic_prefix), [sid]))[sid]
 
-    assert received[0] == {"type": "started", "session_id": "browser-1"}
     assert received[-1] == {"type": "ended", "reason": "complete", "detail": ""}
     outputs = [m for m in received if isinstance(m, dict) and m["type"] == "output"]
     assert [o["turn"] for o in outputs] == list(range(len(outputs))) and outputs[-1]["final"]
-    assert len(outputs) == 11  # 10 turns of audio, then the end: a final chunk of 0 valid samples
+    assert len(outputs) == 10  # 2.0 s: 10 turns, the 10th final (the end of the stream adds no turn)
     for index, message in enumerate(received):
         if isinstance(message, dict) and message["type"] == "output" and message["audio"]:
             audio, mark = received[index + 1], received[index + 2]
             assert isinstance(audio, bytes) and len(audio) == 6400
             assert mark == {"type": "mark", "name": f"turn-{message['turn']}"}
     assert record.started is not None and record.started.metadata["user"] == "u7"
+    assert record.started.metadata["label"] == "browser-1"
     assert np.array_equal(record.audio(), pcm)
     assert [t.text for t in record.texts if t.speaker == "caller"] == ["hello"]
     assert websocket.close_code == 1000

@@ -61,6 +61,31 @@ async def test_speech_comes_as_20_ms_frames_and_marks_and_stopping_clears_and_re
     assert all(e["streamSid"] == sid for e in spoken)
     assert cleared == [{"event": "clear", "streamSid": sid}]
     record = (await read_sessions(kafka_bootstrap, topics, [sid], timeout_s=10))[sid]
-    cuts = [t for t in record.texts if t.speaker == "playback"]
-    assert [t.text for t in cuts] == ["playback cleared at turn 2: model audio of turns 0-1 unplayed (400 ms)"]
-    assert cuts[0].event_time_ms == 300  # the session clock when the model stopped
+    assert record.texts == []  # the ingress's own playback never reaches the model as text
+    assert [(p.kind, p.turns, p.audio_ms, p.at_turn) for p in record.playbacks] == [("cleared", (0, 1), 400, 2)]
+    assert record.playbacks[0].event_time_ms == 300  # the session clock when the model stopped
+    assert record.playbacks[0].turn == 1
+
+
+async def test_marks_echoed_by_the_caller_are_recorded_as_played_not_as_text(
+    kafka_bootstrap: str, topics: Topics
+) -> None:
+    sid = "MZheard"
+    async with running(kafka_bootstrap, topics.prefix, TwilioProtocol(TOKEN), drain_timeout_s=0.5) as server:
+        websocket = await stream(server, sid)
+        for i in range(15):
+            await websocket.send(media(sid, i, bytes([0xFF]) * 160))
+        async with EventProducer(kafka_bootstrap, topics) as producer:
+            for turn in range(3):
+                await producer.send(topics.output, model_output(sid, turn, "SPEAK"))
+            await producer.flush()
+            await next_events(websocket, 33)
+        for name in ("turn-1", "turn-2"):  # the first echo confirms turns 0 and 1
+            await websocket.send(json.dumps({"event": "mark", "streamSid": sid, "mark": {"name": name}}))
+        await websocket.send(json.dumps({"event": "stop", "sequenceNumber": "40", "streamSid": sid}))
+        await closed_with(websocket)
+
+    record = (await read_sessions(kafka_bootstrap, topics, [sid], timeout_s=10))[sid]
+    assert record.texts == []
+    assert [(p.kind, p.turns, p.audio_ms) for p in record.playbacks] == [("played", (0, 1), 400), ("played", (2,), 200)]
+    assert [p.seq for p in record.playbacks] == [0, 1]
