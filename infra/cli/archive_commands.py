@@ -135,9 +135,13 @@ def report(args: argparse.Namespace) -> int:
 def audit_verify(args: argparse.Namespace) -> int:
     from replay.audit import load_verify_key, verify_session
     from schemas import Topics
+    from schemas.audit import AuditChainError
 
     kafka, _, prefix = endpoints(args)
-    key = load_verify_key(_key_path(args))
+    try:
+        key = load_verify_key(_key_path(args))
+    except AuditChainError as exc:
+        raise CommandError(str(exc)) from exc
     verdict = asyncio.run(verify_session(_archive_dir(args), kafka, Topics(prefix), args.session, key))
     f = verdict.finding
     human = (
@@ -151,9 +155,13 @@ def audit_verify(args: argparse.Namespace) -> int:
 
 def audit_keygen(args: argparse.Namespace) -> int:
     from replay.audit import generate_key
+    from schemas.audit import AuditChainError
 
     path = _key_path(args)
-    key = generate_key(path)
+    try:
+        key = generate_key(path)
+    except AuditChainError as exc:
+        raise CommandError(str(exc)) from exc
     emit(
         args,
         {"key": str(path), "public_key": f"{path}.pub", "key_id": key.key_id},

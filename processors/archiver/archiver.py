@@ -36,14 +36,14 @@ from processors.archiver.batch import EpochBatch
 from processors.archiver.checkpoint import Checkpoint, CheckpointStore
 from processors.archiver.durable import write_parquet
 from processors.archiver.errors import ArchiveError
+from processors.archiver.head_topic import read_head_records
 from processors.archiver.partitions import topic_partitions
 from processors.archiver.sealer import Sealer, publish_heads
 from processors.archiver.settings import ArchiverSettings
 from processors.archiver.tables import TABLE_OF
 from processors.deadletter import dead_letter
-from replay.audit.head_log import latest_heads
-from replay.audit.keys import load_signing_key
 from schemas import DecodeError, decode, encode
+from schemas.audit import AuditKeyError, latest_heads, load_signing_key
 
 log = structlog.get_logger(__name__)
 
@@ -55,7 +55,10 @@ class Archiver:
         self.settings = settings
         self.store = CheckpointStore(settings.archive_dir)
         self.batch = EpochBatch(settings.roll_bytes, settings.roll_age_s)
-        self.sealer = Sealer(load_signing_key(settings.key_path, create=True))
+        try:
+            self.sealer = Sealer(load_signing_key(settings.key_path, create=True))
+        except AuditKeyError as exc:
+            raise ArchiveError(f"archiver start: {exc}") from exc
         self.checkpoint = Checkpoint()
         self.positions: dict[TopicPartition, int] = {}
         self.ready = asyncio.Event()
@@ -95,7 +98,7 @@ class Archiver:
         self.store.lock()
         self.checkpoint = self.store.recover()
         topics = self.settings.topics
-        heads = await latest_heads(self.settings.kafka, topics, key=self.sealer.key)
+        heads = latest_heads(await read_head_records(self.settings.kafka, topics.audit), key=self.sealer.key)
         if self.checkpoint.epoch > 0:  # heads on the topic never run ahead of the checkpoint's
             self.sealer.resume(heads.values())
             self.sealer.resume(self.checkpoint.heads)

@@ -21,8 +21,8 @@ from typing import Any
 import pyarrow as pa
 
 from processors.archiver.tables import TableSpec
-from replay.audit.chain import Appended
 from schemas import Event
+from schemas.audit import Appended
 
 _HOUR_MS = 3_600_000
 SORT_KEYS = [("session_id", "ascending"), ("seq", "ascending"), ("audit_seq", "ascending")]

@@ -3,7 +3,7 @@
 The archiver appends every event to its session's chain as it buffers it (so the event's
 `audit_seq`, digest and link go into the same file as the event), seals the chains it touched
 once the epoch's files are durable, and publishes those heads on the audit topic before it
-commits the epoch's offsets to Kafka. See `replay.audit.chain` for the canonical bytes and order.
+commits the epoch's offsets to Kafka. See `schemas.audit.chain` for the canonical bytes and order.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from processors.archiver.errors import ArchiveError
-from replay.audit.chain import Appended, Chain
-from replay.audit.heads import ChainHead, encode_head, seal
-from replay.audit.keys import SigningKey
+from schemas.audit import Appended, Chain, ChainHead, SigningKey, encode_head, seal
 
 log = structlog.get_logger(__name__)
 

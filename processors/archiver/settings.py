@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from processors.errors import ConfigError
-from replay.audit.keys import default_key_path
 from schemas import Topics
+from schemas.audit import default_key_path
 
 FAULTS = ("", "after_files", "after_checkpoint")
 """Test hook: where the archiver SIGKILLs itself once, to prove the resume rule at its crash points."""

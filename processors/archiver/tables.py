@@ -9,7 +9,7 @@ Every table holds, in this order:
   so reports never read the audio itself);
 - the archive's columns: where the record came from (`kafka_topic, kafka_partition,
   kafka_offset, kafka_timestamp_ms`) and its place in the session's audit chain (`audit_seq,
-  audit_digest, audit_link, audit_prev_event_id`; see `replay.audit.chain`).
+  audit_digest, audit_link, audit_prev_event_id`; see `schemas.audit.chain`).
 
 `TableSpec.event_from_row` undoes the mapping, and `TableSpec.canonical` gives the bytes the
 audit chain hashes: the wire bytes, for events of this schema version.

@@ -11,8 +11,8 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from processors.archiver.tables import TABLES, TableSpec
-from replay.audit.chain import digest, link
 from replay.audit.errors import AuditError
+from schemas.audit import digest, link
 
 
 @dataclass(frozen=True)

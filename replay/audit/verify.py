@@ -22,12 +22,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from replay.audit.archived import ArchivedEvent, load_session
-from replay.audit.chain import GENESIS, link
-from replay.audit.errors import HeadError
-from replay.audit.head_log import latest_heads
-from replay.audit.heads import ChainHead, check
-from replay.audit.keys import VerifyKey
+from replay.audit.errors import AuditError, HeadError
+from replay.errors import ReplayError
+from replay.log import read_topics
 from schemas import Topics
+from schemas.audit import GENESIS, AuditChainError, ChainHead, HeadRecord, VerifyKey, check, latest_heads, link
 
 Kind = Literal["modified", "deleted", "inserted", "reordered"]
 
@@ -139,14 +138,26 @@ def _rewritten(rows: list[ArchivedEvent], first: int, last: int) -> Finding:
     )
 
 
+async def read_heads(bootstrap: str, topics: Topics, session_id: str) -> list[HeadRecord]:
+    """The records of `session_id` on the audit topic, in offset order."""
+    try:
+        records = await read_topics(bootstrap, [topics.audit], topics.partitions, session_id)
+    except ReplayError as exc:
+        raise AuditError(f"reading chain heads from {topics.audit}: {exc}; run `microturn up` first") from exc
+    return [HeadRecord(r.value, f"{r.topic}[{r.partition}]@{r.offset}") for r in records]
+
+
 async def verify_session(root: Path, bootstrap: str, topics: Topics, session_id: str, key: VerifyKey) -> Verdict:
     """Check the archive at `root` for `session_id` against its latest signed head on the audit topic."""
-    heads = await latest_heads(bootstrap, topics, session_id=session_id)
+    heads = latest_heads(await read_heads(bootstrap, topics, session_id))
     head = heads.get(session_id)
     if head is None:
         raise HeadError(
             f"no signed chain head for session {session_id!r} on {topics.audit}: the archiver seals "
             "sessions as it archives them; is it running (`microturn archive sync`)?"
         )
-    check(head, key)
+    try:
+        check(head, key)
+    except AuditChainError as exc:
+        raise HeadError(str(exc)) from exc
     return Verdict(session_id, head.count, first_finding(load_session(root, session_id), head), head.key_id)

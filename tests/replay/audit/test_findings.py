@@ -11,11 +11,11 @@ import msgspec
 import pytest
 
 from replay.audit.archived import ArchivedEvent
-from replay.audit.chain import ANCHOR_EVERY, GENESIS, Chain, digest, link
-from replay.audit.errors import HeadError
-from replay.audit.heads import ChainHead, check, decode_head, encode_head, seal
-from replay.audit.keys import generate_key
 from replay.audit.verify import first_finding
+from schemas.audit.chain import ANCHOR_EVERY, GENESIS, Chain, digest, link
+from schemas.audit.errors import HeadError
+from schemas.audit.heads import ChainHead, check, decode_head, encode_head, seal
+from schemas.audit.keys import generate_key
 
 
 def sealed(n: int) -> tuple[list[ArchivedEvent], Chain]:

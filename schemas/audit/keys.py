@@ -16,7 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from replay.audit.errors import AuditKeyError
+from schemas.audit.errors import AuditKeyError
 
 KEY_ENV = "MICROTURN_AUDIT_KEY"
 """Environment variable naming the key file."""

@@ -11,9 +11,9 @@ import time
 
 import msgspec
 
-from replay.audit.chain import ANCHOR_EVERY, Chain
-from replay.audit.errors import HeadError
-from replay.audit.keys import SigningKey, VerifyKey
+from schemas.audit.chain import ANCHOR_EVERY, Chain
+from schemas.audit.errors import HeadError
+from schemas.audit.keys import SigningKey, VerifyKey
 
 
 class ChainHead(msgspec.Struct, frozen=True, kw_only=True):
