@@ -29,7 +29,7 @@ async def read_head_records(bootstrap: str, topic: str) -> list[HeadRecord]:
             batches = await consumer.getmany(*remaining, timeout_ms=1000)
             for tp, records in batches.items():
                 out.extend(
-                    HeadRecord(r.value, f"{tp.topic}[{tp.partition}]@{r.offset}")
+                    HeadRecord(r.key, r.value, f"{tp.topic}[{tp.partition}]@{r.offset}")
                     for r in records
                     if r.offset < ends[tp]
                 )

@@ -33,7 +33,7 @@ class ArchiverSettings:
     archive_dir: Path
     """The archive root: one folder per table, plus `_archiver/` (checkpoint, lock)."""
     key_path: Path
-    """The Ed25519 key that signs chain heads; created there if missing."""
+    """The Ed25519 key that signs chain heads; created there if missing; never inside `archive_dir`."""
     roll_bytes: int = 64 * 1024 * 1024
     """Commit an epoch (write its files) once this many bytes of records are buffered."""
     roll_age_s: float = 30.0
@@ -46,6 +46,12 @@ class ArchiverSettings:
             raise ConfigError(
                 f"archiver settings: expected roll_bytes > 0 and roll_age_s > 0; got "
                 f"{self.roll_bytes} and {self.roll_age_s}"
+            )
+        if self.key_path.resolve().is_relative_to(self.archive_dir.resolve()):
+            raise ConfigError(
+                f"archiver settings: the audit signing key {self.key_path} lies inside the archive "
+                f"{self.archive_dir}; whoever can write the archive could then sign a rewritten chain. "
+                "Keep it in a keys folder of its own (MICROTURN_KEYS_DIR or MICROTURN_AUDIT_KEY)"
             )
         if self.fault not in FAULTS:
             raise ConfigError(

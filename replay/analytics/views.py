@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from processors.archiver.files import table_files
 from processors.archiver.tables import TABLES
 from replay.analytics.shape import shape_views
 from replay.errors import ReplayError
@@ -44,9 +45,13 @@ FROM session_started s FULL OUTER JOIN session_ended e USING (session_id)
 """
 
 
-def _fingerprints(folder: Path) -> set[str]:
+def _fingerprints(files: list[Path]) -> set[str]:
     """The schema fingerprints in the names of a table's files (`part-<epoch>-<fingerprint>-<id>.parquet`)."""
-    return {path.name.split("-")[2] if path.name.count("-") >= 3 else "" for path in folder.glob("**/*.parquet")}
+    return {path.name.split("-")[2] if path.name.count("-") >= 3 else "" for path in files}
+
+
+def _sql_list(files: list[Path]) -> str:
+    return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
 
 
 def _empty(schema: pa.Schema) -> pa.Table:
@@ -60,11 +65,11 @@ def connect(root: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection
         raise ReplayError(f"no archive at {root}: start an archiver (`microturn archive run`) or pass --archive")
     con = duckdb.connect(config={"threads": threads} if threads else {})
     for name, spec in TABLES.items():
-        files = str(root / name / "**" / "*.parquet").replace("'", "''")
-        schemas = _fingerprints(root / name)
+        files = table_files(root, name)  # the very files the audit verifier checks
+        schemas = _fingerprints(files)
         if schemas:  # files of several schema versions are read by column name, older ones padded with NULLs
             con.execute(
-                f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{files}', hive_partitioning = true, "
+                f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_sql_list(files)}, hive_partitioning = true, "
                 f"union_by_name = {len(schemas) > 1})"
             )
         else:  # no files yet: an empty view with the same columns, so queries still bind

@@ -10,6 +10,7 @@ import msgspec
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from processors.archiver.files import table_files
 from processors.archiver.tables import TABLES, TableSpec
 from replay.audit.errors import AuditError
 from schemas.audit import digest, link
@@ -53,9 +54,9 @@ def _canonical(spec: TableSpec, row: dict[str, Any]) -> bytes:
         return f"unreadable {spec.name} row: {exc}".encode()
 
 
-def _rows(folder: Path, session_id: str) -> list[dict[str, Any]]:
-    """The session's rows in every file under `folder`, each with only the columns its file has."""
-    dataset = ds.dataset(folder, format="parquet", exclude_invalid_files=False, ignore_prefixes=[".", "_"])
+def _rows(files: list[Path], session_id: str) -> list[dict[str, Any]]:
+    """The session's rows in `files`, each with only the columns its file has."""
+    dataset = ds.dataset([str(f) for f in files], format="parquet", exclude_invalid_files=False)
     wanted = pc.field("session_id") == session_id
     rows: list[dict[str, Any]] = []
     for fragment in dataset.get_fragments():
@@ -69,10 +70,10 @@ def load_session(root: Path, session_id: str) -> list[ArchivedEvent]:
         raise AuditError(f"no archive at {root}: pass --archive or set MICROTURN_ARCHIVE_DIR")
     keyed: list[tuple[tuple[int, str, int, int], ArchivedEvent]] = []
     for spec in TABLES.values():
-        folder = root / spec.name
-        if not folder.is_dir():
+        files = table_files(root, spec.name)  # the very files the DuckDB views read
+        if not files:
             continue
-        for row in _rows(folder, session_id):
+        for row in _rows(files, session_id):
             order = (
                 int(row["audit_seq"]),
                 str(row["kafka_topic"]),

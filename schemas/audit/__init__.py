@@ -5,14 +5,17 @@ The archiver appends and seals (`processors.archiver`); the verifier reads (`rep
 
 from schemas.audit.chain import ANCHOR_EVERY, GENESIS, Appended, Chain, digest, link
 from schemas.audit.errors import AuditChainError, AuditKeyError, HeadError
-from schemas.audit.head_log import HeadRecord, latest_heads
+from schemas.audit.head_log import HeadProblem, HeadRecord, SessionHeads, walk_heads
 from schemas.audit.heads import ChainHead, check, decode_head, encode_head, seal
 from schemas.audit.keys import (
     KEY_ENV,
+    KEYS_DIR_ENV,
+    PUBLIC_KEY_ENV,
     SigningKey,
     VerifyKey,
     default_key_path,
     generate_key,
+    load_public_key,
     load_signing_key,
     load_verify_key,
 )
@@ -20,14 +23,18 @@ from schemas.audit.keys import (
 __all__ = [
     "ANCHOR_EVERY",
     "GENESIS",
+    "KEYS_DIR_ENV",
     "KEY_ENV",
+    "PUBLIC_KEY_ENV",
     "Appended",
     "AuditChainError",
     "AuditKeyError",
     "Chain",
     "ChainHead",
     "HeadError",
+    "HeadProblem",
     "HeadRecord",
+    "SessionHeads",
     "SigningKey",
     "VerifyKey",
     "check",
@@ -36,9 +43,10 @@ __all__ = [
     "digest",
     "encode_head",
     "generate_key",
-    "latest_heads",
     "link",
+    "load_public_key",
     "load_signing_key",
     "load_verify_key",
     "seal",
+    "walk_heads",
 ]
