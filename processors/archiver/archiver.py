@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from typing import NamedTuple
 
 import msgspec
 import structlog
@@ -51,10 +52,40 @@ from processors.archiver.settings import ArchiverSettings
 from processors.archiver.tables import TABLE_OF
 from processors.archiver.trust import trusted_heads
 from processors.deadletter import dead_letter
-from schemas import DeadLetter, DecodeError, SessionEnded, decode, encode
+from schemas import DeadLetter, DecodeError, Event, SessionEnded, decode, encode
 from schemas.audit import AuditKeyError, load_signing_key, walk_heads
 
 log = structlog.get_logger(__name__)
+
+
+class Admitted(NamedTuple):
+    """What the archiver does with one record (`admit`)."""
+
+    event: Event
+    """The event to chain and archive: the decoded one, or a DeadLetter when the record does not decode."""
+    problem: str = ""
+    """Why the record is dead-lettered, with what was expected and what arrived; empty for a good record."""
+    refused: bool = False
+    """The archive cannot hold the event: it goes to the dead-letter topic instead of the archive."""
+
+
+def admit(topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None) -> Admitted:
+    """Decide what becomes of the record at topic[partition]@offset; never raises for any key or value.
+
+    Called for every consumed record, before anything is chained: a refused event is never chained.
+    """
+    try:
+        event = decode(value or b"")
+    except DecodeError as exc:
+        return Admitted(dead_letter(topic, partition, offset, key, value, str(exc), "archiver"), str(exc))
+    except UnicodeDecodeError as exc:  # schemas.decode lets msgspec's error for invalid UTF-8 in a str through
+        reason = f"expected a microturn event with UTF-8 strings; got {len(value or b'')} bytes: {exc}"
+        return Admitted(dead_letter(topic, partition, offset, key, value, reason, "archiver"), reason)
+    spec = TABLE_OF[type(event)]
+    problem = spec.unwritable(event)
+    if problem is None:
+        return Admitted(event)
+    return Admitted(event, f"the archive cannot hold this {spec.name}: {problem}", refused=True)
 
 
 class Archiver:
@@ -149,42 +180,35 @@ class Archiver:
         )
 
     def _add(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        value = record.value or b""
-        try:
-            event = decode(value)
-        except DecodeError as exc:
+        admitted = admit(record.topic, record.partition, record.offset, record.key, record.value)
+        if admitted.problem:
             log.warning(
                 "dead_letter",
-                session_id=(record.key or b"").decode(errors="replace"),
+                session_id=admitted.event.session_id,
                 topic=record.topic,
                 partition=record.partition,
                 offset=record.offset,
-                reason=str(exc),
+                reason=admitted.problem,
             )
-            event = dead_letter(
-                record.topic, record.partition, record.offset, record.key, record.value, str(exc), "archiver"
-            )
-        spec = TABLE_OF[type(event)]
-        problem = spec.unwritable(event)
-        if problem is not None:
-            reason = f"the archive cannot hold this {spec.name}: {problem}"
-            log.warning(
-                "dead_letter",
-                session_id=event.session_id,
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                reason=reason,
-            )
+        if admitted.refused:
             self.letters.append(
-                dead_letter(record.topic, record.partition, record.offset, record.key, record.value, reason, "archiver")
+                dead_letter(
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    record.key,
+                    record.value,
+                    admitted.problem,
+                    "archiver",
+                )
             )
         else:
+            event = admitted.event
             appended = self.sealer.append(
                 event.session_id, event.event_id, encode(event), ends=isinstance(event, SessionEnded)
             )
             coords = (record.topic, record.partition, record.offset, record.timestamp)
-            self.batch.add(spec, event, coords, appended, len(value))
+            self.batch.add(TABLE_OF[type(event)], event, coords, appended, len(record.value or b""))
         self.positions[TopicPartition(record.topic, record.partition)] = record.offset + 1
 
     async def commit_epoch(self) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
@@ -55,13 +56,46 @@ def _canonical(spec: TableSpec, row: dict[str, Any]) -> bytes:
 
 
 def _rows(files: list[Path], session_id: str) -> list[dict[str, Any]]:
-    """The session's rows in `files`, each with only the columns its file has."""
-    dataset = ds.dataset([str(f) for f in files], format="parquet", exclude_invalid_files=False)
-    wanted = pc.field("session_id") == session_id
+    """The session's rows in `files`, each with only the columns its file has; AuditError naming a file
+    that is not Parquet or has no `session_id` column."""
     rows: list[dict[str, Any]] = []
-    for fragment in dataset.get_fragments():
-        rows.extend(fragment.to_table(schema=fragment.physical_schema, filter=wanted).to_pylist())
+    wanted = pc.field("session_id") == session_id
+    for path in files:
+        try:
+            fragment = next(iter(ds.dataset(str(path), format="parquet").get_fragments()))
+            rows.extend(fragment.to_table(schema=fragment.physical_schema, filter=wanted).to_pylist())
+        except (pa.ArrowException, OSError, StopIteration) as exc:
+            raise AuditError(
+                f"reading {path}: expected an archive Parquet file with a session_id column; {exc}"
+            ) from exc
     return rows
+
+
+UNREADABLE = 2**63
+"""Chain position given to a row whose archive columns are missing or of the wrong type: after every
+position a head can seal, so it is reported as inserted."""
+
+
+def _archived(spec: TableSpec, row: dict[str, Any]) -> tuple[tuple[int, str, int, int], ArchivedEvent]:
+    """The row as the verifier sees it, with its sort key; rows no archiver wrote still give one."""
+    content = digest(_canonical(spec, row))
+    try:
+        order = (int(row["audit_seq"]), str(row["kafka_topic"]), int(row["kafka_partition"]), int(row["kafka_offset"]))
+        event = ArchivedEvent(
+            table=spec.name,
+            event_id=str(row["event_id"]),
+            audit_seq=order[0],
+            digest=content,
+            stored_digest=bytes(row["audit_digest"]),
+            stored_link=bytes(row["audit_link"]),
+            stored_prev_event_id=str(row["audit_prev_event_id"]),
+            where=f"{row['kafka_topic']}[{row['kafka_partition']}]@{row['kafka_offset']}",
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        where = f"an unreadable {spec.name} row ({type(exc).__name__}: {exc})"
+        event = ArchivedEvent(spec.name, str(row.get("event_id")), UNREADABLE, content, b"", b"", "", where)
+        order = (UNREADABLE, "", 0, 0)
+    return order, event
 
 
 def load_session(root: Path, session_id: str) -> list[ArchivedEvent]:
@@ -71,29 +105,6 @@ def load_session(root: Path, session_id: str) -> list[ArchivedEvent]:
     keyed: list[tuple[tuple[int, str, int, int], ArchivedEvent]] = []
     for spec in TABLES.values():
         files = table_files(root, spec.name)  # the very files the DuckDB views read
-        if not files:
-            continue
-        for row in _rows(files, session_id):
-            order = (
-                int(row["audit_seq"]),
-                str(row["kafka_topic"]),
-                int(row["kafka_partition"]),
-                int(row["kafka_offset"]),
-            )
-            keyed.append(
-                (
-                    order,
-                    ArchivedEvent(
-                        table=spec.name,
-                        event_id=str(row["event_id"]),
-                        audit_seq=order[0],
-                        digest=digest(_canonical(spec, row)),
-                        stored_digest=bytes(row["audit_digest"]),
-                        stored_link=bytes(row["audit_link"]),
-                        stored_prev_event_id=str(row["audit_prev_event_id"]),
-                        where=f"{row['kafka_topic']}[{row['kafka_partition']}]@{row['kafka_offset']}",
-                    ),
-                )
-            )
+        keyed += [_archived(spec, row) for row in _rows(files, session_id)]
     keyed.sort(key=lambda pair: pair[0])
     return [event for _, event in keyed]

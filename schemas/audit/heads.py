@@ -107,5 +107,5 @@ def decode_head(data: bytes) -> ChainHead:
     """The head in `data`; HeadError if it is not one."""
     try:
         return _decoder.decode(data)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # msgspec lets invalid UTF-8 in a str through
         raise HeadError(f"expected a signed chain head on the audit topic; got {len(data)} bytes: {exc}") from exc

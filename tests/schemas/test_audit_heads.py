@@ -74,3 +74,8 @@ def test_junk_unsigned_altered_and_foreign_heads_are_forged(key: SigningKey, tmp
     assert [p.kind for p in walked.problems] == ["forged_head"] * 5
     assert walked.other_keys == {other.key_id}
     assert walk_heads(records(b"", encode_head(h[0])), key)["s"].head == h[0], "a tombstone is skipped"
+
+
+def test_invalid_utf8_on_the_audit_topic_is_a_forged_head_not_a_crash(key: SigningKey) -> None:
+    walked = walk_heads(records(b"\x81\xaasession_id\xa1\x80"), key)["s"]
+    assert walked.head is None and [p.kind for p in walked.problems] == ["forged_head"]

@@ -59,6 +59,13 @@ def hostile_event(session_ids: st.SearchStrategy[str] | None = None) -> st.Searc
     return st.one_of(*(of_type(t) for t in TABLE_OF))
 
 
+def _flip(data: bytes, at: int, bit: int) -> bytes:
+    i = at % len(data)
+    return data[:i] + bytes([data[i] ^ (1 << bit)]) + data[i + 1 :]
+
+
 def wire_records(session_ids: st.SearchStrategy[str]) -> st.SearchStrategy[bytes]:
-    """Record values: hostile events on the wire, or arbitrary bytes."""
-    return st.one_of(hostile_event(session_ids).map(encode), st.binary(max_size=200))
+    """Record values: hostile events on the wire, the same with one bit flipped, or arbitrary bytes."""
+    wire = hostile_event(session_ids).map(encode)
+    flipped = st.builds(_flip, wire, st.integers(0, 10_000), st.integers(0, 7))
+    return st.one_of(wire, flipped, st.binary(max_size=200))
