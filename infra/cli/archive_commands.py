@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 EXIT_TAMPERED = 4
 """`audit verify`: the archive departs from the signed chain, or the audit topic holds forged or replayed heads."""
-EXIT_UNENDED = 5
+EXIT_UNENDED = 6
 """`audit verify`: what is archived matches the signed chain, but no signed head covers the session's end."""
 
 
