@@ -80,23 +80,6 @@ def test_republishing_an_older_head_and_deleting_later_rows_is_truncation(
     assert [f["kind"] for f in doc["head_findings"]] == ["truncated"]
 
 
-def test_after_compaction_an_older_head_alone_is_a_session_whose_end_is_missing(
-    archived: Archived, tmp_path: Path, cli: Cli
-) -> None:
-    session, _, value, older = an_older_head(archived)
-    assert not older.final
-    prefix = asyncio.run(copy_audit_topic(archived.bootstrap, archived.prefix, only=[value]))
-    archive = tampered_copy(archived, tmp_path)
-    truncate(archive, session, older.count)
-    code, doc = run_verify(archived, archive, cli, prefix, session)
-    assert code == 6 and not doc["ended"] and doc["events"] == older.count
-    code, out, _ = cli(
-        "audit", "verify", session, "--public-key", f"{archived.key}.pub", "--kafka", archived.bootstrap,
-        "--topic-prefix", prefix, "--archive", str(archive),
-    )  # fmt: skip
-    assert code == 6 and "no signed end" in out
-
-
 def test_junk_unsigned_and_forged_heads_are_tampering_and_the_genuine_chain_is_still_checked(
     archived: Archived, tmp_path: Path, cli: Cli
 ) -> None:
