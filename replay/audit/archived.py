@@ -51,7 +51,7 @@ class ArchivedEvent:
 def _canonical(spec: TableSpec, row: dict[str, Any]) -> bytes:
     try:
         return spec.canonical(row)
-    except (msgspec.ValidationError, TypeError, KeyError) as exc:  # a row no event can have
+    except (msgspec.ValidationError, TypeError, KeyError, ValueError) as exc:  # a row no event can have
         return f"unreadable {spec.name} row: {exc}".encode()
 
 
@@ -91,7 +91,7 @@ def _archived(spec: TableSpec, row: dict[str, Any]) -> tuple[tuple[int, str, int
             stored_prev_event_id=str(row["audit_prev_event_id"]),
             where=f"{row['kafka_topic']}[{row['kafka_partition']}]@{row['kafka_offset']}",
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         where = f"an unreadable {spec.name} row ({type(exc).__name__}: {exc})"
         event = ArchivedEvent(spec.name, str(row.get("event_id")), UNREADABLE, content, b"", b"", "", where)
         order = (UNREADABLE, "", 0, 0)

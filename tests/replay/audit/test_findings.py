@@ -112,6 +112,14 @@ def test_rows_no_archiver_wrote_are_findings_and_junk_files_are_named(tmp_path: 
     key = generate_key(tmp_path / "k")
     f = first_finding(rows, seal("s", Chain(), key))
     assert f and f.kind == "inserted" and "unreadable text_event row" in f.detail
+    # found by the fuzz suite: a map column holding a string, an infinite chain position
+    ended = tmp_path / "archive" / "session_ended" / "date=2026-01-01" / "hour=00"
+    ended.mkdir(parents=True)
+    hostile = {"session_id": ["s"], "stats": ["0"], "audit_seq": [float("inf")]}
+    pq.write_table(pa.table(hostile), ended / "part-1-x-1.parquet")
+    rows = load_session(tmp_path / "archive", "s")
+    assert [r.audit_seq for r in rows] == [2**63, 2**63]
+    assert (f := first_finding(rows, seal("s", Chain(), key))) and f.kind == "inserted"
     (folder / "part-2-x-2.parquet").write_bytes(b"not parquet")
     with pytest.raises(AuditError, match=r"part-2-x-2\.parquet"):
         load_session(tmp_path / "archive", "s")
