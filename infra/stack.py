@@ -214,8 +214,15 @@ class Stack:
             workers.append({"name": name, "pid": pid, "log": str(log_path)})
         return workers
 
+    def audit_key_path(self) -> Path:
+        """The archiver's private key: $MICROTURN_AUDIT_KEY, else `audit.key` in $MICROTURN_KEYS_DIR or
+        `<state dir>/keys`, a folder apart from the archive (the archiver refuses a key inside it)."""
+        from schemas.audit import default_key_path
+
+        return default_key_path(self.settings.state_dir).resolve()
+
     def _up_archivers(self, state: dict[str, Any], say: Any) -> list[dict[str, Any]]:
-        """The archiver (`python -m processors.archiver`): <state dir>/archive, key <state dir>/audit/audit.key."""
+        """The archiver (`python -m processors.archiver`): <state dir>/archive, its key in a keys folder of its own."""
         known: list[dict[str, Any]] = state.get("archivers", [])
         if not self.settings.archivers or (known and process.is_alive(known[0]["pid"], ARCHIVER_MARKER)):
             return known
@@ -226,13 +233,13 @@ class Stack:
             "MICROTURN_KAFKA": state["kafka"]["bootstrap"],
             "MICROTURN_TOPIC_PREFIX": self.settings.topic_prefix,
             "MICROTURN_ARCHIVE_DIR": str(archive),
-            "MICROTURN_AUDIT_KEY": os.environ.get("MICROTURN_AUDIT_KEY")
-            or str(self.settings.state_dir / "audit" / "audit.key"),
+            "MICROTURN_AUDIT_KEY": str(self.audit_key_path()),
         }
         pid = process.spawn([sys.executable, "-m", ARCHIVER_MARKER], log_path, env=env)
         ready = archive / "_archiver" / "ready"  # holds the archiver's pid once it consumes
         process.wait_until(lambda: _read(ready) == str(pid), "archiver", 120.0, log_path, pid)
         say(f"started the archiver (pid {pid}, archive {archive}, log: {log_path})")
+        say(f"audit heads are signed with {self.audit_key_path()}; verifiers need only {self.audit_key_path()}.pub")
         return [{"name": "archiver", "pid": pid, "log": str(log_path), "archive": str(archive)}]
 
     def down(self, say: Any = print) -> dict[str, Any]:

@@ -29,7 +29,10 @@ def decode(data: bytes) -> ANY_EVENT:
     """The event in `data`; raises DecodeError naming what was expected and what arrived."""
     try:
         event = _decoder.decode(data)
-    except msgspec.DecodeError as exc:
+    except (
+        msgspec.DecodeError,
+        UnicodeDecodeError,
+    ) as exc:  # msgspec lets invalid UTF-8 in a str through as the latter
         preview = data[:24].hex(" ")
         raise DecodeError(
             f"expected a microturn event (MessagePack map with a 'schema' tag); got {len(data)} "

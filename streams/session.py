@@ -207,7 +207,7 @@ async def session_exists(bootstrap: str, topics: Topics, session_id: str) -> boo
         tp = TopicPartition(topics.session, int(DefaultPartitioner()(key, ordered, ordered)))
         consumer.assign([tp])
         end = (await consumer.end_offsets([tp]))[tp]
-        while end > 0:  # fetch first, then ask the position (as replay.log.read_topics does)
+        while end > 0:  # fetch first, then ask the position (as streams.log.read_topics does)
             batches = await consumer.getmany(tp, timeout_ms=1000)
             if any(r.key == key and r.offset < end for r in batches.get(tp, [])):
                 return True

@@ -12,7 +12,7 @@ import os
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infra.cli.common import (
     CommandError,
@@ -25,8 +25,13 @@ from infra.cli.common import (
 )
 from schemas.ids import escape_controls
 
+if TYPE_CHECKING:
+    from schemas.audit import VerifyKey
+
 EXIT_TAMPERED = 4
-"""`audit verify`: the archive departs from the signed chain."""
+"""`audit verify`: the archive departs from the signed chain, or the audit topic holds forged or replayed heads."""
+EXIT_UNENDED = 6
+"""`audit verify`: what is archived matches the signed chain, but no signed head covers the session's end."""
 
 
 def _state_dir(args: argparse.Namespace) -> Path:
@@ -42,11 +47,29 @@ def _archive_dir(args: argparse.Namespace) -> Path:
 
 
 def _key_path(args: argparse.Namespace) -> Path:
-    if args.key:
-        return Path(args.key)
-    if os.environ.get("MICROTURN_AUDIT_KEY"):
-        return Path(os.environ["MICROTURN_AUDIT_KEY"])
-    return _state_dir(args) / "audit" / "audit.key"
+    from schemas.audit import default_key_path
+
+    return Path(args.key) if args.key else default_key_path(_state_dir(args))
+
+
+def _verify_key(args: argparse.Namespace) -> VerifyKey:
+    """The key `audit verify` checks heads with: --public-key, --key, else $MICROTURN_AUDIT_PUBLIC_KEY."""
+    from schemas.audit import PUBLIC_KEY_ENV, AuditChainError, load_public_key, load_verify_key
+
+    try:
+        if args.public_key:
+            return load_public_key(Path(args.public_key))
+        if args.key:
+            return load_verify_key(Path(args.key))
+        if os.environ.get(PUBLIC_KEY_ENV):
+            return load_public_key(Path(os.environ[PUBLIC_KEY_ENV]))
+    except AuditChainError as exc:
+        raise CommandError(f"audit verify: {exc}", exit_code=2) from exc
+    raise CommandError(
+        f"audit verify: expected the archiver's public key, given separately from the archive: pass "
+        f"--public-key FILE or pin it with {PUBLIC_KEY_ENV}",
+        exit_code=2,
+    )
 
 
 def archive_run(args: argparse.Namespace) -> int:
@@ -144,27 +167,39 @@ def report(args: argparse.Namespace) -> int:
 
 
 def audit_verify(args: argparse.Namespace) -> int:
-    from replay.audit import load_verify_key, verify_session
+    from replay.audit import verify_session
     from schemas import Topics
 
+    key = _verify_key(args)
     kafka, _, prefix = endpoints(args)
-    key = load_verify_key(_key_path(args))
     verdict = asyncio.run(verify_session(_archive_dir(args), kafka, Topics(prefix), args.session, key))
     f = verdict.finding
-    human = (
+    lines = [
         f"{args.session}: intact, {verdict.events} events match the signed chain (key {verdict.key_id})"
         if f is None
         else f"{args.session}: {f.kind.upper()} at chain position {f.position}: {f.detail}"
-    )
-    emit(args, verdict.as_dict(), human)
-    return 0 if f is None else EXIT_TAMPERED
+    ]
+    lines += [f"{args.session}: {h.kind.upper()} on the audit topic: {h.detail}" for h in verdict.head_findings]
+    if not verdict.ended:
+        lines.append(
+            f"{args.session}: no signed end: the newest genuine head covers {verdict.events} events and not the "
+            "session's SessionEnded (the session is live, its producer died, or later events and heads were removed)"
+        )
+    emit(args, verdict.as_dict(), "\n".join(lines))
+    if not verdict.intact:
+        return EXIT_TAMPERED
+    return 0 if verdict.ended else EXIT_UNENDED
 
 
 def audit_keygen(args: argparse.Namespace) -> int:
     from replay.audit import generate_key
+    from schemas.audit import AuditChainError
 
     path = _key_path(args)
-    key = generate_key(path)
+    try:
+        key = generate_key(path)
+    except AuditChainError as exc:
+        raise CommandError(str(exc)) from exc
     emit(
         args,
         {"key": str(path), "public_key": f"{path}.pub", "key_id": key.key_id},
@@ -183,7 +218,10 @@ def _common(p: argparse.ArgumentParser, json_flag: bool = True) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    key_help = "Ed25519 key file (default: $MICROTURN_AUDIT_KEY or <state dir>/audit/audit.key)"
+    key_help = (
+        "Ed25519 private key file (default: $MICROTURN_AUDIT_KEY, else audit.key in $MICROTURN_KEYS_DIR or "
+        "<state dir>/keys; never inside the archive)"
+    )
     archive = sub.add_parser("archive", help="archive every topic to Parquet", description="the Parquet archive")
     archive_sub = archive.add_subparsers(dest="archive_command", metavar="COMMAND", required=True)
     text = "run an archiver in the foreground: every topic to Parquet, exactly once, sealed"
@@ -219,12 +257,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     audit = sub.add_parser("audit", help="verify the archive against signed hash chains", description="the audit")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
     text = (
-        f"check a session's archive against its signed chain head; exit 0 intact, {EXIT_TAMPERED} if an event "
-        "was modified, deleted, inserted or reordered"
+        f"check a session's archive against its signed chain heads; exit 0 intact, {EXIT_TAMPERED} if an event "
+        f"was modified, deleted, inserted or reordered or the audit topic holds forged or replayed heads, "
+        f"{EXIT_UNENDED} if intact but no signed head covers the session's end"
     )
     p = audit_sub.add_parser("verify", help=text, description=text)
     p.add_argument("session", type=session_id_arg, help="the session id")
-    p.add_argument("--key", help=key_help + "; the public key is enough")
+    p.add_argument(
+        "--public-key",
+        metavar="FILE",
+        help="the archiver's public key (KEY.pub), kept apart from the archive (default: $MICROTURN_AUDIT_PUBLIC_KEY)",
+    )
+    p.add_argument("--key", help="a key file to take the public key from (prefer --public-key)")
     _common(p)
     p.set_defaults(func=audit_verify)
     text = "create an Ed25519 audit key pair (KEY and KEY.pub)"

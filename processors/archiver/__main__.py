@@ -1,7 +1,7 @@
 """`python -m processors.archiver`: run one archiver with settings from the environment.
 
-MICROTURN_KAFKA (required), MICROTURN_TOPIC_PREFIX, MICROTURN_ARCHIVE_DIR, MICROTURN_AUDIT_KEY,
-MICROTURN_ARCHIVE_ROLL_BYTES, MICROTURN_ARCHIVE_ROLL_AGE_S. SIGTERM or SIGINT commit what is
+MICROTURN_KAFKA (required), MICROTURN_TOPIC_PREFIX, MICROTURN_ARCHIVE_DIR, MICROTURN_AUDIT_KEY
+(or MICROTURN_KEYS_DIR), MICROTURN_ARCHIVE_ROLL_BYTES, MICROTURN_ARCHIVE_ROLL_AGE_S. SIGTERM or SIGINT commit what is
 buffered and exit 0; the archiver writes `<archive>/_archiver/ready` (its pid) once it is consuming.
 """
 

@@ -18,7 +18,14 @@ from the audit topic's heads overlaid with the checkpoint's; a new archive root 
 archives the retained log from its start and begins new chains, replacing older heads.
 
 A record that does not decode is archived as a DeadLetter in the dead_letter table, with its
-topic[partition]@offset, raw key and value, and the reason; the archiver never stops for one.
+topic[partition]@offset, raw key and value, and the reason. An event that decodes but that the
+archive cannot hold (an integer beyond its int64 columns) is not chained: it is sent to the
+dead-letter topic with the reason before the epoch's checkpoint, and archived from there like any
+dead letter. The archiver never stops for a record, so no restart re-reads one it cannot write.
+
+Chain heads are trusted only once verified: the audit topic's heads are walked with the archiver's
+own key (`schemas.audit.walk_heads`), and the checkpoint's heads, which anyone who can write the
+archive can rewrite, must carry its signature and chain to the topic's (`trust.trusted_heads`).
 """
 
 from __future__ import annotations
@@ -26,7 +33,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from typing import NamedTuple
 
+import msgspec
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -36,16 +45,44 @@ from processors.archiver.batch import EpochBatch
 from processors.archiver.checkpoint import Checkpoint, CheckpointStore
 from processors.archiver.durable import write_parquet
 from processors.archiver.errors import ArchiveError
+from processors.archiver.head_topic import read_head_records
 from processors.archiver.partitions import topic_partitions
 from processors.archiver.sealer import Sealer, publish_heads
 from processors.archiver.settings import ArchiverSettings
 from processors.archiver.tables import TABLE_OF
+from processors.archiver.trust import trusted_heads
 from processors.deadletter import dead_letter
-from replay.audit.head_log import latest_heads
-from replay.audit.keys import load_signing_key
-from schemas import DecodeError, decode, encode
+from schemas import DeadLetter, DecodeError, Event, SessionEnded, decode, encode
+from schemas.audit import AuditKeyError, load_signing_key, walk_heads
 
 log = structlog.get_logger(__name__)
+
+
+class Admitted(NamedTuple):
+    """What the archiver does with one record (`admit`)."""
+
+    event: Event
+    """The event to chain and archive: the decoded one, or a DeadLetter when the record does not decode."""
+    problem: str = ""
+    """Why the record is dead-lettered, with what was expected and what arrived; empty for a good record."""
+    refused: bool = False
+    """The archive cannot hold the event: it goes to the dead-letter topic instead of the archive."""
+
+
+def admit(topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None) -> Admitted:
+    """Decide what becomes of the record at topic[partition]@offset; never raises for any key or value.
+
+    Called for every consumed record, before anything is chained: a refused event is never chained.
+    """
+    try:
+        event = decode(value or b"")
+    except DecodeError as exc:
+        return Admitted(dead_letter(topic, partition, offset, key, value, str(exc), "archiver"), str(exc))
+    spec = TABLE_OF[type(event)]
+    problem = spec.unwritable(event)
+    if problem is None:
+        return Admitted(event)
+    return Admitted(event, f"the archive cannot hold this {spec.name}: {problem}", refused=True)
 
 
 class Archiver:
@@ -55,9 +92,14 @@ class Archiver:
         self.settings = settings
         self.store = CheckpointStore(settings.archive_dir)
         self.batch = EpochBatch(settings.roll_bytes, settings.roll_age_s)
-        self.sealer = Sealer(load_signing_key(settings.key_path, create=True))
+        try:
+            self.sealer = Sealer(load_signing_key(settings.key_path, create=True))
+        except AuditKeyError as exc:
+            raise ArchiveError(f"archiver start: {exc}") from exc
         self.checkpoint = Checkpoint()
         self.positions: dict[TopicPartition, int] = {}
+        self.letters: list[DeadLetter] = []
+        """Events of this epoch the archive cannot hold, for the dead-letter topic."""
         self.ready = asyncio.Event()
         """Set once recovery is done and every partition is assigned (the stack waits for it)."""
         self._consumer = AIOKafkaConsumer(
@@ -82,7 +124,7 @@ class Archiver:
                 for records in batches.values():
                     for record in records:
                         self._add(record)
-                if self.batch.due():
+                if self.batch.due() or self.letters:
                     await self.commit_epoch()
             await self.commit_epoch()
         except KafkaError as exc:
@@ -95,11 +137,21 @@ class Archiver:
         self.store.lock()
         self.checkpoint = self.store.recover()
         topics = self.settings.topics
-        heads = await latest_heads(self.settings.kafka, topics, key=self.sealer.key)
+        walked = walk_heads(await read_head_records(self.settings.kafka, topics.audit), self.sealer.key)
+        heads = {session_id: s.head for session_id, s in walked.items() if s.head is not None}
+        for session_id, s in walked.items():
+            for problem in s.problems:
+                log.warning("chain_head_skipped", session_id=session_id, where=problem.where, reason=problem.detail)
+        trusted, rejected = trusted_heads(self.checkpoint.heads, heads, self.sealer.key)
+        for refused in rejected:
+            log.error("checkpoint_head_rejected", session_id=refused.session_id, reason=refused.reason)
+        if rejected:
+            self.checkpoint = msgspec.structs.replace(self.checkpoint, heads=tuple(trusted))
         if self.checkpoint.epoch > 0:  # heads on the topic never run ahead of the checkpoint's
             self.sealer.resume(heads.values())
-            self.sealer.resume(self.checkpoint.heads)
+            self.sealer.resume(trusted)
         elif heads:
+            self.sealer.supersede(heads.values())
             log.warning(
                 "new_archive_new_chains",
                 topic=topics.audit,
@@ -125,29 +177,40 @@ class Archiver:
         )
 
     def _add(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        value = record.value or b""
-        try:
-            event = decode(value)
-        except DecodeError as exc:
+        admitted = admit(record.topic, record.partition, record.offset, record.key, record.value)
+        if admitted.problem:
             log.warning(
                 "dead_letter",
-                session_id=(record.key or b"").decode(errors="replace"),
+                session_id=admitted.event.session_id,
                 topic=record.topic,
                 partition=record.partition,
                 offset=record.offset,
-                reason=str(exc),
+                reason=admitted.problem,
             )
-            event = dead_letter(
-                record.topic, record.partition, record.offset, record.key, record.value, str(exc), "archiver"
+        if admitted.refused:
+            self.letters.append(
+                dead_letter(
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    record.key,
+                    record.value,
+                    admitted.problem,
+                    "archiver",
+                )
             )
-        appended = self.sealer.append(event.session_id, event.event_id, encode(event))
-        coords = (record.topic, record.partition, record.offset, record.timestamp)
-        self.batch.add(TABLE_OF[type(event)], event, coords, appended, len(value))
+        else:
+            event = admitted.event
+            appended = self.sealer.append(
+                event.session_id, event.event_id, encode(event), ends=isinstance(event, SessionEnded)
+            )
+            coords = (record.topic, record.partition, record.offset, record.timestamp)
+            self.batch.add(TABLE_OF[type(event)], event, coords, appended, len(record.value or b""))
         self.positions[TopicPartition(record.topic, record.partition)] = record.offset + 1
 
     async def commit_epoch(self) -> None:
         """Write the buffered rows as the next epoch's files and commit it (see the module docstring)."""
-        if not self.batch.rows:
+        if not self.batch.rows and not self.letters:
             return
         epoch = self.checkpoint.epoch + 1
         planned = list(self.batch.files(epoch))
@@ -157,6 +220,7 @@ class Archiver:
                 self.settings.archive_dir / planned_file.relpath, planned_file.table, planned_file.spec.binary_columns
             )
         self._fault("after_files", epoch)
+        await self._send_letters()
         offsets: dict[str, dict[int, int]] = {}
         for tp, offset in self.positions.items():
             offsets.setdefault(tp.topic, {})[tp.partition] = offset
@@ -174,6 +238,23 @@ class Archiver:
             sessions=len(self.checkpoint.heads),
         )
         self.batch.clear()
+
+    async def _send_letters(self) -> None:
+        """Put this epoch's dead letters on the dead-letter topic; acknowledged before its checkpoint.
+
+        A crash between the acknowledgement and the checkpoint sends them again after the restart,
+        with the same event ids (derived from the source topic, partition and offset).
+        """
+        topic = self.settings.topics.dlq
+        try:
+            pending = [
+                await self._producer.send(topic, key=letter.raw_key, value=encode(letter)) for letter in self.letters
+            ]
+            for future in pending:
+                await future
+        except KafkaError as exc:
+            raise ArchiveError(f"sending {len(self.letters)} dead letters to {topic} failed: {exc}") from exc
+        self.letters.clear()
 
     def _fault(self, point: str, epoch: int) -> None:
         if self.settings.fault == point:

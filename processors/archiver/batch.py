@@ -21,10 +21,12 @@ from typing import Any
 import pyarrow as pa
 
 from processors.archiver.tables import TableSpec
-from replay.audit.chain import Appended
 from schemas import Event
+from schemas.audit import Appended
 
 _HOUR_MS = 3_600_000
+_LAST_HOUR = int(datetime(9999, 12, 31, 23, tzinfo=UTC).timestamp()) // 3600
+"""Records stamped later than this hour (a producer's clock or a hostile timestamp) are filed under it."""
 SORT_KEYS = [("session_id", "ascending"), ("seq", "ascending"), ("audit_seq", "ascending")]
 
 
@@ -68,7 +70,7 @@ class EpochBatch:
     ) -> None:
         """Buffer `event` from record (topic, partition, offset, timestamp_ms) of `size` bytes."""
         topic, partition, offset, timestamp_ms = coords
-        key = (spec.name, max(timestamp_ms, 0) // _HOUR_MS)
+        key = (spec.name, min(max(timestamp_ms, 0) // _HOUR_MS, _LAST_HOUR))  # producers set the timestamp
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = _Bucket(spec, {name: [] for name in spec.schema.names})

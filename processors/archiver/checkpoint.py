@@ -17,7 +17,7 @@ import structlog
 
 from processors.archiver.durable import fsync_dir, make_dirs, remove, write_bytes
 from processors.archiver.errors import ArchiveError, ArchiveLockedError
-from replay.audit.heads import ChainHead
+from schemas.audit import ChainHead
 
 log = structlog.get_logger(__name__)
 STATE_DIR = "_archiver"

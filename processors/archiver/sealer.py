@@ -3,7 +3,7 @@
 The archiver appends every event to its session's chain as it buffers it (so the event's
 `audit_seq`, digest and link go into the same file as the event), seals the chains it touched
 once the epoch's files are durable, and publishes those heads on the audit topic before it
-commits the epoch's offsets to Kafka. See `replay.audit.chain` for the canonical bytes and order.
+commits the epoch's offsets to Kafka. See `schemas.audit.chain` for the canonical bytes and order.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from processors.archiver.errors import ArchiveError
-from replay.audit.chain import Appended, Chain
-from replay.audit.heads import ChainHead, encode_head, seal
-from replay.audit.keys import SigningKey
+from schemas.audit import Appended, Chain, ChainHead, SigningKey, encode_head, seal
 
 log = structlog.get_logger(__name__)
 
@@ -25,32 +23,45 @@ log = structlog.get_logger(__name__)
 class Sealer:
     """Keeps every session's chain state; seals the chains touched since the last seal.
 
-    Chain states stay in memory (about 100 bytes per session plus 32 bytes per 64 events); a
-    restarted archiver gets them back from the audit topic and the checkpoint (`resume`).
+    Chain states stay in memory (about 130 bytes per session plus 32 bytes per 64 events); a
+    restarted archiver gets them back from the verified heads of the audit topic and the
+    checkpoint (`resume`). Each sealed head names the hash of the session's previous head.
     """
 
     def __init__(self, key: SigningKey) -> None:
         self.key = key
         """The key heads are signed with."""
         self._chains: dict[str, Chain] = {}
+        self._last: dict[str, bytes] = {}
         self._touched: set[str] = set()
 
     def resume(self, heads: Iterable[ChainHead]) -> None:
-        """Continue the chains of `heads` (later heads of a session replace earlier ones)."""
+        """Continue the chains of `heads`, already verified (later heads of a session replace earlier ones)."""
         for head in heads:
             self._chains[head.session_id] = head.chain()
+            self._last[head.session_id] = head.hash()
 
-    def append(self, session_id: str, event_id: str, canonical: bytes) -> Appended:
-        """Append an event to its session's chain; where it went."""
+    def supersede(self, heads: Iterable[ChainHead]) -> None:
+        """Start new chains for the sessions of `heads` whose first heads supersede them (a new archive root)."""
+        for head in heads:
+            self._chains.pop(head.session_id, None)
+            self._last[head.session_id] = head.hash()
+
+    def append(self, session_id: str, event_id: str, canonical: bytes, *, ends: bool = False) -> Appended:
+        """Append an event to its session's chain (`ends`: it is the SessionEnded); where it went."""
         chain = self._chains.get(session_id)
         if chain is None:
             chain = self._chains[session_id] = Chain()
         self._touched.add(session_id)
-        return chain.append(event_id, canonical)
+        return chain.append(event_id, canonical, ends=ends)
 
     def seal_touched(self) -> list[ChainHead]:
-        """Signed heads of the sessions appended to since the last call."""
-        heads = [seal(session_id, self._chains[session_id], self.key) for session_id in sorted(self._touched)]
+        """Signed heads of the sessions appended to since the last call, each chained to the one before."""
+        heads = []
+        for session_id in sorted(self._touched):
+            head = seal(session_id, self._chains[session_id], self.key, self._last.get(session_id, b""))
+            self._last[session_id] = head.hash()
+            heads.append(head)
         self._touched.clear()
         return heads
 

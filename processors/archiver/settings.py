@@ -9,8 +9,8 @@ from typing import Any
 
 from processors.errors import ConfigError
 from processors.settings import default_state_dir
-from replay.audit.keys import default_key_path
 from schemas import Topics
+from schemas.audit import default_key_path
 
 FAULTS = ("", "after_files", "after_checkpoint")
 """Test hook: where the archiver SIGKILLs itself once, to prove the resume rule at its crash points."""
@@ -34,7 +34,7 @@ class ArchiverSettings:
     archive_dir: Path
     """The archive root: one folder per table, plus `_archiver/` (checkpoint, lock)."""
     key_path: Path
-    """The Ed25519 key that signs chain heads; created there if missing."""
+    """The Ed25519 key that signs chain heads; created there if missing; never inside `archive_dir`."""
     roll_bytes: int = 64 * 1024 * 1024
     """Commit an epoch (write its files) once this many bytes of records are buffered."""
     roll_age_s: float = 30.0
@@ -47,6 +47,12 @@ class ArchiverSettings:
             raise ConfigError(
                 f"archiver settings: expected roll_bytes > 0 and roll_age_s > 0; got "
                 f"{self.roll_bytes} and {self.roll_age_s}"
+            )
+        if self.key_path.resolve().is_relative_to(self.archive_dir.resolve()):
+            raise ConfigError(
+                f"archiver settings: the audit signing key {self.key_path} lies inside the archive "
+                f"{self.archive_dir}; whoever can write the archive could then sign a rewritten chain. "
+                "Keep it in a keys folder of its own (MICROTURN_KEYS_DIR or MICROTURN_AUDIT_KEY)"
             )
         if self.fault not in FAULTS:
             raise ConfigError(
@@ -71,7 +77,7 @@ class ArchiverSettings:
             "kafka": env.get("MICROTURN_KAFKA"),
             "topics": Topics(env.get("MICROTURN_TOPIC_PREFIX", "microturn")),
             "archive_dir": default_archive_dir(),
-            "key_path": default_key_path(),
+            "key_path": default_key_path(default_state_dir()),
             "roll_bytes": int(env.get("MICROTURN_ARCHIVE_ROLL_BYTES", 64 * 1024 * 1024)),
             "roll_age_s": float(env.get("MICROTURN_ARCHIVE_ROLL_AGE_S", 30.0)),
             "fault": env.get("MICROTURN_ARCHIVER_FAULT", ""),

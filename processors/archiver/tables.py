@@ -9,7 +9,7 @@ Every table holds, in this order:
   so reports never read the audio itself);
 - the archive's columns: where the record came from (`kafka_topic, kafka_partition,
   kafka_offset, kafka_timestamp_ms`) and its place in the session's audit chain (`audit_seq,
-  audit_digest, audit_link, audit_prev_event_id`; see `replay.audit.chain`).
+  audit_digest, audit_link, audit_prev_event_id`; see `schemas.audit.chain`).
 
 `TableSpec.event_from_row` undoes the mapping, and `TableSpec.canonical` gives the bytes the
 audit chain hashes: the wire bytes, for events of this schema version.
@@ -58,6 +58,9 @@ ARCHIVE_COLUMNS: tuple[pa.Field, ...] = (
 )
 """Columns the archive adds to every table, after the event's own and the derived ones."""
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+"""The range of the archive's integer columns."""
+
 
 def arrow_type(t: mi.Type, where: str) -> tuple[pa.DataType, bool]:
     """`schemas.arrow.arrow_type`, raising the archive's layout error."""
@@ -97,6 +100,8 @@ class TableSpec:
     """Event fields, derived columns, then ARCHIVE_COLUMNS."""
     map_fields: frozenset[str]
     """Event fields stored as Arrow maps (read back as lists of pairs)."""
+    int_fields: tuple[str, ...] = ()
+    """Event fields stored as int64 (Python ints on the wire may be larger: msgpack carries uint64)."""
 
     @property
     def fingerprint(self) -> str:
@@ -107,6 +112,18 @@ class TableSpec:
     def binary_columns(self) -> tuple[str, ...]:
         """Payload columns (raw bytes): never dictionary-encoded."""
         return tuple(f.name for f in self.schema if pa.types.is_binary(f.type) or pa.types.is_fixed_size_binary(f.type))
+
+    def unwritable(self, event: Event) -> str | None:
+        """Why the archive cannot hold `event` (naming the field, what fits and what arrived); None if it can.
+
+        Called for every event before it is chained; the checks are the ones Arrow would fail at
+        commit time, when it is too late to leave the event out.
+        """
+        for name in self.int_fields:
+            value = getattr(event, name)
+            if value is not None and not INT64_MIN <= value <= INT64_MAX:
+                return f"field {name} must fit int64 ({INT64_MIN}..{INT64_MAX}); got {value}"
+        return None
 
     def event_from_row(self, row: Mapping[str, Any]) -> Event:
         """The event an archived row holds; msgspec.ValidationError if the row cannot be one.
@@ -145,7 +162,8 @@ def _spec(event_type: type[Event]) -> TableSpec:
     derived = DERIVED.get(event_type, ())
     fields += [pa.field(name, pa.float32(), nullable=False) for name, _ in derived]
     maps = frozenset(f.name for f in fields if pa.types.is_map(f.type))
-    return TableSpec(tag, event_type, tuple(order), derived, pa.schema([*fields, *ARCHIVE_COLUMNS]), maps)
+    ints = tuple(f.name for f in fields if f.name in order and f.type == pa.int64())
+    return TableSpec(tag, event_type, tuple(order), derived, pa.schema([*fields, *ARCHIVE_COLUMNS]), maps, ints)
 
 
 _EVENT_TYPES: tuple[type[Event], ...] = (

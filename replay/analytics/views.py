@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from processors.archiver.files import table_files
 from processors.archiver.tables import TABLES
 from replay.analytics.shape import shape_views
 from replay.errors import ReplayError
@@ -56,9 +57,13 @@ QUALIFY row_number() OVER (PARTITION BY session_id, event_id ORDER BY kafka_part
 id names its session) so that a filter on the session still reaches the Parquet scan."""
 
 
-def _fingerprints(folder: Path) -> set[str]:
+def _fingerprints(files: list[Path]) -> set[str]:
     """The schema fingerprints in the names of a table's files (`part-<epoch>-<fingerprint>-<id>.parquet`)."""
-    return {path.name.split("-")[2] if path.name.count("-") >= 3 else "" for path in folder.glob("**/*.parquet")}
+    return {path.name.split("-")[2] if path.name.count("-") >= 3 else "" for path in files}
+
+
+def _sql_list(files: list[Path]) -> str:
+    return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
 
 
 def _empty(schema: pa.Schema) -> pa.Table:
@@ -72,11 +77,11 @@ def connect(root: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection
         raise ReplayError(f"no archive at {root}: start an archiver (`microturn archive run`) or pass --archive")
     con = duckdb.connect(config={"threads": threads} if threads else {})
     for name, spec in TABLES.items():
-        files = str(root / name / "**" / "*.parquet").replace("'", "''")
-        schemas = _fingerprints(root / name)
+        files = table_files(root, name)  # the very files the audit verifier checks
+        schemas = _fingerprints(files)
         if schemas:  # files of several schema versions are read by column name, older ones padded with NULLs
             con.execute(
-                f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{files}', hive_partitioning = true, "
+                f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_sql_list(files)}, hive_partitioning = true, "
                 f"union_by_name = {len(schemas) > 1})"
             )
         else:  # no files yet: an empty view with the same columns, so queries still bind

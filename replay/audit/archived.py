@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from processors.archiver.files import table_files
 from processors.archiver.tables import TABLES, TableSpec
-from replay.audit.chain import digest, link
 from replay.audit.errors import AuditError
+from schemas.audit import digest, link
 
 
 @dataclass(frozen=True)
@@ -49,18 +51,51 @@ class ArchivedEvent:
 def _canonical(spec: TableSpec, row: dict[str, Any]) -> bytes:
     try:
         return spec.canonical(row)
-    except (msgspec.ValidationError, TypeError, KeyError) as exc:  # a row no event can have
+    except (msgspec.ValidationError, TypeError, KeyError, ValueError) as exc:  # a row no event can have
         return f"unreadable {spec.name} row: {exc}".encode()
 
 
-def _rows(folder: Path, session_id: str) -> list[dict[str, Any]]:
-    """The session's rows in every file under `folder`, each with only the columns its file has."""
-    dataset = ds.dataset(folder, format="parquet", exclude_invalid_files=False, ignore_prefixes=[".", "_"])
-    wanted = pc.field("session_id") == session_id
+def _rows(files: list[Path], session_id: str) -> list[dict[str, Any]]:
+    """The session's rows in `files`, each with only the columns its file has; AuditError naming a file
+    that is not Parquet or has no `session_id` column."""
     rows: list[dict[str, Any]] = []
-    for fragment in dataset.get_fragments():
-        rows.extend(fragment.to_table(schema=fragment.physical_schema, filter=wanted).to_pylist())
+    wanted = pc.field("session_id") == session_id
+    for path in files:
+        try:
+            fragment = next(iter(ds.dataset(str(path), format="parquet").get_fragments()))
+            rows.extend(fragment.to_table(schema=fragment.physical_schema, filter=wanted).to_pylist())
+        except (pa.ArrowException, OSError, StopIteration) as exc:
+            raise AuditError(
+                f"reading {path}: expected an archive Parquet file with a session_id column; {exc}"
+            ) from exc
     return rows
+
+
+UNREADABLE = 2**63
+"""Chain position given to a row whose archive columns are missing or of the wrong type: after every
+position a head can seal, so it is reported as inserted."""
+
+
+def _archived(spec: TableSpec, row: dict[str, Any]) -> tuple[tuple[int, str, int, int], ArchivedEvent]:
+    """The row as the verifier sees it, with its sort key; rows no archiver wrote still give one."""
+    content = digest(_canonical(spec, row))
+    try:
+        order = (int(row["audit_seq"]), str(row["kafka_topic"]), int(row["kafka_partition"]), int(row["kafka_offset"]))
+        event = ArchivedEvent(
+            table=spec.name,
+            event_id=str(row["event_id"]),
+            audit_seq=order[0],
+            digest=content,
+            stored_digest=bytes(row["audit_digest"]),
+            stored_link=bytes(row["audit_link"]),
+            stored_prev_event_id=str(row["audit_prev_event_id"]),
+            where=f"{row['kafka_topic']}[{row['kafka_partition']}]@{row['kafka_offset']}",
+        )
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        where = f"an unreadable {spec.name} row ({type(exc).__name__}: {exc})"
+        event = ArchivedEvent(spec.name, str(row.get("event_id")), UNREADABLE, content, b"", b"", "", where)
+        order = (UNREADABLE, "", 0, 0)
+    return order, event
 
 
 def load_session(root: Path, session_id: str) -> list[ArchivedEvent]:
@@ -69,30 +104,7 @@ def load_session(root: Path, session_id: str) -> list[ArchivedEvent]:
         raise AuditError(f"no archive at {root}: pass --archive or set MICROTURN_ARCHIVE_DIR")
     keyed: list[tuple[tuple[int, str, int, int], ArchivedEvent]] = []
     for spec in TABLES.values():
-        folder = root / spec.name
-        if not folder.is_dir():
-            continue
-        for row in _rows(folder, session_id):
-            order = (
-                int(row["audit_seq"]),
-                str(row["kafka_topic"]),
-                int(row["kafka_partition"]),
-                int(row["kafka_offset"]),
-            )
-            keyed.append(
-                (
-                    order,
-                    ArchivedEvent(
-                        table=spec.name,
-                        event_id=str(row["event_id"]),
-                        audit_seq=order[0],
-                        digest=digest(_canonical(spec, row)),
-                        stored_digest=bytes(row["audit_digest"]),
-                        stored_link=bytes(row["audit_link"]),
-                        stored_prev_event_id=str(row["audit_prev_event_id"]),
-                        where=f"{row['kafka_topic']}[{row['kafka_partition']}]@{row['kafka_offset']}",
-                    ),
-                )
-            )
+        files = table_files(root, spec.name)  # the very files the DuckDB views read
+        keyed += [_archived(spec, row) for row in _rows(files, session_id)]
     keyed.sort(key=lambda pair: pair[0])
     return [event for _, event in keyed]

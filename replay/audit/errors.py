@@ -1,4 +1,4 @@
-"""Exceptions of the audit, under `replay.errors.ReplayError`."""
+"""Exceptions of the audit verifier, under `replay.errors.ReplayError`."""
 
 from __future__ import annotations
 
@@ -6,12 +6,8 @@ from replay.errors import ReplayError
 
 
 class AuditError(ReplayError):
-    """Root of the audit's errors: the audit could not be carried out (a finding is not an error)."""
-
-
-class AuditKeyError(AuditError):
-    """The audit key is missing, unreadable or not an Ed25519 key; the message says how to make one."""
+    """Root of the verifier's errors: the audit could not be carried out (a finding is not an error)."""
 
 
 class HeadError(AuditError):
-    """No signed chain head for the session, or its signature does not verify with the given key."""
+    """No signed chain head for the session, or none that verifies with the given key."""

@@ -1,4 +1,11 @@
-"""Verifying one session's archive against its latest signed chain head.
+"""Verifying one session's archive against its signed chain heads.
+
+The session's records of the audit topic are walked first (`schemas.audit.walk_heads`): records
+that are not heads signed by the key are **forged heads**, a genuine older head published again
+is **truncation**; both are findings, and the genuine chain of heads still gives the head the
+archive is checked against. That head must be *final* (tied to the session's SessionEnded):
+otherwise the session has **no signed end** (still live, its producer died, or later heads were
+removed), which the verdict says apart from tampering.
 
 The signed head is the only thing trusted: its count, its last link and its anchors (one link per
 ANCHOR_EVERY events). The digests, links and predecessor ids stored beside the rows are hints
@@ -22,24 +29,23 @@ from pathlib import Path
 from typing import Any, Literal
 
 from replay.audit.archived import ArchivedEvent, load_session
-from replay.audit.chain import GENESIS, link
-from replay.audit.errors import HeadError
-from replay.audit.head_log import latest_heads
-from replay.audit.heads import ChainHead, check
-from replay.audit.keys import VerifyKey
+from replay.audit.errors import AuditError, HeadError
 from schemas import Topics
+from schemas.audit import GENESIS, ChainHead, HeadRecord, VerifyKey, link, walk_heads
+from streams.errors import TopicMissing
+from streams.log import read_topics
 
-Kind = Literal["modified", "deleted", "inserted", "reordered"]
+Kind = Literal["modified", "deleted", "inserted", "reordered", "forged_head", "truncated"]
 
 
 @dataclass(frozen=True)
 class Finding:
-    """The first place the archive departs from the signed chain."""
+    """The first place the archive departs from the signed chain, or a head that must not be trusted."""
 
     kind: Kind
     """What happened there."""
     position: int
-    """Chain position (audit_seq) where the archive departs from the chain."""
+    """Chain position (audit_seq) where the archive departs from the chain (-1 for a head finding)."""
     event_id: str
     """The event named: the altered one, or for a deletion the deleted one when known."""
     detail: str
@@ -58,18 +64,25 @@ class Verdict:
     """None when the archive matches the signed chain."""
     key_id: str
     """Key that signed the head."""
+    ended: bool = True
+    """Whether the signed head is final: its chain covers the session's SessionEnded."""
+    head_findings: tuple[Finding, ...] = ()
+    """Records of the audit topic that are forged heads or older heads published again."""
 
     @property
     def intact(self) -> bool:
-        return self.finding is None
+        """No finding in the archive and none among the heads (a missing end is not tampering)."""
+        return self.finding is None and not self.head_findings
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "session_id": self.session_id,
             "intact": self.intact,
+            "ended": self.ended,
             "events": self.events,
             "key_id": self.key_id,
             "finding": asdict(self.finding) if self.finding else None,
+            "head_findings": [asdict(f) for f in self.head_findings],
         }
 
 
@@ -139,14 +152,37 @@ def _rewritten(rows: list[ArchivedEvent], first: int, last: int) -> Finding:
     )
 
 
-async def verify_session(root: Path, bootstrap: str, topics: Topics, session_id: str, key: VerifyKey) -> Verdict:
-    """Check the archive at `root` for `session_id` against its latest signed head on the audit topic."""
-    heads = await latest_heads(bootstrap, topics, session_id=session_id)
-    head = heads.get(session_id)
-    if head is None:
+async def read_heads(bootstrap: str, topics: Topics, session_id: str) -> list[HeadRecord]:
+    """The records of `session_id` on the audit topic, in offset order."""
+    try:
+        records = await read_topics(bootstrap, [topics.audit], topics.partitions, session_id)
+    except TopicMissing as exc:
+        raise AuditError(f"reading chain heads from {topics.audit}: {exc}") from exc
+    return [HeadRecord(r.key, r.value, f"{r.topic}[{r.partition}]@{r.offset}") for r in records]
+
+
+def verify_heads(root: Path, records: list[HeadRecord], session_id: str, key: VerifyKey) -> Verdict:
+    """Check the archive at `root` for `session_id` against its audit topic records `records`.
+
+    HeadError when no record of the session verifies with `key`: none at all, or only heads signed by
+    another key (the wrong key was given). Forged records beside no genuine head are a verdict.
+    """
+    heads = walk_heads(records, key).get(session_id)
+    problems = [Finding(p.kind, -1, "", f"{p.where}: {p.detail}") for p in heads.problems] if heads else []
+    if heads is None or (heads.head is None and (heads.other_keys or not heads.problems)):
+        other = f" (heads there were signed by key {', '.join(sorted(heads.other_keys))})" if heads else ""
         raise HeadError(
-            f"no signed chain head for session {session_id!r} on {topics.audit}: the archiver seals "
-            "sessions as it archives them; is it running (`microturn archive sync`)?"
+            f"no signed chain head for session {session_id!r} verifies with key {key.key_id}{other}: pass the "
+            "archiver's public key with --public-key; the archiver seals sessions as it archives them, is it "
+            "running (`microturn archive sync`)?"
         )
-    check(head, key)
-    return Verdict(session_id, head.count, first_finding(load_session(root, session_id), head), head.key_id)
+    if heads.head is None:
+        return Verdict(session_id, 0, None, key.key_id, ended=False, head_findings=tuple(problems))
+    head = heads.head
+    finding = first_finding(load_session(root, session_id), head)
+    return Verdict(session_id, head.count, finding, head.key_id, ended=head.final, head_findings=tuple(problems))
+
+
+async def verify_session(root: Path, bootstrap: str, topics: Topics, session_id: str, key: VerifyKey) -> Verdict:
+    """Check the archive at `root` for `session_id` against its signed heads on the audit topic."""
+    return verify_heads(root, await read_heads(bootstrap, topics, session_id), session_id, key)

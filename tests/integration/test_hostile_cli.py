@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from replay.log import read_topics
 
 from schemas import AudioChunk, Topics
+from streams.log import read_topics
 from streams.media.testing import Tone, write_media
 from tests.integration.test_stream_cli import input_topics, stream
 

@@ -131,3 +131,10 @@ def test_arrow_columns_follow_the_event_definitions() -> None:
     assert by_name["samples"].type == pa.binary() and by_name["turn"].nullable
     assert by_name["last"].type == pa.bool_()
     assert {f.name for f in event_fields(ModelOutput)[1]} >= set(ModelOutput.__struct_fields__)
+
+
+def test_invalid_utf8_in_a_text_field_is_a_decode_error() -> None:
+    valid = {"schema": "text_event", "event_id": "s/text/0", "session_id": "s", "seq": 0, "event_time_ms": 0}
+    raw = msgspec.msgpack.encode({**valid, "text": "x"}).replace(b"\xa1x", b"\xa1\xff")
+    with pytest.raises(DecodeError, match="expected a microturn event"):
+        decode(raw)

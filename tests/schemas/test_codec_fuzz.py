@@ -16,7 +16,7 @@ from schemas.ids import is_session_id
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TAGS = ["session_started", "session_ended", "audio_chunk", "video_frame", "text_event", "micro_turn",
-        "model_output", "background_task", "background_result", "dead_letter"]  # fmt: skip
+        "model_output", "background_task", "background_result", "dead_letter", "playback"]  # fmt: skip
 
 FIELDS = ["turn", "samples", "jpeg", "width", "height", "text", "action", "task_id", "task", "result",
           "source_topic", "source_partition", "source_offset", "reason", "audio", "schema_version",

@@ -12,8 +12,8 @@ from processors.archiver.checkpoint import Checkpoint, CheckpointStore
 from processors.archiver.durable import temporary, write_bytes
 from processors.archiver.errors import ArchiveLockedError
 from processors.archiver.tables import TABLE_OF
-from replay.audit.chain import Chain
 from schemas import encode
+from schemas.audit.chain import Chain
 from tests.processors.archiver.samples import every_event
 
 

@@ -14,8 +14,8 @@ from processors.archiver.batch import EpochBatch
 from processors.archiver.durable import write_parquet
 from processors.archiver.errors import ArchiveLayoutError
 from processors.archiver.tables import ARCHIVE_COLUMNS, TABLE_OF, TABLES, arrow_type
-from replay.audit.chain import Chain
 from schemas import AudioChunk, Event, MicroTurn, ModelOutput, SessionStarted, decode, encode
+from schemas.audit.chain import Chain
 from tests.processors.archiver.samples import every_event
 
 

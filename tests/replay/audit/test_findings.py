@@ -8,14 +8,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from replay.audit.archived import ArchivedEvent
-from replay.audit.chain import ANCHOR_EVERY, GENESIS, Chain, digest, link
-from replay.audit.errors import HeadError
-from replay.audit.heads import ChainHead, check, decode_head, encode_head, seal
-from replay.audit.keys import generate_key
+from replay.audit.archived import ArchivedEvent, load_session
+from replay.audit.errors import AuditError
 from replay.audit.verify import first_finding
+from schemas.audit.chain import ANCHOR_EVERY, GENESIS, Chain, digest, link
+from schemas.audit.errors import HeadError
+from schemas.audit.heads import ChainHead, check, decode_head, encode_head, seal
+from schemas.audit.keys import generate_key
 
 
 def sealed(n: int) -> tuple[list[ArchivedEvent], Chain]:
@@ -99,3 +102,24 @@ def test_heads_are_signed_and_checked(tmp_path: Path) -> None:
     with pytest.raises(HeadError, match="invalid signature"):
         check(msgspec.structs.replace(head, count=71), key)
     assert hashlib.sha256(b"microturn.audit.v1").digest() == GENESIS
+
+
+def test_rows_no_archiver_wrote_are_findings_and_junk_files_are_named(tmp_path: Path) -> None:
+    folder = tmp_path / "archive" / "text_event" / "date=2026-01-01" / "hour=00"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"session_id": ["s"], "audit_seq": ["zero"]}), folder / "part-1-x-1.parquet")
+    rows = load_session(tmp_path / "archive", "s")
+    key = generate_key(tmp_path / "k")
+    f = first_finding(rows, seal("s", Chain(), key))
+    assert f and f.kind == "inserted" and "unreadable text_event row" in f.detail
+    # found by the fuzz suite: a map column holding a string, an infinite chain position
+    ended = tmp_path / "archive" / "session_ended" / "date=2026-01-01" / "hour=00"
+    ended.mkdir(parents=True)
+    hostile = {"session_id": ["s"], "stats": ["0"], "audit_seq": [float("inf")]}
+    pq.write_table(pa.table(hostile), ended / "part-1-x-1.parquet")
+    rows = load_session(tmp_path / "archive", "s")
+    assert [r.audit_seq for r in rows] == [2**63, 2**63]
+    assert (f := first_finding(rows, seal("s", Chain(), key))) and f.kind == "inserted"
+    (folder / "part-2-x-2.parquet").write_bytes(b"not parquet")
+    with pytest.raises(AuditError, match=r"part-2-x-2\.parquet"):
+        load_session(tmp_path / "archive", "s")

@@ -66,12 +66,19 @@ class Chain:
     """links[k * ANCHOR_EVERY - 1] for k = 1, 2, ...: the link after every ANCHOR_EVERY-th event."""
     last_event_id: str = ""
     """Id of the last event chained."""
+    end_seq: int = -1
+    """Chain position of the session's SessionEnded; -1 until it was chained."""
 
-    def append(self, event_id: str, canonical: bytes) -> Appended:
-        """Chain the event with id `event_id` and canonical bytes `canonical`."""
+    def append(self, event_id: str, canonical: bytes, *, ends: bool = False) -> Appended:
+        """Chain the event with id `event_id` and canonical bytes `canonical`.
+
+        `ends`: the event is the session's SessionEnded (the first one chained ties the chain's end).
+        """
         d = digest(canonical)
         self.link = link(self.link, d)
         done = Appended(self.count, d, self.link, self.last_event_id)
+        if ends and self.end_seq < 0:
+            self.end_seq = self.count
         self.count += 1
         self.last_event_id = event_id
         if self.count % ANCHOR_EVERY == 0:

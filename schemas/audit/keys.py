@@ -1,8 +1,11 @@
 """Ed25519 audit keys: made by `microturn audit keygen`, named by MICROTURN_AUDIT_KEY or `--key`.
 
 The private key (PEM, PKCS#8, mode 0600) signs chain heads in the archiver; the public key (PEM,
-beside it as `<name>.pub`) is all a verifier needs. Keep the private key off the machines that
-hold the archive: whoever can read it can sign a rewritten chain.
+beside it as `<name>.pub`) is all a verifier needs, and is given to it separately
+(`audit verify --public-key`, or pinned with MICROTURN_AUDIT_PUBLIC_KEY). Keep the private key out
+of the archive and off the machines whose users may write it: whoever can read it can sign a
+rewritten chain. By default it lives in a keys folder of its own, `<state dir>/keys`
+(MICROTURN_KEYS_DIR), never under the archive root (the archiver refuses that).
 """
 
 from __future__ import annotations
@@ -16,18 +19,23 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from processors.settings import default_state_dir
-from replay.audit.errors import AuditKeyError
+from schemas.audit.errors import AuditKeyError
 
 KEY_ENV = "MICROTURN_AUDIT_KEY"
-"""Environment variable naming the key file."""
+"""Environment variable naming the private key file."""
+KEYS_DIR_ENV = "MICROTURN_KEYS_DIR"
+"""Environment variable naming the folder of the private key (when MICROTURN_AUDIT_KEY is unset)."""
+PUBLIC_KEY_ENV = "MICROTURN_AUDIT_PUBLIC_KEY"
+"""Environment variable pinning the public key a verifier checks heads with."""
 
 
-def default_key_path() -> Path:
-    """$MICROTURN_AUDIT_KEY, else `<state dir>/audit/audit.key` (state dir: $MICROTURN_STATE_DIR or .microturn)."""
+def default_key_path(state_dir: Path) -> Path:
+    """$MICROTURN_AUDIT_KEY, else `audit.key` in $MICROTURN_KEYS_DIR, else in `<state_dir>/keys`."""
     if os.environ.get(KEY_ENV):
         return Path(os.environ[KEY_ENV])
-    return default_state_dir() / "audit" / "audit.key"
+    if os.environ.get(KEYS_DIR_ENV):
+        return Path(os.environ[KEYS_DIR_ENV]) / "audit.key"
+    return state_dir / "keys" / "audit.key"
 
 
 def _key_id(public: Ed25519PublicKey) -> str:
@@ -101,6 +109,20 @@ def load_signing_key(path: Path, create: bool = False) -> SigningKey:
     if not isinstance(private, Ed25519PrivateKey):
         raise AuditKeyError(f"loading the audit signing key {path}: expected Ed25519; got {type(private).__name__}")
     return SigningKey(private.public_key(), private)
+
+
+def load_public_key(path: Path) -> VerifyKey:
+    """The public key in `path`; AuditKeyError for a private key (a verifier is never handed one)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AuditKeyError(f"reading the audit public key {path}: {exc}") from exc
+    if b"PRIVATE KEY" in data:
+        raise AuditKeyError(
+            f"{path}: expected a public key (PEM 'PUBLIC KEY'); got a private key. Give the verifier "
+            "only the `.pub` file that `audit keygen` wrote beside it"
+        )
+    return load_verify_key(path)
 
 
 def load_verify_key(path: Path) -> VerifyKey:
