@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import faust
@@ -37,11 +38,34 @@ from schemas import (
     encode,
 )
 from schemas.codec import decode_as, session_key
-from streams.log import read_topics
+from streams.log import read_topics, session_partition
 
 log = structlog.get_logger(__name__)
-Lane = tuple[Any, Any, MicroTurn]
 E = TypeVar("E", bound=Event)
+
+
+@dataclass(frozen=True)
+class Work:
+    """One MicroTurn for its session's lane.
+
+    Each turn comes twice. First in process: the assembler hands it over right after queueing it
+    on the turns topic (`recorded` resolves when the broker has it), so the model does not wait for
+    a broker round trip. Then from the turns topic (`record`, to ack once answered): the copy that
+    survives a crash. Whichever comes second finds the turn answered and is skipped (the lane runs
+    a session's items in order). The output is produced only after `recorded` resolved, so a
+    model input is always in the log before its output.
+    """
+
+    turn: MicroTurn
+    """The turn to answer."""
+    partition: int
+    """The session's partition (the same on every topic: same key, same count, co-partitioned)."""
+    stream: Any = None
+    """The turns topic's stream, to ack `record` on; None when handed over in process."""
+    record: Any = None
+    """The turns topic's record; None when handed over in process."""
+    recorded: Awaitable[Any] | None = None
+    """Resolves once the broker acknowledged the turn (in-process hand-over only)."""
 
 
 class Agents:
@@ -64,7 +88,7 @@ class Agents:
         self._answered_partitions: set[int] = set()
         self._answered_lock = asyncio.Lock()
         self._ticking: dict[str, int] = {}  # ticker-clocked sessions -> wall ns their SessionStarted was seen
-        self._lanes: Lanes[Lane] = Lanes(self._answer, self._answer_failed)
+        self._lanes: Lanes[Work] = Lanes(self._answer, self._answer_failed)
         self._interaction: Interaction | None = None
         self._started = asyncio.Event()
 
@@ -85,11 +109,12 @@ class Agents:
                 log.warning("triton_not_ready_at_start", triton=address)
             await client.close()
 
-    async def _send(self, topic: Any, event: Event) -> None:
-        """Queue `event` on `topic` (ordered per session). Not waiting for the broker's ack here is
-        safe: faust flushes its producer before committing any offset, so a record's offset is
-        committed only after everything it produced is durable."""
-        await topic.send(key=session_key(event.session_id), value=encode(event))
+    async def _send(self, topic: Any, event: Event) -> Awaitable[Any]:
+        """Queue `event` on `topic` (ordered per session); what is returned resolves on the broker's
+        ack. Not waiting for it is safe: faust flushes its producer before committing any offset, so a
+        record's offset is committed only after everything it produced is durable."""
+        recorded: Awaitable[Any] = await topic.send(key=session_key(event.session_id), value=encode(event))
+        return recorded
 
     async def _reject(self, record: Any, reason: str, agent: str) -> None:
         msg = record.message
@@ -109,9 +134,13 @@ class Agents:
             await noack.ack(record)
             return None
 
-    async def _emit_turns(self, turns: Sequence[MicroTurn]) -> None:
+    async def _emit_turns(self, turns: Sequence[MicroTurn], partition: int) -> None:
+        """Queue each turn on the turns topic and hand it to its session's lane at once (`Work`)."""
         for turn in turns:
-            await self._send(self.turns_topic, msgspec.structs.replace(turn, wall_time_ns=time.time_ns()))
+            stamped = msgspec.structs.replace(turn, wall_time_ns=time.time_ns())
+            recorded = await self._send(self.turns_topic, stamped)
+            if self._interaction is not None:
+                self._lanes.put(turn.session_id, Work(stamped, partition, recorded=recorded))
 
     async def assemble(self, stream: faust.StreamT[bytes]) -> None:
         """Input events -> MicroTurns. Records are acked by faust when the loop moves on; a record
@@ -137,12 +166,12 @@ class Agents:
             states, closed = await load_partition(self.settings.kafka, self.topics, partition, self._assembler)
             self._assembly.update(states)
             self._assembled_partitions.add(partition)
-            await self._emit_turns(closed)
+            await self._emit_turns(closed, partition)
         state = self._assembly.get(event.session_id)
         if state is None:
             state = self._assembly[event.session_id] = SessionAssembly(event.session_id)
         applied = self._assembler.apply(state, event)
-        await self._emit_turns(applied.turns)
+        await self._emit_turns(applied.turns, partition)
         if applied.rejected and isinstance(event, BackgroundResult) and state.finished:
             log.info("background_result_undelivered", session_id=event.session_id, task_id=event.task_id)
         elif applied.rejected:
@@ -161,7 +190,8 @@ class Agents:
             state = self._assembly.get(session_id)
             if state is None:
                 continue
-            await self._emit_turns(self._assembler.tick(state, (now - since) // 1_000_000, now))
+            turns = self._assembler.tick(state, (now - since) // 1_000_000, now)
+            await self._emit_turns(turns, session_partition(session_id, self.topics.partitions))
             if state.finished:
                 self._ticking.pop(session_id, None)
 
@@ -180,14 +210,11 @@ class Agents:
         async for record in noack.events():
             turn = await self._decode_or_reject(noack, record, MicroTurn, "worker:interaction")
             if turn is not None:
-                self._lanes.put(turn.session_id, (noack, record, turn))
+                self._lanes.put(turn.session_id, Work(turn, record.message.partition, noack, record))
 
-    async def _answer(self, item: Lane) -> None:
-        stream, record, turn = item
-        bound = log.bind(
-            session_id=turn.session_id, turn=turn.seq, partition=record.message.partition, offset=record.message.offset
-        )
-        partition = record.message.partition
+    async def _answer(self, work: Work) -> None:
+        turn, partition = work.turn, work.partition
+        bound = log.bind(session_id=turn.session_id, turn=turn.seq, partition=partition, in_process=work.record is None)
         if partition not in self._answered_partitions:
             async with self._answered_lock:  # lanes of one partition wait for one scan
                 if partition not in self._answered_partitions:
@@ -196,16 +223,19 @@ class Agents:
                     self._answered_partitions.add(partition)
         done = self._answered.get(turn.session_id, -1)
         if turn.seq <= done:
-            bound.info("duplicate_turn_skipped", answered_up_to=done)
-            await stream.ack(record)
+            if work.record is not None:  # the turns topic's copy of a turn answered in process, or redelivered
+                await work.stream.ack(work.record)
             return
         assert self._interaction is not None  # set before any lane exists
         result = await self._interaction.answer(turn)  # any exception: `_answer_failed`
+        if work.recorded is not None:
+            await work.recorded  # the model's input is in the log before its output
         await self._send(self._output, result.output)
         if result.task is not None:
             await self._send(self.tasks_topic, result.task)
         self._answered[turn.session_id] = turn.seq
-        await stream.ack(record)
+        if work.record is not None:
+            await work.stream.ack(work.record)
         bound.debug(
             "answered",
             action=result.output.action,
@@ -213,14 +243,18 @@ class Agents:
             rebuilt=result.rebuilt_turns,
         )
 
-    async def _answer_failed(self, item: Lane, exc: Exception) -> None:
+    async def _answer_failed(self, work: Work, exc: Exception) -> None:
         """Whatever made `_answer` fail, the turn's record is dead-lettered with the reason and acked,
-        so the partition's committed offset moves on and later turns are answered."""
-        stream, record, turn = item
+        so the partition's committed offset moves on and later turns are answered. A turn handed
+        over in process has no record: its copy from the turns topic tries again."""
+        stream, record, turn = work.stream, work.record, work.turn
+        kind = type(exc).__name__
+        if record is None:
+            log.warning("in_process_turn_failed", session_id=turn.session_id, turn=turn.seq, kind=kind, error=str(exc))
+            return
         bound = log.bind(
             session_id=turn.session_id, turn=turn.seq, partition=record.message.partition, offset=record.message.offset
         )
-        kind = type(exc).__name__
         if isinstance(exc, InferenceError):
             bound.error("model_step_failed", error=str(exc), kind=kind)
             reason = f"model step failed ({kind}): {exc}"

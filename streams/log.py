@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.partitioner import DefaultPartitioner
 
 from schemas import DecodeError, Event, decode
+from schemas.codec import session_key
 from schemas.topics import PARTITIONS
 from streams.errors import TopicMissing
 
@@ -33,6 +35,12 @@ class LogRecord:
     """The decoded event, or None when the value is not a valid event."""
 
 
+def session_partition(session_id: str, partitions: int) -> int:
+    """The partition the producers' default partitioner puts `session_id`'s records on."""
+    every = list(range(partitions))
+    return int(DefaultPartitioner()(session_key(session_id), every, every))
+
+
 async def read_topics(
     bootstrap: str,
     topics: list[str],
@@ -42,9 +50,12 @@ async def read_topics(
 ) -> list[LogRecord]:
     """Every record of `topics` up to the end offsets at call time, per partition in offset order.
 
-    With `session_id`, only records keyed by that session; with `only_partition`, only that
-    partition of each topic (a session's partition: same key, same partitioner, same count).
+    With `session_id`, only records keyed by that session, read from its partition alone (same key,
+    same partitioner, same count on every session-keyed topic); with `only_partition`, only that
+    partition of each topic.
     """
+    if session_id is not None and only_partition is None:
+        only_partition = session_partition(session_id, partitions)
     # No group, so no committed offsets: "earliest" starts every partition at its beginning.
     # (seek_to_beginning() followed by position() loses the first fetch in aiokafka 0.14.)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")

@@ -17,7 +17,6 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import DefaultPartitioner
 
 from schemas import AudioChunk, SessionEnded, SessionStarted, TextEvent, Topics, VideoFrame
 from schemas.codec import session_key
@@ -25,6 +24,7 @@ from schemas.envelope import Stamper
 from schemas.events import EndReason
 from schemas.ids import check_session_id
 from streams.errors import PublishError, SessionExists
+from streams.log import session_partition
 from streams.media import TURN_MS, AudioPiece, MediaSource, TextLine, VideoPiece, open_media
 from streams.media.errors import TruncatedStream
 from streams.producer import EventProducer, producer_id
@@ -203,8 +203,7 @@ async def session_exists(bootstrap: str, topics: Topics, session_id: str) -> boo
         await consumer.start()
         if topics.session not in await consumer.topics():
             return False
-        ordered = list(range(topics.partitions))  # every session topic has the set's partition count
-        tp = TopicPartition(topics.session, int(DefaultPartitioner()(key, ordered, ordered)))
+        tp = TopicPartition(topics.session, session_partition(session_id, topics.partitions))
         consumer.assign([tp])
         end = (await consumer.end_offsets([tp]))[tp]
         while end > 0:  # fetch first, then ask the position (as streams.log.read_topics does)

@@ -11,15 +11,13 @@ from pathlib import Path
 
 import structlog
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import DefaultPartitioner
 
 from replay.session.errors import SessionNotFound, SourceUnavailable
 from replay.session.recording import Recording
 from schemas import Topics
-from schemas.codec import session_key
 from schemas.envelope import Event
 from streams.errors import TopicMissing
-from streams.log import read_topics
+from streams.log import read_topics, session_partition
 
 log = structlog.get_logger(__name__)
 
@@ -34,12 +32,6 @@ ARCHIVED_TABLES = (
     "model_output",
 )
 """The archive tables a recording is made of (schema tags)."""
-
-
-def session_partition(session_id: str, partitions: int) -> int:
-    """The partition the producers' default partitioner puts `session_id`'s records on."""
-    every = list(range(partitions))
-    return int(DefaultPartitioner()(session_key(session_id), every, every))
 
 
 async def from_kafka(bootstrap: str, topics: Topics, session_id: str) -> Recording:
