@@ -32,9 +32,9 @@ import numpy as np
 
 from infra import process
 from infra.kafka import MARKER, KafkaBroker
+from infra.testing import ArchiverProcess
 from infra.topics import ensure_topics
 from processors.archiver.sync import wait_synced
-from processors.archiver.testing import ArchiverProcess
 from schemas import (
     AudioChunk,
     MicroTurn,

@@ -19,9 +19,9 @@ import structlog
 
 from infra.cli.main import main
 from infra.stack import Stack, StackSettings
+from infra.testing import ArchiverProcess
 from infra.triton import TritonServer
 from processors.archiver.sync import wait_synced
-from processors.archiver.testing import ArchiverProcess
 from schemas import Topics
 from streams.log import read_topics
 from streams.media import TextLine

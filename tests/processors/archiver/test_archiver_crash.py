@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from infra.testing import ArchiverProcess
 from infra.topics import ensure_topics
 from processors.archiver.settings import archiver_group
 from processors.archiver.sync import wait_synced
 from processors.archiver.tables import TABLES
-from processors.archiver.testing import ArchiverProcess
 from replay.analytics import connect
 from replay.audit import load_verify_key, verify_session
 from schemas import Topics

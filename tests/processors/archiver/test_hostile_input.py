@@ -11,10 +11,10 @@ import msgspec
 import pytest
 
 from infra.cli.main import main
+from infra.testing import ArchiverProcess
 from infra.topics import ensure_topics
 from processors.archiver.checkpoint import Checkpoint
 from processors.archiver.sync import wait_synced
-from processors.archiver.testing import ArchiverProcess
 from replay.analytics import connect
 from replay.audit import load_verify_key, verify_session
 from schemas import DeadLetter, SessionEnded, SessionStarted, TextEvent, Topics

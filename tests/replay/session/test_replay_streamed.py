@@ -145,8 +145,8 @@ def test_unknown_sessions_and_a_missing_archive_fail_with_what_to_do(
 def test_the_archived_session_replays_identically_and_exports(
     streamed: Streamed, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    from infra.testing import ArchiverProcess
     from processors.archiver.sync import wait_synced
-    from processors.archiver.testing import ArchiverProcess
 
     archive = tmp_path / "archive"
     with ArchiverProcess(
