@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from inference.errors import (
     SERVER_ERRORS,
     BadRequest,
     InferenceError,
+    ModelFailed,
     SequenceLost,
     TimedOut,
     Unavailable,
@@ -68,19 +70,28 @@ def correlation_id(session_id: str) -> int:
     return (digest & 0x7FFF_FFFF_FFFF_FFFF) or 1
 
 
+_BY_CODE: dict[str, type[InferenceError]] = {error.code: error for error in SERVER_ERRORS}  # type: ignore[attr-defined]
+_CODE = re.compile(r"^([A-Z_]+): ")
+_MISSING_START = "must specify the START flag"
+"""Triton's sequence batcher refusing a step of a sequence it does not know (INVALID_ARGUMENT)."""
+
+
 def _classify(exc: InferenceServerException) -> InferenceError:
+    """The exception class of a failed request, from the gRPC status code and, for errors the
+    model wrote, the code at the start of the message (`inference.errors.error_message`)."""
     message = exc.message() or str(exc)
-    for error in SERVER_ERRORS:
-        if error.code in message:  # type: ignore[attr-defined]
-            return error(message)
-    if "must specify the START flag" in message or ("sequence" in message and "not found" in message):
-        return SequenceLost(message)
-    status = str(exc.status() or "")
-    if "DEADLINE_EXCEEDED" in status or "Deadline" in message:
-        return TimedOut(message)
-    if "UNAVAILABLE" in status or "failed to connect" in message.lower():
+    status = str(exc.status() or "").removeprefix("StatusCode.")
+    if status == "UNAVAILABLE":
         return Unavailable(message)
-    return BadRequest(message)
+    if status == "DEADLINE_EXCEEDED":
+        return TimedOut(message)
+    code = _CODE.match(message)
+    if code is not None and code.group(1) in _BY_CODE:
+        return _BY_CODE[code.group(1)](message)
+    if status == "INVALID_ARGUMENT":
+        # Triton's own checks: a sequence it has no slot for, or a tensor off the contract
+        return SequenceLost(message) if _MISSING_START in message else BadRequest(message)
+    return ModelFailed(message)  # INTERNAL without a model code (a crash in the model), or anything else
 
 
 class InteractionClient:

@@ -2,7 +2,8 @@
 
 Thin on purpose: parse the contract's tensors, keep per-session state in a SessionRegistry keyed
 by the sequence's correlation id, run one batched network step, answer each request. Errors are
-per request and start with a code (SEQUENCE_LOST, OVERLOADED, OUT_OF_ORDER, BAD_REQUEST) that the
+per request and start with a code (SEQUENCE_LOST, OVERLOADED, OUT_OF_ORDER, BAD_REQUEST,
+MODEL_FAILED) that the
 client turns back into exception classes.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 import triton_python_backend_utils as pb_utils  # type: ignore[import-not-found]
 
-from inference.errors import BadRequest, InferenceError, error_message
+from inference.errors import BadRequest, InferenceError, ModelFailed, error_message
 from inference.loading import load_network, with_env
 from inference.network import TurnInput
 from inference.sessions import SessionRegistry
@@ -89,7 +90,7 @@ class TritonPythonModel:
             try:
                 outputs = self.net.step([b[3] for b in batch], [b[4] for b in batch])
             except Exception as exc:  # noqa: BLE001 - reported per request, never crashes the server
-                message = error_message(BadRequest, f"model step failed: {exc}")
+                message = error_message(ModelFailed, f"model step failed: {type(exc).__name__}: {exc}")
                 for index, *_ in batch:
                     responses[index] = pb_utils.InferenceResponse(error=pb_utils.TritonError(message))
                 return responses
