@@ -39,7 +39,7 @@ class TurnRequest:
     audio: npt.NDArray[np.int16] | None
     """int16 [3200], or None when the turn has no audio."""
     video: npt.NDArray[np.uint8] | None
-    """uint8 [H, W, 3] at the model's input size, or None."""
+    """uint8 [H, W, 3], any size up to 2048 a side (the model resizes it), or None."""
     text: bytes = b""
     """UTF-8 text of the turn."""
     background: bytes = b""

@@ -40,6 +40,7 @@ from inference.network.respond import silence, valid_utf8
 from inference.network.seeding import session_generator
 from inference.network.transformer import Block, RMSNorm
 from inference.network.turns import Action, TurnInput, TurnOutput
+from inference.network.vision import fit_frame
 from inference.network.vocoder import _MEL_CLAMP
 
 if TYPE_CHECKING:
@@ -164,7 +165,8 @@ def _encode(net: InteractionNetwork, inputs: Sequence[TurnInput]) -> tuple[dict[
         audio = dict(zip(audio_at, _dmel(net, waves), strict=True))
     video: dict[int, Tensor] = {}
     if video_at:
-        frames = torch.from_numpy(np.stack([inputs[i].video for i in video_at])).to(device)  # type: ignore[misc]
+        size = net.config.video_size
+        frames = torch.from_numpy(np.stack([fit_frame(inputs[i].video, size) for i in video_at])).to(device)  # type: ignore[arg-type]
         video = dict(zip(video_at, _hmlp(net, frames), strict=True))
     return audio, video
 

@@ -169,7 +169,6 @@ class InteractionNetwork(nn.Module):
                     f"{item.turn} of {item.session_key!r} after turn {previous.turn} of "
                     f"{previous.session_key!r}"
                 )
-            self._check_input(item)
         tokens = self._retained_tokens(history)
         action = self.action.choose(self.decoder.forward(tokens)[-1])
         decoded: list[Tensor] = []
@@ -236,12 +235,3 @@ class InteractionNetwork(nn.Module):
                 raise StateError(
                     f"step: session {item.session_key!r} expected a turn after {state.last_turn}, got turn {item.turn}"
                 )
-            self._check_input(item)
-
-    def _check_input(self, item: TurnInput) -> None:
-        size = self.config.video_size
-        if item.video is not None and item.video.shape != (size, size, 3):
-            raise InputError(
-                f"TurnInput.video: expected uint8 [{size}, {size}, 3] for model "
-                f"{self.config.name!r}, got {list(item.video.shape)}"
-            )

@@ -11,7 +11,7 @@ import pytest
 import tritonclient.grpc.aio as grpcclient
 
 from inference.client import InteractionClient, TurnRequest, TurnResult
-from inference.errors import OutOfOrder, SequenceLost
+from inference.errors import BadRequest, OutOfOrder, SequenceLost
 from infra.triton import TritonServer
 
 TURNS = 8
@@ -85,3 +85,24 @@ async def test_a_skipped_turn_is_refused_as_out_of_order(client: InteractionClie
     with pytest.raises(OutOfOrder, match="expects turn 1; got turn 2"):
         await client.step(session, request(2, 3), start=False, end=False)
     await client.step(session, request(1, 3), start=False, end=True)
+
+
+async def test_a_frame_of_any_size_is_resized_by_the_model_and_absurd_sizes_are_bad_requests(
+    client: InteractionClient, topic_prefix: str
+) -> None:
+    """config.pbtxt declares VIDEO [-1, -1, 3]: the model takes any frame up to 2048 pixels a side
+    and resizes it deterministically to its input size (nearest pixel centre, `fit_frame`)."""
+    from inference.network.vision import fit_frame
+
+    session, rng = f"{topic_prefix}-frame", np.random.default_rng(5)
+    audio = np.zeros(3200, dtype=np.int16)
+    frame = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    results = []
+    for video in (frame, fit_frame(frame, 80)):
+        results.append(await client.step(session, TurnRequest(0, audio, video, b"hi"), start=True, end=True))
+    large, fitted = results
+    assert (large.action, large.text, large.delegate) == (fitted.action, fitted.text, fitted.delegate)
+    assert np.array_equal(large.audio, fitted.audio)
+    with pytest.raises(BadRequest, match=r"video: expected uint8 \[H, W, 3\] with 1 <= H, W <= 2048"):
+        await client.step(session, TurnRequest(0, audio, np.zeros((1, 2049, 3), np.uint8)), start=True, end=True)
+    await client.step(session, TurnRequest(0, audio, None), start=True, end=True)  # the server is fine

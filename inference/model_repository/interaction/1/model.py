@@ -20,6 +20,7 @@ import triton_python_backend_utils as pb_utils  # type: ignore[import-not-found]
 from inference.errors import BadRequest, InferenceError, ModelFailed, error_message
 from inference.loading import load_network, with_env
 from inference.network import TurnInput
+from inference.network.errors import InputError
 from inference.sessions import SessionRegistry
 
 
@@ -51,7 +52,6 @@ class TritonPythonModel:
             self.net.to(f"cuda:{args['model_instance_device_id']}")
         self.net.eval()
         self.version = self.net.version.encode()
-        self.video_size = self.net.config.video_size
         self.sessions: SessionRegistry[Any] = SessionRegistry(
             int(params.get("max_sessions") or "256"), float(params.get("idle_evict_s") or "600")
         )
@@ -59,20 +59,18 @@ class TritonPythonModel:
     def _parse(self, request: Any) -> tuple[str, bool, bool, TurnInput]:
         corrid = str(int(_scalar(request, "CORRID")))  # the client derives it from the session id
         audio = _array(request, "AUDIO") if bool(_scalar(request, "AUDIO_PRESENT")) else None
-        video = None
-        if bool(_scalar(request, "VIDEO_PRESENT")):
-            video = _array(request, "VIDEO")
-            expected = (self.video_size, self.video_size, 3)
-            if video.shape != expected:
-                raise BadRequest(error_message(BadRequest, f"VIDEO must be {list(expected)}; got {list(video.shape)}"))
-        turn_input = TurnInput(
-            session_key=corrid,
-            turn=int(_scalar(request, "TURN")),
-            audio=audio,
-            video=video,
-            text=bytes(_scalar(request, "TEXT")),
-            background=bytes(_scalar(request, "BACKGROUND")),
-        )
+        video = _array(request, "VIDEO") if bool(_scalar(request, "VIDEO_PRESENT")) else None
+        try:  # any frame size up to MAX_FRAME_SIDE: the network resizes it (vision.fit_frame)
+            turn_input = TurnInput(
+                session_key=corrid,
+                turn=int(_scalar(request, "TURN")),
+                audio=audio,
+                video=video,
+                text=bytes(_scalar(request, "TEXT")),
+                background=bytes(_scalar(request, "BACKGROUND")),
+            )
+        except InputError as exc:
+            raise BadRequest(error_message(BadRequest, str(exc))) from exc
         return corrid, bool(_scalar(request, "START")), bool(_scalar(request, "END")), turn_input
 
     def execute(self, requests: list[Any]) -> list[Any]:
