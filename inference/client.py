@@ -1,4 +1,8 @@
-"""The async gRPC client the processors use to run one micro-turn of one session on Triton."""
+"""The async gRPC client the processors use to run one micro-turn of one session on Triton.
+
+Requests are `inference.network.turns.TurnInput`, the one model-input type of the network, the
+Triton adapter and this client (a torch-free import); it checks every field when it is built.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from inference.errors import (
     TimedOut,
     Unavailable,
 )
+from inference.network.turns import TurnInput
 
 MODEL = "interaction"
 SAMPLES = 3200
@@ -31,24 +36,8 @@ _NO_VIDEO = np.zeros((1, 1, 1, 3), dtype=np.uint8)
 
 
 @dataclass(frozen=True)
-class TurnRequest:
-    """One session's input for one micro-turn."""
-
-    turn: int
-    """The turn index k; the server checks it is the session's next turn."""
-    audio: npt.NDArray[np.int16] | None
-    """int16 [3200], or None when the turn has no audio."""
-    video: npt.NDArray[np.uint8] | None
-    """uint8 [H, W, 3], any size up to 2048 a side (the model resizes it), or None."""
-    text: bytes = b""
-    """UTF-8 text of the turn."""
-    background: bytes = b""
-    """UTF-8 background results delivered in the turn."""
-
-
-@dataclass(frozen=True)
 class TurnResult:
-    """The model's answer to one TurnRequest."""
+    """The model's answer to one TurnInput."""
 
     action: int
     """Index into schemas.ACTIONS."""
@@ -120,8 +109,9 @@ class InteractionClient:
         except InferenceServerException:
             return False
 
-    async def step(self, session_id: str, request: TurnRequest, start: bool, end: bool) -> TurnResult:
-        """Run `request` as the next step of `session_id`'s sequence.
+    async def step(self, session_id: str, request: TurnInput, start: bool, end: bool) -> TurnResult:
+        """Run `request` as the next step of `session_id`'s sequence (the server keys the session
+        by `correlation_id(session_id)`; `request.session_key` is not sent).
 
         Retries only retriable errors (Unavailable, Overloaded) with exponential backoff; raises
         SequenceLost when the server has no state for the session, TimedOut when it may have run.
@@ -158,7 +148,7 @@ class InteractionClient:
             )
 
     @staticmethod
-    def _inputs(request: TurnRequest) -> list[grpcclient.InferInput]:
+    def _inputs(request: TurnInput) -> list[grpcclient.InferInput]:
         audio = _NO_AUDIO if request.audio is None else request.audio.reshape(1, SAMPLES)
         video = _NO_VIDEO if request.video is None else request.video[np.newaxis]
         tensors: list[tuple[str, str, npt.NDArray[Any]]] = [
