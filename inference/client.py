@@ -31,8 +31,6 @@ from inference.network.turns import TurnInput
 
 MODEL = "interaction"
 SAMPLES = 3200
-_NO_AUDIO = np.zeros((1, SAMPLES), dtype=np.int16)
-_NO_VIDEO = np.zeros((1, 1, 1, 3), dtype=np.uint8)
 
 
 @dataclass(frozen=True)
@@ -149,20 +147,36 @@ class InteractionClient:
 
     @staticmethod
     def _inputs(request: TurnInput) -> list[grpcclient.InferInput]:
-        audio = _NO_AUDIO if request.audio is None else request.audio.reshape(1, SAMPLES)
-        video = _NO_VIDEO if request.video is None else request.video[np.newaxis]
-        tensors: list[tuple[str, str, npt.NDArray[Any]]] = [
-            ("AUDIO", "INT16", audio),
-            ("AUDIO_PRESENT", "BOOL", np.array([[request.audio is not None]])),
-            ("VIDEO", "UINT8", video),
-            ("VIDEO_PRESENT", "BOOL", np.array([[request.video is not None]])),
-            ("TEXT", "BYTES", np.array([[request.text]], dtype=np.object_)),
-            ("BACKGROUND", "BYTES", np.array([[request.background]], dtype=np.object_)),
-            ("TURN", "INT64", np.array([[request.turn]], dtype=np.int64)),
+        """The request's tensors; absent audio/video, the presence flags and empty text are
+        prebuilt once (about 50 -> 20 us per request here, `benchmarks/model_client.py`)."""
+        audio, video = request.audio, request.video
+        return [
+            _NO_AUDIO if audio is None else _tensor("AUDIO", "INT16", audio.reshape(1, SAMPLES)),
+            _PRESENT["AUDIO", audio is not None],
+            _NO_VIDEO if video is None else _tensor("VIDEO", "UINT8", video[np.newaxis]),
+            _PRESENT["VIDEO", video is not None],
+            _EMPTY["TEXT"] if not request.text else _bytes("TEXT", request.text),
+            _EMPTY["BACKGROUND"] if not request.background else _bytes("BACKGROUND", request.background),
+            _tensor("TURN", "INT64", np.array([[request.turn]], dtype=np.int64)),
         ]
-        inputs = []
-        for name, dtype, array in tensors:
-            tensor = grpcclient.InferInput(name, list(array.shape), dtype)
-            tensor.set_data_from_numpy(array)
-            inputs.append(tensor)
-        return inputs
+
+
+def _tensor(name: str, dtype: str, array: npt.NDArray[Any]) -> grpcclient.InferInput:
+    tensor = grpcclient.InferInput(name, list(array.shape), dtype)
+    tensor.set_data_from_numpy(array)
+    return tensor
+
+
+def _bytes(name: str, data: bytes) -> grpcclient.InferInput:
+    return _tensor(name, "BYTES", np.array([[data]], dtype=np.object_))
+
+
+# Inputs that are the same in many requests, built once; InferInput is only read when sent.
+_NO_AUDIO = _tensor("AUDIO", "INT16", np.zeros((1, SAMPLES), dtype=np.int16))
+_NO_VIDEO = _tensor("VIDEO", "UINT8", np.zeros((1, 1, 1, 3), dtype=np.uint8))
+_PRESENT = {
+    (kind, present): _tensor(f"{kind}_PRESENT", "BOOL", np.array([[present]]))
+    for kind in ("AUDIO", "VIDEO")
+    for present in (True, False)
+}
+_EMPTY = {name: _bytes(name, b"") for name in ("TEXT", "BACKGROUND")}

@@ -51,7 +51,7 @@ class TritonPythonModel:
         if args.get("model_instance_kind") == "GPU" and torch.cuda.is_available():
             self.net.to(f"cuda:{args['model_instance_device_id']}")
         self.net.eval()
-        self.version = self.net.version.encode()
+        self.version = np.array([[self.net.version.encode()]], dtype=np.object_)
         self.sessions: SessionRegistry[Any] = SessionRegistry(
             int(params.get("max_sessions") or "256"), float(params.get("idle_evict_s") or "600")
         )
@@ -98,9 +98,9 @@ class TritonPythonModel:
                     output_tensors=[
                         pb_utils.Tensor("ACTION", np.array([[int(out.action)]], dtype=np.int32)),
                         pb_utils.Tensor("TEXT_OUT", np.array([[out.text]], dtype=np.object_)),
-                        pb_utils.Tensor("AUDIO_OUT", out.audio.astype(np.int16).reshape(1, -1)),
+                        pb_utils.Tensor("AUDIO_OUT", out.audio.reshape(1, -1)),  # int16 already
                         pb_utils.Tensor("DELEGATE", np.array([[out.delegate]], dtype=np.object_)),
-                        pb_utils.Tensor("MODEL_VERSION", np.array([[self.version]], dtype=np.object_)),
+                        pb_utils.Tensor("MODEL_VERSION", self.version),
                     ]
                 )
         return responses
