@@ -406,13 +406,18 @@ class _Group:
         running = list(range(len(active)))
         hidden, position = first, 1
         is_delegate = torch.tensor(delegating, device=device).unsqueeze(1)
+        text, delegate = resp.text.proj, resp.delegate.proj
         while running:
-            text, delegate = resp.text.proj, resp.delegate.proj
-            logits = torch.where(
-                is_delegate,
-                linear(hidden.unsqueeze(1), delegate.weight, delegate.bias).squeeze(1),
-                linear(hidden.unsqueeze(1), text.weight, text.bias).squeeze(1),
-            )
+            kinds = {delegating[r] for r in running}
+            if len(kinds) == 1:  # one head for all: each row is the same per-session product either way
+                head = delegate if True in kinds else text
+                logits = linear(hidden.unsqueeze(1), head.weight, head.bias).squeeze(1)
+            else:
+                logits = torch.where(
+                    is_delegate,
+                    linear(hidden.unsqueeze(1), delegate.weight, delegate.bias).squeeze(1),
+                    linear(hidden.unsqueeze(1), text.weight, text.bias).squeeze(1),
+                )
             if noise is not None:
                 logits = logits + noise[:, position - 1]
             feed = []
