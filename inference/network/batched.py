@@ -55,17 +55,14 @@ def padded_tokens(n: int) -> int:
     return 1 << (n - 1).bit_length() if n <= 8 else -(-n // 8) * 8
 
 
-_TRANSPOSED: dict[int, tuple[int, Tensor, Tensor]] = {}
-"""id(weight) -> (weight._version, weight, contiguous weight.T): GEMMs read a contiguous [k, n]
-operand about twice as fast here. The version check notices in-place updates (training)."""
-
-
 def _transposed(weight: Tensor) -> Tensor:
-    hit = _TRANSPOSED.get(id(weight))
-    if hit is not None and hit[1] is weight and hit[0] == weight._version:
-        return hit[2]
+    """Contiguous weight.T, kept on the weight itself (GEMMs read a contiguous [k, n] operand about
+    twice as fast here); rebuilt when the weight changed in place (its version counter moved)."""
+    hit: tuple[int, Tensor] | None = getattr(weight, "_microturn_t", None)
+    if hit is not None and hit[0] == weight._version:
+        return hit[1]
     transposed = weight.detach().t().contiguous()
-    _TRANSPOSED[id(weight)] = (weight._version, weight, transposed)
+    weight._microturn_t = (weight._version, transposed)  # type: ignore[attr-defined]
     return transposed
 
 
