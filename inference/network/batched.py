@@ -301,7 +301,11 @@ class _Group:
         )
         att = _Attention(keys, values, held)
         causal = torch.ones(rows, rows, dtype=torch.bool, device=device).triu_(1)
-        prefill_mask = torch.zeros(1, 1, rows, rows, device=device).masked_fill_(causal, _NEG_INF)
+        group = cfg.n_heads // cfg.n_kv_heads
+        tail_mask = torch.zeros(1, 1, rows, rows, device=device).masked_fill_(causal, _NEG_INF).repeat(1, 1, group, 1)
+        prefill_mask = torch.cat(
+            [held.expand(batch, 1, group * rows, capacity), tail_mask.expand(batch, 1, group * rows, rows)], dim=-1
+        )
         x = self._layers(tokens, att, 0, prefill_mask)
         counts = torch.tensor(self.counts, device=device)
         hidden = self._final(x[torch.arange(batch, device=device), counts - 1])
@@ -339,20 +343,16 @@ class _Group:
         assert self.final is not None
         return self.final(x)
 
-    def _layers(self, x: Tensor, att: _Attention, start: int, tail_mask: Tensor) -> Tensor:
-        """The transformer blocks over x [B, m, d] written at tail rows [start, start + m)."""
+    def _layers(self, x: Tensor, att: _Attention, start: int, mask: Tensor) -> Tensor:
+        """The transformer blocks over x [B, m, d] written at tail rows [start, start + m).
+
+        `mask` is additive over [cached keys, tail rows 0 .. start + m), broadcastable to
+        [B, kv_heads, (n_heads // kv_heads) * m, capacity + start + m]."""
         cfg = self.cfg
         batch, m = x.shape[0], x.shape[1]
         heads, kv, hd = cfg.n_heads, cfg.n_kv_heads, cfg.d_model // cfg.n_heads
         group, capacity = heads // kv, att.capacity
         first, end = capacity + start, capacity + start + m
-        mask = torch.cat(
-            [
-                att.held.expand(batch, 1, group * m, capacity),
-                tail_mask.repeat(1, 1, group, 1).expand(batch, 1, group * m, start + m),
-            ],
-            dim=-1,
-        )
         for layer, weights in enumerate(self.layers):
             qkv = torch.bmm(weights.attn_norm(x), weights.qkv.expand(batch, -1, -1))
             q, k, v = torch.split(qkv, weights.sizes, dim=-1)
@@ -370,16 +370,23 @@ class _Group:
             x = x + torch.bmm(F.silu(gate) * value, weights.down.expand(batch, -1, -1))
         return x
 
-    def _decode_step(self, token: Tensor, att: _Attention, counts: Tensor, decoded: int) -> Tensor:
-        """Final hidden [R, d] of one decode token per running session, at decode row `decoded`."""
+    def _decode_step(self, token: Tensor, att: _Attention, mask: Tensor, decoded: int) -> Tensor:
+        """Final hidden [R, d] of one decode token per running session, at decode row `decoded`;
+        `mask` [R, 1, 1, span] from `_decode_mask`."""
+        end = self.rows + decoded + 1
+        x = self._layers(token, att, self.rows + decoded, mask[..., : att.capacity + end])
+        return self._final(x[:, 0])
+
+    def _decode_mask(self, att: _Attention, counts: Tensor) -> Tensor:
+        """Additive [R, 1, 1, span] for decode tokens: what each cache holds, the turn's real
+        (unpadded) rows, and every decode row (a decode token sees those before it and itself;
+        later rows are not written yet when it runs, and are cut off by `_decode_step`)."""
         rows, device = self.rows, self.device
-        end = rows + decoded + 1
-        mask = torch.zeros(token.shape[0], 1, 1, end, device=device)
-        mask[..., :rows].masked_fill_(
+        padding = torch.zeros(counts.shape[0], 1, 1, rows, device=device).masked_fill_(
             torch.arange(rows, device=device).view(1, 1, 1, -1) >= counts.view(-1, 1, 1, 1), _NEG_INF
         )
-        x = self._layers(token, att, rows + decoded, mask)
-        return self._final(x[:, 0])
+        decode = torch.zeros(counts.shape[0], 1, 1, self.cfg.max_decode_tokens, device=device)
+        return torch.cat([att.held, padding, decode], dim=-1)
 
     def _respond(
         self, active: list[int], actions: list[Action], att: _Attention, times: Tensor, counts: Tensor
@@ -398,7 +405,8 @@ class _Group:
             noise = noise.to(device)
         first_tokens = emb.actions.weight[torch.tensor([int(a) for a in actions], device=device)]
         token = (first_tokens + emb.slots.weight[emb._out]).unsqueeze(1) + times
-        first = self._decode_step(token, att, counts, 0)
+        mask = self._decode_mask(att, counts)
+        first = self._decode_step(token, att, mask, 0)
         said = [bytearray() for _ in active]
         running = list(range(len(active)))
         hidden, position = first, 1
@@ -427,17 +435,17 @@ class _Group:
                 break
             if len(feed) < len(running):
                 keep = torch.tensor([running.index(r) for r in feed], device=device)
-                att, times, counts, is_delegate = (
+                att, times, mask, is_delegate = (
                     att.select(keep),
                     times.index_select(0, keep),
-                    counts.index_select(0, keep),
+                    mask.index_select(0, keep),
                     is_delegate.index_select(0, keep),
                 )
                 noise = None if noise is None else noise.index_select(0, keep)
             running = feed
             values = torch.tensor([said[r][-1] for r in running], device=device)
             token = (emb.bytes.weight[values] + emb.slots.weight[emb._out + position]).unsqueeze(1) + times
-            hidden = self._decode_step(token, att, counts, position)
+            hidden = self._decode_step(token, att, mask, position)
             position += 1
         data = {j: valid_utf8(bytes(out)) for j, out in zip(active, said, strict=True)}
         speaking = [r for r, d in enumerate(delegating) if not d]
