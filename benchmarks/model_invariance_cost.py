@@ -1,5 +1,6 @@
-"""What batch invariance costs: `step` (each session computed on its own, bitwise batch-invariant)
-vs. `step_fast` (sessions stacked into shared matrix products; not invariant), per session-turn.
+"""What batch invariance costs: `step` (batched with per-session shapes, bitwise batch-invariant;
+`batched.py`) vs. `step_fast` (sessions stacked into shared matrix products; not invariant), per
+session-turn. `benchmarks/model_batched.py` compares `step` with the per-session `step_per_session`.
 
 Sessions are warmed up for some turns, then the same next turn is timed N times on copies of their
 states both ways. Prints median and spread of the per-session-turn wall and CPU time, the ratio,

@@ -23,18 +23,19 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.client import InteractionClient, TurnRequest
+from inference.client import InteractionClient
+from inference.network.turns import TurnInput
 from infra import process
 from infra.triton import MARKER, TritonServer
 
 TURN_S = 0.2
 
 
-def make_request(turn: int, seed: int) -> TurnRequest:
+def make_request(turn: int, seed: int) -> TurnInput:
     rng = np.random.default_rng(seed)
     loud = (turn // 5 + seed) % 2 == 0
     audio = (rng.standard_normal(3200) * (5000 if loud else 50)).astype(np.int16)
-    return TurnRequest(turn=turn, audio=audio, video=None, text=b"")
+    return TurnInput(f"bench{seed}", turn, audio, None)
 
 
 async def session(client: InteractionClient, name: str, turns: int, paced: bool, offset_s: float) -> list[float]:

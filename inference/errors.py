@@ -45,6 +45,14 @@ class BadRequest(InferenceError):
     code = "BAD_REQUEST"
 
 
+class ModelFailed(InferenceError):
+    """The model itself failed on a well-formed request (a bug or a crash inside the model, or an
+    error the server reports without a known code). Not the caller's fault, and not retried: the
+    same turn would fail the same way."""
+
+    code = "MODEL_FAILED"
+
+
 class Unavailable(InferenceError):
     """The server could not be reached; nothing ran, so the same request may be sent again."""
 
@@ -61,4 +69,5 @@ def error_message(error: type[InferenceError], detail: str) -> str:
     return f"{error.code}: {detail}"  # type: ignore[attr-defined]
 
 
-SERVER_ERRORS: tuple[type[InferenceError], ...] = (SequenceLost, Overloaded, OutOfOrder, BadRequest)
+SERVER_ERRORS: tuple[type[InferenceError], ...] = (SequenceLost, Overloaded, OutOfOrder, BadRequest, ModelFailed)
+"""The errors the model writes, each as `error_message(cls, ...)`: `f"{cls.code}: ..."`."""

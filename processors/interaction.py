@@ -24,8 +24,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import structlog
 
-from inference.client import InteractionClient, TurnRequest, TurnResult
-from inference.errors import OutOfOrder, SequenceLost, TimedOut, Unavailable
+from inference.client import InteractionClient, TurnResult
+from inference.errors import BadRequest, OutOfOrder, SequenceLost, TimedOut, Unavailable, error_message
+from inference.network.errors import InputError
+from inference.network.turns import TurnInput
 from inference.pool import ServerPool
 from schemas import ACTIONS, BackgroundTask, MicroTurn, ModelOutput, event_id
 from schemas.clock import TURN_MS
@@ -36,17 +38,25 @@ RecordedTurns = Callable[[str, int], Awaitable[Sequence[MicroTurn]]]
 """Reads a session's recorded MicroTurns with seq below a turn, in order, from the log."""
 
 
-def to_request(turn: MicroTurn) -> TurnRequest:
-    """The model input recorded in `turn`, as the client's request."""
+def to_request(turn: MicroTurn) -> TurnInput:
+    """The model input recorded in `turn`; a malformed one is a `BadRequest` (dead-lettered)."""
     audio = np.frombuffer(turn.audio, dtype="<i2") if turn.audio is not None else None
     video = None
     if turn.video is not None:
         from streams.media import decode_jpeg
 
         video = decode_jpeg(turn.video)
-    return TurnRequest(
-        turn=turn.seq, audio=audio, video=video, text=turn.text.encode(), background=turn.background.encode()
-    )
+    try:
+        return TurnInput(
+            session_key=turn.session_id,
+            turn=turn.seq,
+            audio=audio,
+            video=video,
+            text=turn.text.encode(),
+            background=turn.background.encode(),
+        )
+    except InputError as exc:
+        raise BadRequest(error_message(BadRequest, str(exc))) from exc
 
 
 def model_output(stamper: Stamper, turn: MicroTurn, result: TurnResult) -> ModelOutput:

@@ -4,8 +4,9 @@ Retention rule (the one `InteractionNetwork.recompute` reproduces): of a session
 the cache keeps the first `sink_tokens` tokens and the last `window_tokens` tokens. Before a turn's
 tokens are written, `reserve` evicts just enough of the oldest non-sink tokens that the turn fits;
 so after turn k the cache holds exactly "first S + last W" of the stream up to turn k. Decode tokens
-are scratch: written after the turn's tokens, read by the rest of the decode, then dropped with
-`truncate` (the context is a function of the recorded inputs only; see `network.py`).
+are scratch: the batched step keeps them in its own buffer (`batched.py`), the per-session step
+writes them after the turn's tokens and drops them with `truncate` (the context is a function of
+the recorded inputs only; see `network.py`).
 
 Memory grows by doubling up to `sink + window + max_decode_tokens` tokens and then stays there, so
 an 18,000-turn session holds the same few buffers as a 500-turn one.
@@ -18,7 +19,7 @@ from torch import Tensor
 
 from inference.network.config import ModelConfig
 
-_INITIAL_TOKENS = 64
+_INITIAL_TOKENS = 32
 
 
 class KVCache:

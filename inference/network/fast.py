@@ -28,6 +28,7 @@ from inference.network.respond import silence, valid_utf8
 from inference.network.seeding import session_generator
 from inference.network.transformer import Block, prefix_causal_mask
 from inference.network.turns import Action, TurnInput, TurnOutput
+from inference.network.vision import fit_frame
 
 
 def step_fast(net: InteractionNetwork, inputs: Sequence[TurnInput], states: Sequence[SessionState]) -> list[TurnOutput]:
@@ -53,7 +54,7 @@ def _turn_tokens(net: InteractionNetwork, inputs: Sequence[TurnInput], times: Te
     """Each session's turn tokens, as in `TurnEmbedder.turn_tokens`, with the encoders batched."""
     cfg, emb, slots = net.config, net.embedder, net.embedder.slots.weight
     audio_in = {i: a for i, item in enumerate(inputs) if (a := item.audio) is not None}
-    video_in = {i: v for i, item in enumerate(inputs) if (v := item.video) is not None}
+    video_in = {i: fit_frame(v, cfg.video_size) for i, item in enumerate(inputs) if (v := item.video) is not None}
     audio: dict[int, Tensor] = {}
     if audio_in:
         batch = torch.from_numpy(np.stack(list(audio_in.values()))).to(net.device)

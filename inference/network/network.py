@@ -5,12 +5,13 @@ them through the shared transformer against the session's KV cache, the ACT toke
 picks the action, and a short decode against the same cache produces text or a delegation task and
 conditions the flow-matching speech head (`respond.py`).
 
-Batch invariance: `step` computes every session on its own, with only that session's tensors, so
-no floating-point reduction ever mixes or depends on another session; outputs are bitwise the same
+Batch invariance: `step` (`batched.py`) runs all sessions of a call in one batched forward whose
+every matrix product, reduction and attention has a per-session shape that depends on that
+session alone (its padded turn length and its cache capacity), so outputs are bitwise the same
 alone or in any batch, in any order. On CPU each call pins one intra-op thread (`numerics.py`), so
-the host's thread setting does not change the bits either. The price is per-session kernel
-launches; `step_fast` (`fast.py`, benchmarks only) shows what batching across sessions would buy
-without this guarantee.
+the host's thread setting does not change the bits either. `step_per_session` is the previous,
+one-session-at-a-time step (also invariant, other bits), kept for the benchmarks; `step_fast`
+(`fast.py`) batches with plain stacked products and is NOT invariant.
 """
 
 from __future__ import annotations
@@ -117,6 +118,16 @@ class InteractionNetwork(nn.Module):
         `InputError` or `StateError`) leaves all sessions untouched. Outputs are bitwise
         independent of the batch's size, membership and order.
         """
+        from inference.network.batched import step_batched
+
+        self.check_batch(inputs, states)
+        with single_thread(self.device):
+            return step_batched(self, inputs, states)
+
+    @torch.inference_mode()
+    def step_per_session(self, inputs: Sequence[TurnInput], states: Sequence[SessionState]) -> list[TurnOutput]:
+        """The previous `step`: each session on its own, one small kernel after another. Also
+        batch-invariant, with other bits than `step`; for the benchmarks' old-vs-new comparison."""
         self.check_batch(inputs, states)
         with single_thread(self.device):
             return [self._turn(item, state) for item, state in zip(inputs, states, strict=True)]
@@ -158,7 +169,6 @@ class InteractionNetwork(nn.Module):
                     f"{item.turn} of {item.session_key!r} after turn {previous.turn} of "
                     f"{previous.session_key!r}"
                 )
-            self._check_input(item)
         tokens = self._retained_tokens(history)
         action = self.action.choose(self.decoder.forward(tokens)[-1])
         decoded: list[Tensor] = []
@@ -225,12 +235,3 @@ class InteractionNetwork(nn.Module):
                 raise StateError(
                     f"step: session {item.session_key!r} expected a turn after {state.last_turn}, got turn {item.turn}"
                 )
-            self._check_input(item)
-
-    def _check_input(self, item: TurnInput) -> None:
-        size = self.config.video_size
-        if item.video is not None and item.video.shape != (size, size, 3):
-            raise InputError(
-                f"TurnInput.video: expected uint8 [{size}, {size}, 3] for model "
-                f"{self.config.name!r}, got {list(item.video.shape)}"
-            )

@@ -27,7 +27,7 @@ from inference.network.clock import ElapsedTimeEmbedding
 from inference.network.config import ModelConfig
 from inference.network.dmel import DMelEncoder
 from inference.network.turns import Action, TurnInput
-from inference.network.vision import HMLPStem
+from inference.network.vision import HMLPStem, fit_frame
 
 
 class TurnEmbedder(nn.Module):
@@ -73,7 +73,7 @@ class TurnEmbedder(nn.Module):
             audio = torch.tensor(item.audio, device=self.device).unsqueeze(0)
             parts.append(self.dmel.forward(audio)[0] + slots[self._audio : self._audio + cfg.audio_tokens])
         if item.video is not None:
-            video = torch.tensor(item.video, device=self.device).unsqueeze(0)
+            video = torch.tensor(fit_frame(item.video, cfg.video_size), device=self.device).unsqueeze(0)
             parts.append(self.vision.forward(video)[0] + slots[self._video : self._video + cfg.video_tokens])
         for data, limit, start in (
             (item.text, cfg.max_text_bytes, self._text),

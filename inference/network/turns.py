@@ -2,7 +2,7 @@
 
 `TurnInput` checks everything it can check without a config when it is built, so a bad request
 fails at the door with an `InputError` naming the field; `InteractionNetwork.step` only adds the
-checks that need the config (the video frame size).
+checks that concern sessions and states.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ import numpy.typing as npt
 
 from inference.network.config import TURN_SAMPLES
 from inference.network.errors import InputError
+
+MAX_FRAME_SIDE = 2048
+"""Largest video frame side accepted, in pixels; anything larger is refused, not resized."""
 
 
 class Action(enum.IntEnum):
@@ -42,7 +45,8 @@ class TurnInput:
     audio: npt.NDArray[np.int16] | None
     """int16 [3200] mono 16 kHz samples of the turn, or None when the session has no audio."""
     video: npt.NDArray[np.uint8] | None
-    """uint8 [video_size, video_size, 3] RGB frame sampled at the turn boundary, or None."""
+    """uint8 [H, W, 3] RGB frame sampled at the turn boundary, or None. Any size up to
+    `MAX_FRAME_SIDE` a side; the model resizes it to its input size (`vision.fit_frame`)."""
     text: bytes = b""
     """UTF-8 text that arrived during the turn (truncated to `max_text_bytes` by the model)."""
     background: bytes = b""
@@ -67,9 +71,10 @@ class TurnInput:
                 isinstance(self.video, np.ndarray)
                 and self.video.ndim == 3
                 and self.video.shape[2] == 3
-                and self.video.shape[0] == self.video.shape[1]
+                and 1 <= self.video.shape[0] <= MAX_FRAME_SIDE
+                and 1 <= self.video.shape[1] <= MAX_FRAME_SIDE
             )
-            _check_array("video", self.video, np.uint8, "uint8 [S, S, 3]", ok)
+            _check_array("video", self.video, np.uint8, f"uint8 [H, W, 3] with 1 <= H, W <= {MAX_FRAME_SIDE}", ok)
         for field in ("text", "background"):
             value = getattr(self, field)
             if isinstance(value, bytearray | memoryview):

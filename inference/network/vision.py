@@ -8,6 +8,8 @@ No pixel ever mixes with another patch, so it is equivalent to a stack of stride
 
 from __future__ import annotations
 
+import numpy as np
+import numpy.typing as npt
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -50,3 +52,15 @@ class HMLPStem(nn.Module):
             if i + 1 < len(self.merges):
                 x = F.gelu(x)
         return x.reshape(batch, grid * grid, cfg.d_model)
+
+
+def fit_frame(frame: npt.NDArray[np.uint8], size: int) -> npt.NDArray[np.uint8]:
+    """uint8 [H, W, 3] -> [size, size, 3]: each output pixel is the input pixel under its centre
+    (nearest neighbour, integer arithmetic only, so every machine picks the same pixels). A frame
+    already at the size is returned as is. Non-square frames are stretched, not cropped."""
+    height, width = frame.shape[0], frame.shape[1]
+    if height == size and width == size:
+        return frame
+    centres = 2 * np.arange(size) + 1
+    rows, cols = centres * height // (2 * size), centres * width // (2 * size)
+    return np.ascontiguousarray(frame[rows[:, None], cols[None, :]])

@@ -19,8 +19,8 @@ from av.audio.stream import AudioStream
 from av.video.stream import VideoStream
 
 from replay.export.errors import ExportError
-from replay.export.tracks import SAMPLE_RATE, TURN_SAMPLES, Cue, Tracks
-from schemas.clock import TURN_MS
+from replay.export.tracks import Cue, Tracks
+from schemas.clock import SAMPLE_RATE, TURN_MS, TURN_SAMPLES
 from streams.media import decode_jpeg
 
 VIDEO_CODEC = "h264"

@@ -26,10 +26,8 @@ import numpy.typing as npt
 
 from replay.session.recording import Recording
 from schemas import AudioChunk, TextEvent, VideoFrame
-from schemas.clock import TURN_MS
+from schemas.clock import TURN_MS, TURN_SAMPLES
 
-SAMPLE_RATE = 16_000
-TURN_SAMPLES = SAMPLE_RATE * TURN_MS // 1000
 CALLER_HOLD_MS = 2000
 MODEL_HOLD_MS = 1000
 MAX_CUE_CHARS = 120

@@ -6,7 +6,8 @@ import wave
 from pathlib import Path
 
 from replay.export.errors import ExportError
-from replay.export.tracks import SAMPLE_RATE, Tracks
+from replay.export.tracks import Tracks
+from schemas.clock import SAMPLE_RATE
 
 
 def write_wav(tracks: Tracks, path: Path) -> None:

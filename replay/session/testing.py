@@ -29,7 +29,7 @@ from schemas import (
     TextEvent,
     VideoFrame,
 )
-from schemas.clock import TURN_MS
+from schemas.clock import SAMPLE_RATE, TURN_MS, TURN_SAMPLES
 from schemas.envelope import Stamper
 from streams.media.video import JpegEncoder
 
@@ -45,7 +45,7 @@ def synthetic_inputs(
     """A session's input events in publishing order: a 220 Hz tone that pauses every second,
     optionally a frame per turn (colour changing with the turn) and a text line every few seconds."""
     turns = math.ceil(seconds * 1000 / TURN_MS)
-    t = np.arange(turns * 3200) / 16_000
+    t = np.arange(turns * TURN_SAMPLES) / SAMPLE_RATE
     pcm = (0.3 * 32767 * np.sin(2 * np.pi * 220.0 * t) * (t % 1.0 < 0.6)).astype("<i2")
     encoder = JpegEncoder(video_size)
     events: list[InputEvent] = [
@@ -81,7 +81,7 @@ def synthetic_inputs(
         events.append(
             AudioChunk(
                 **_envelope(session_id, "audio", k, ms),  # type: ignore[arg-type]
-                samples=pcm[k * 3200 : (k + 1) * 3200].tobytes(),
+                samples=pcm[k * TURN_SAMPLES : (k + 1) * TURN_SAMPLES].tobytes(),
                 last=k == turns - 1,
             )
         )

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from schemas.clock import SAMPLE_RATE
+
 TAPS = 32
 """Length of the low-pass filter at 16 kHz (16 taps per polyphase branch)."""
 CUTOFF_HZ = 3800.0
@@ -30,7 +32,7 @@ def _lowpass(taps: int, cutoff_hz: float, rate_hz: float) -> npt.NDArray[np.floa
     return normalized
 
 
-_FILTER = _lowpass(TAPS, CUTOFF_HZ, 16_000.0)
+_FILTER = _lowpass(TAPS, CUTOFF_HZ, float(SAMPLE_RATE))
 
 
 def _to_int16(values: npt.NDArray[np.float64]) -> npt.NDArray[np.int16]:

@@ -6,7 +6,7 @@ import pytest
 from tritonclient.utils import InferenceServerException
 
 from inference.client import _classify, correlation_id
-from inference.errors import BadRequest, OutOfOrder, Overloaded, SequenceLost, TimedOut, Unavailable
+from inference.errors import BadRequest, ModelFailed, OutOfOrder, Overloaded, SequenceLost, TimedOut, Unavailable
 
 
 @pytest.mark.parametrize(
@@ -25,6 +25,14 @@ from inference.errors import BadRequest, OutOfOrder, Overloaded, SequenceLost, T
         ("Deadline Exceeded", "StatusCode.DEADLINE_EXCEEDED", TimedOut, False),
         ("failed to connect to all addresses", "StatusCode.UNAVAILABLE", Unavailable, True),
         ("unexpected shape for input 'AUDIO'", "StatusCode.INVALID_ARGUMENT", BadRequest, False),
+        ("BAD_REQUEST: VIDEO must be at most 2048 x 2048", "StatusCode.INTERNAL", BadRequest, False),
+        ("MODEL_FAILED: model step failed: RuntimeError: boom", "StatusCode.INTERNAL", ModelFailed, False),
+        # a crash inside the model is the model's failure, never the caller's bad request
+        ("Stub process 'interaction_0_0' is not healthy.", "StatusCode.INTERNAL", ModelFailed, False),
+        ("RuntimeError: shape mismatch in a BAD_REQUEST-free message", "StatusCode.INTERNAL", ModelFailed, False),
+        # codes count only as the message's prefix, not anywhere in it
+        ("model step failed: OVERLOADED: inner text", "StatusCode.INTERNAL", ModelFailed, False),
+        ("Deadline Exceeded while SEQUENCE_LOST: was mentioned", "StatusCode.DEADLINE_EXCEEDED", TimedOut, False),
     ],
 )
 def test_server_errors_map_to_classes_with_retry_behaviour(

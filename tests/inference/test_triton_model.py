@@ -10,19 +10,20 @@ import numpy as np
 import pytest
 import tritonclient.grpc.aio as grpcclient
 
-from inference.client import InteractionClient, TurnRequest, TurnResult
-from inference.errors import OutOfOrder, SequenceLost
+from inference.client import InteractionClient, TurnResult
+from inference.errors import BadRequest, OutOfOrder, SequenceLost
+from inference.network.turns import TurnInput
 from infra.triton import TritonServer
 
 TURNS = 8
 
 
-def request(turn: int, seed: int) -> TurnRequest:
+def request(turn: int, seed: int) -> TurnInput:
     rng = np.random.default_rng(seed * 1000 + turn)
     loud = (seed + turn) % 3 != 0
     audio = (rng.standard_normal(3200) * (6000 if loud else 30)).astype(np.int16)
     video = rng.integers(0, 255, (80, 80, 3), dtype=np.uint8) if turn % 2 else None
-    return TurnRequest(turn=turn, audio=audio, video=video, text=f"t{turn}".encode() if turn % 3 == 0 else b"")
+    return TurnInput(f"seed{seed}", turn, audio, video, f"t{turn}".encode() if turn % 3 == 0 else b"")
 
 
 async def run(client: InteractionClient, session: str, seed: int, delay_s: float = 0.0) -> list[TurnResult]:
@@ -85,3 +86,26 @@ async def test_a_skipped_turn_is_refused_as_out_of_order(client: InteractionClie
     with pytest.raises(OutOfOrder, match="expects turn 1; got turn 2"):
         await client.step(session, request(2, 3), start=False, end=False)
     await client.step(session, request(1, 3), start=False, end=True)
+
+
+async def test_a_frame_of_any_size_is_resized_by_the_model_and_absurd_sizes_are_bad_requests(
+    client: InteractionClient, topic_prefix: str
+) -> None:
+    """config.pbtxt declares VIDEO [-1, -1, 3]: the model takes any frame up to 2048 pixels a side
+    and resizes it deterministically to its input size (nearest pixel centre, `fit_frame`)."""
+    from inference.network.vision import fit_frame
+
+    session, rng = f"{topic_prefix}-frame", np.random.default_rng(5)
+    audio = np.zeros(3200, dtype=np.int16)
+    frame = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    results = []
+    for video in (frame, fit_frame(frame, 80)):
+        results.append(await client.step(session, TurnInput(session, 0, audio, video, b"hi"), start=True, end=True))
+    large, fitted = results
+    assert (large.action, large.text, large.delegate) == (fitted.action, fitted.text, fitted.delegate)
+    assert np.array_equal(large.audio, fitted.audio)
+    hostile = TurnInput(session, 0, audio, None)  # as another client might send it, unchecked:
+    object.__setattr__(hostile, "video", np.zeros((1, 2049, 3), np.uint8))
+    with pytest.raises(BadRequest, match=r"video: expected uint8 \[H, W, 3\] with 1 <= H, W <= 2048"):
+        await client.step(session, hostile, start=True, end=True)
+    await client.step(session, TurnInput(session, 0, audio, None), start=True, end=True)  # the server is fine

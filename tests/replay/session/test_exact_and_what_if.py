@@ -9,7 +9,7 @@ import pytest
 
 from inference.network import CONFIGS, InteractionNetwork
 from replay.session import Recording, WeightsUnavailable, replay, what_if
-from replay.session.errors import IncompatibleModel, SessionNotFound
+from replay.session.errors import SessionNotFound
 from replay.session.testing import record_offline, synthetic_inputs
 
 
@@ -74,7 +74,9 @@ def test_what_if_reports_per_turn_differences(net: InteractionNetwork, recording
     assert same["identical"] and same["differences"] == [] and same["first_divergence"] is None
 
 
-def test_a_model_that_cannot_take_the_recorded_frames_is_named(recording: Recording) -> None:
+def test_a_model_with_another_frame_size_resizes_the_recorded_frames(recording: Recording) -> None:
+    """Models take frames of any size and resize them (issue 12 item 16), so a model with another
+    input size runs the recording instead of refusing it."""
     bigger = InteractionNetwork.seeded(dataclasses.replace(CONFIGS["tiny"], video_size=120), 0)
-    with pytest.raises(IncompatibleModel, match=r"cannot run turn 0 of session 'x' as recorded"):
-        what_if(recording, bigger)
+    doc = what_if(recording, bigger).as_dict()
+    assert doc["model_version"] == bigger.version and not doc["identical"]

@@ -2,7 +2,8 @@
 
 Thin on purpose: parse the contract's tensors, keep per-session state in a SessionRegistry keyed
 by the sequence's correlation id, run one batched network step, answer each request. Errors are
-per request and start with a code (SEQUENCE_LOST, OVERLOADED, OUT_OF_ORDER, BAD_REQUEST) that the
+per request and start with a code (SEQUENCE_LOST, OVERLOADED, OUT_OF_ORDER, BAD_REQUEST,
+MODEL_FAILED) that the
 client turns back into exception classes.
 """
 
@@ -16,9 +17,10 @@ from typing import Any
 import numpy as np
 import triton_python_backend_utils as pb_utils  # type: ignore[import-not-found]
 
-from inference.errors import BadRequest, InferenceError, error_message
+from inference.errors import BadRequest, InferenceError, ModelFailed, error_message
 from inference.loading import load_network, with_env
 from inference.network import TurnInput
+from inference.network.errors import InputError
 from inference.sessions import SessionRegistry
 
 
@@ -49,8 +51,7 @@ class TritonPythonModel:
         if args.get("model_instance_kind") == "GPU" and torch.cuda.is_available():
             self.net.to(f"cuda:{args['model_instance_device_id']}")
         self.net.eval()
-        self.version = self.net.version.encode()
-        self.video_size = self.net.config.video_size
+        self.version = np.array([[self.net.version.encode()]], dtype=np.object_)
         self.sessions: SessionRegistry[Any] = SessionRegistry(
             int(params.get("max_sessions") or "256"), float(params.get("idle_evict_s") or "600")
         )
@@ -58,20 +59,18 @@ class TritonPythonModel:
     def _parse(self, request: Any) -> tuple[str, bool, bool, TurnInput]:
         corrid = str(int(_scalar(request, "CORRID")))  # the client derives it from the session id
         audio = _array(request, "AUDIO") if bool(_scalar(request, "AUDIO_PRESENT")) else None
-        video = None
-        if bool(_scalar(request, "VIDEO_PRESENT")):
-            video = _array(request, "VIDEO")
-            expected = (self.video_size, self.video_size, 3)
-            if video.shape != expected:
-                raise BadRequest(error_message(BadRequest, f"VIDEO must be {list(expected)}; got {list(video.shape)}"))
-        turn_input = TurnInput(
-            session_key=corrid,
-            turn=int(_scalar(request, "TURN")),
-            audio=audio,
-            video=video,
-            text=bytes(_scalar(request, "TEXT")),
-            background=bytes(_scalar(request, "BACKGROUND")),
-        )
+        video = _array(request, "VIDEO") if bool(_scalar(request, "VIDEO_PRESENT")) else None
+        try:  # any frame size up to MAX_FRAME_SIDE: the network resizes it (vision.fit_frame)
+            turn_input = TurnInput(
+                session_key=corrid,
+                turn=int(_scalar(request, "TURN")),
+                audio=audio,
+                video=video,
+                text=bytes(_scalar(request, "TEXT")),
+                background=bytes(_scalar(request, "BACKGROUND")),
+            )
+        except InputError as exc:
+            raise BadRequest(error_message(BadRequest, str(exc))) from exc
         return corrid, bool(_scalar(request, "START")), bool(_scalar(request, "END")), turn_input
 
     def execute(self, requests: list[Any]) -> list[Any]:
@@ -89,7 +88,7 @@ class TritonPythonModel:
             try:
                 outputs = self.net.step([b[3] for b in batch], [b[4] for b in batch])
             except Exception as exc:  # noqa: BLE001 - reported per request, never crashes the server
-                message = error_message(BadRequest, f"model step failed: {exc}")
+                message = error_message(ModelFailed, f"model step failed: {type(exc).__name__}: {exc}")
                 for index, *_ in batch:
                     responses[index] = pb_utils.InferenceResponse(error=pb_utils.TritonError(message))
                 return responses
@@ -99,9 +98,9 @@ class TritonPythonModel:
                     output_tensors=[
                         pb_utils.Tensor("ACTION", np.array([[int(out.action)]], dtype=np.int32)),
                         pb_utils.Tensor("TEXT_OUT", np.array([[out.text]], dtype=np.object_)),
-                        pb_utils.Tensor("AUDIO_OUT", out.audio.astype(np.int16).reshape(1, -1)),
+                        pb_utils.Tensor("AUDIO_OUT", out.audio.reshape(1, -1)),  # int16 already
                         pb_utils.Tensor("DELEGATE", np.array([[out.delegate]], dtype=np.object_)),
-                        pb_utils.Tensor("MODEL_VERSION", np.array([[self.version]], dtype=np.object_)),
+                        pb_utils.Tensor("MODEL_VERSION", self.version),
                     ]
                 )
         return responses
