@@ -23,6 +23,11 @@ from inference.errors import (
 )
 
 MODEL = "interaction"
+"""The model a session runs on unless its SessionStarted.metadata["model"] names another."""
+MODELS = ("interaction", "harness")
+"""The models of the repository a session may select (same Triton contract)."""
+SESSION_MODEL_KEY = "model"
+"""The SessionStarted.metadata key that selects a session's model (one of `MODELS`)."""
 SAMPLES = 3200
 _NO_AUDIO = np.zeros((1, SAMPLES), dtype=np.int16)
 _NO_VIDEO = np.zeros((1, 1, 1, 3), dtype=np.uint8)
@@ -102,15 +107,17 @@ class InteractionClient:
     async def close(self) -> None:
         await self._client.close()
 
-    async def ready(self) -> bool:
-        """Whether the server and the model are ready."""
+    async def ready(self, model: str = MODEL) -> bool:
+        """Whether the server and `model` are ready."""
         try:
-            return bool(await self._client.is_server_ready() and await self._client.is_model_ready(MODEL))
+            return bool(await self._client.is_server_ready() and await self._client.is_model_ready(model))
         except InferenceServerException:
             return False
 
-    async def step(self, session_id: str, request: TurnRequest, start: bool, end: bool) -> TurnResult:
-        """Run `request` as the next step of `session_id`'s sequence.
+    async def step(
+        self, session_id: str, request: TurnRequest, start: bool, end: bool, model: str = MODEL
+    ) -> TurnResult:
+        """Run `request` as the next step of `session_id`'s sequence on `model` (one of `MODELS`).
 
         Retries only retriable errors (Unavailable, Overloaded) with exponential backoff; raises
         SequenceLost when the server has no state for the session, TimedOut when it may have run.
@@ -121,7 +128,7 @@ class InteractionClient:
             started = time.perf_counter()
             try:
                 result = await self._client.infer(
-                    MODEL,
+                    model,
                     inputs,
                     outputs=self._outputs,
                     sequence_id=correlation_id(session_id),
