@@ -132,7 +132,8 @@ def voice(turn: int, level_dbfs: float) -> npt.NDArray[np.int16]:
     envelope = 0.55 + 0.45 * np.sin(2 * math.pi * 4.0 * t)
     shaped = wave * envelope
     scale = 10.0 ** (level_dbfs / 20.0) / float(np.sqrt(np.mean(shaped**2)))
-    return np.clip(np.round(shaped * scale * 32767.0), -32768, 32767).astype(np.int16)
+    pcm: npt.NDArray[np.int16] = np.clip(np.round(shaped * scale * 32767.0), -32768, 32767).astype(np.int16)
+    return pcm
 
 
 class Harness:

@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from inference.client import MODEL, MODELS, SESSION_MODEL_KEY
 from infra.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_TRUNCATED,
@@ -23,7 +24,6 @@ from infra.cli.common import (
     session_id_arg,
     stack_from,
 )
-from inference.client import MODEL, MODELS, SESSION_MODEL_KEY
 from schemas import Topics
 from streams.errors import SessionExists
 from streams.media import MediaError, TextLine, parse_text_arg, read_transcript
@@ -41,7 +41,7 @@ async def _publish(
     realtime: bool,
     texts: list[TextLine],
     progress: bool,
-    metadata: dict[str, str],
+    metadata: dict[str, str] | None = None,
 ) -> StreamSummary:
     def on_turn(turn: int) -> None:
         if progress and turn % 25 == 0:
@@ -99,7 +99,14 @@ def stream(args: argparse.Namespace) -> int:
     try:
         summary = asyncio.run(
             _publish(
-                bootstrap, prefix, path, session_id, args.realtime, texts, progress=sys.stderr.isatty(), metadata=metadata
+                bootstrap,
+                prefix,
+                path,
+                session_id,
+                args.realtime,
+                texts,
+                progress=sys.stderr.isatty(),
+                metadata=metadata,
             )
         )
     except (MediaError, SessionExists) as exc:

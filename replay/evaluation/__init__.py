@@ -1,6 +1,6 @@
 """Turn-taking evaluation in the terms of Full-Duplex-Bench v1, from the log (docs/evaluation.md).
 
-    report = evaluate(recordings, load_model("harness"))   # or model=None: the recorded outputs
+report = evaluate(recordings, load_model("harness"))   # or model=None: the recorded outputs
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Evaluating recorded sessions: the archive's outputs, or a what-if model's on the same inputs.
 
-    report = evaluate([recording, ...])                   # what the served model did
-    report = evaluate(recordings, load_model("harness"))  # what the harness would have done
-    report.as_dict()                                       # the `microturn eval --json` document
+report = evaluate([recording, ...])                   # what the served model did
+report = evaluate(recordings, load_model("harness"))  # what the harness would have done
+report.as_dict()                                       # the `microturn eval --json` document
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ from typing import Any
 
 import structlog
 
-from inference.client import correlation_id
 from inference.harness import Harness
 from inference.network import InteractionNetwork, NetworkError, load_checkpoint
 from replay.evaluation.errors import EvaluationError
 from replay.evaluation.labels import LABELS_KEY, Labels, Moment
 from replay.evaluation.metrics import ModelTurn, Tally, score
 from replay.evaluation.timeline import caller_audio, model_turns, speech_segments, turns_from
-from replay.offline import run_session
+from replay.offline import HarnessNetwork, run_session
 from replay.session.recording import Recording
 from schemas import ACTIONS, SessionStarted
 from schemas.clock import TURN_MS
@@ -51,17 +50,8 @@ def load_model(spec: str) -> Model:
 
 def what_if_turns(recording: Recording, model: Model) -> list[ModelTurn]:
     """What `model` does on the session's recorded MicroTurns (offline, from a fresh state)."""
-    if isinstance(model, Harness):
-        from processors.interaction import to_request
-
-        state = model.new_state()
-        triples = []
-        for turn in recording.turns:
-            request = to_request(turn)
-            out = model.step(state, turn.seq, request.audio, request.text, request.background)
-            triples.append((turn.seq, ACTIONS[int(out.action)], out.audio.astype("<i2").tobytes()))
-        return turns_from(triples)
-    outputs = run_session(model, str(correlation_id(recording.session_id)), recording.turns)
+    net = HarnessNetwork(model) if isinstance(model, Harness) else model
+    outputs = run_session(net, recording.session_id, recording.turns)
     triples = []
     try:
         for turn, out in zip(recording.turns, outputs, strict=False):

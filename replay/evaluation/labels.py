@@ -70,7 +70,9 @@ class Labels:
         moments = tuple(_moment(i, m) for i, m in enumerate(doc["moments"]))
         speech = doc.get("speech_ms", [])
         if not isinstance(speech, list) or not all(_span(s) for s in speech):
-            raise LabelError(f"turn-taking labels: speech_ms must be a list of [start, end] ms; got {str(speech)[:80]!r}")
+            raise LabelError(
+                f"turn-taking labels: speech_ms must be a list of [start, end] ms; got {str(speech)[:80]!r}"
+            )
         return cls(moments, tuple((int(a), int(b)) for a, b in speech))
 
 
@@ -93,7 +95,7 @@ def _moment(index: int, value: object) -> Moment:
         raise LabelError(
             f"turn-taking labels: moments[{index}] needs integer 0 <= start_ms <= end_ms; got {start!r}, {end!r}"
         )
-    return Moment(str(kind), int(start), int(end))  # type: ignore[call-overload]
+    return Moment(str(kind), int(str(start)), int(str(end)))
 
 
 def read_labels(path: Path) -> Labels:

@@ -7,9 +7,10 @@ Definitions (ours beside Full-Duplex-Bench v1's; docs/evaluation.md has the long
   SPEAK or BACKCHANNEL, or output audio above `SPEECH_DBFS`). The output of turn k is heard during
   [200(k+1), 200(k+2)) ms: the model answers turn k once turn k's input is complete. A run is a
   **takeover** when it holds at least one SPEAK turn (the model claims the floor), otherwise a
-  **backchannel**. Full-Duplex-Bench counts a response as a turn when it lasts >= 1 s or has more
-  than 3 words (ASR); we have no ASR and our tiny models' answers are shorter than 1 s, so the
-  model's own SPEAK decision is the substitute.
+  **backchannel**. A takeover's onset is when its first SPEAK turn is heard (a backchannel that
+  runs into an answer does not make the answer earlier). Full-Duplex-Bench counts a response as a
+  turn when it lasts >= 1 s or has more than 3 words (ASR); we have no ASR and our tiny models'
+  answers are shorter than 1 s, so the model's own SPEAK decision is the substitute.
 - **Pause handling**: over labelled (or VAD-detected) mid-turn pauses [s, e), the fraction with a
   takeover whose onset is in [s, e + 200) (a decision taken during the pause is heard within one
   turn of its end). FDB: takeover rate over the pause-handling set; lower is better.
@@ -28,6 +29,7 @@ Definitions (ours beside Full-Duplex-Bench v1's; docs/evaluation.md has the long
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -69,6 +71,13 @@ class Run:
     end_ms: int
     takeover: bool
     """Holds a SPEAK turn (else it is a backchannel)."""
+    floor_ms: int = -1
+    """When its first SPEAK turn is heard (the model claims the floor); -1 for a backchannel."""
+
+    @property
+    def onset_ms(self) -> int:
+        """Takeovers: when the model claims the floor; backchannels: when they start."""
+        return self.floor_ms if self.takeover else self.start_ms
 
 
 def model_runs(turns: Sequence[ModelTurn]) -> list[Run]:
@@ -78,13 +87,9 @@ def model_runs(turns: Sequence[ModelTurn]) -> list[Run]:
 
     def close() -> None:
         if current:
-            runs.append(
-                Run(
-                    (current[0].turn + 1) * TURN_MS,
-                    (current[-1].turn + 2) * TURN_MS,
-                    any(t.action == "SPEAK" for t in current),
-                )
-            )
+            speaks = [t.turn for t in current if t.action == "SPEAK"]
+            floor = (speaks[0] + 1) * TURN_MS if speaks else -1
+            runs.append(Run((current[0].turn + 1) * TURN_MS, (current[-1].turn + 2) * TURN_MS, bool(speaks), floor))
             current.clear()
 
     for turn in sorted(turns, key=lambda t: t.turn):
@@ -103,7 +108,7 @@ def moments_from_vad(caller: Sequence[Span], duration_ms: int) -> list[Moment]:
     """Pauses and turn ends of an unlabelled session: the caller's silences between speech segments
     (shorter than `PAUSE_MAX_MS`: pause; otherwise, and after the last segment: turn end)."""
     moments: list[Moment] = []
-    for (_, end), (start, _) in zip(caller, caller[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(caller):
         kind = "pause" if start - end < PAUSE_MAX_MS else "turn_end"
         moments.append(Moment(kind, end, start))
     if caller and caller[-1][1] < duration_ms:
@@ -113,7 +118,7 @@ def moments_from_vad(caller: Sequence[Span], duration_ms: int) -> list[Moment]:
 
 def _onset_in(runs: Sequence[Run], moment: Moment, takeover: bool) -> Run | None:
     for run in runs:
-        if run.takeover == takeover and moment.start_ms <= run.start_ms < moment.end_ms + TURN_MS:
+        if run.takeover == takeover and moment.start_ms <= run.onset_ms < moment.end_ms + TURN_MS:
             return run
     return None
 
@@ -173,8 +178,11 @@ class Tally:
             "sessions": self.sessions,
             "duration_s": round(self.duration_ms / 1000, 1),
             "caller_speech_s": round(self.caller_speech_ms / 1000, 1),
-            "pause": {"moments": self.pauses, "takeovers": self.pause_takeovers,
-                      "takeover_rate": _rate(self.pause_takeovers, self.pauses)},
+            "pause": {
+                "moments": self.pauses,
+                "takeovers": self.pause_takeovers,
+                "takeover_rate": _rate(self.pause_takeovers, self.pauses),
+            },
             "backchannel": {
                 "per_minute": round(self.backchannel_runs / minutes, 3) if minutes else None,
                 "runs": self.backchannel_runs,
@@ -223,11 +231,11 @@ def score(
             run = _onset_in(runs, Moment("turn_end", anchor, moment.end_ms), takeover=True)
             if run is not None:
                 tally.turn_end_takeovers += 1
-                tally.turn_latencies_s.append((run.start_ms - anchor) / 1000)
+                tally.turn_latencies_s.append((run.onset_ms - anchor) / 1000)
         elif moment.kind == "interruption":
             tally.labelled_interruptions += 1
     for onset, _ in caller:
-        run = next((r for r in runs if r.takeover and r.start_ms < onset < r.end_ms), None)
+        run = next((r for r in runs if r.takeover and r.floor_ms < onset < r.end_ms), None)
         if run is None:
             continue
         tally.interruptions += 1

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from replay.evaluation.labels import Labels, Moment
 from replay.evaluation.errors import LabelError
+from replay.evaluation.labels import Labels, Moment
 from replay.evaluation.metrics import ModelTurn, Run, model_runs, moments_from_vad, score
 
 SILENT = -math.inf
@@ -23,7 +23,13 @@ def listen(*turns: int) -> list[ModelTurn]:
 
 def test_runs_are_heard_one_turn_after_the_input_and_split_by_kind() -> None:
     turns = listen(0, 1) + speak(2, 3) + listen(4) + speak(5, action="BACKCHANNEL") + [ModelTurn(6, "LISTEN", -30.0)]
-    assert model_runs(turns) == [Run(600, 1000, True), Run(1200, 1600, False)]
+    assert model_runs(turns) == [Run(600, 1000, True, 600), Run(1200, 1600, False)]
+
+
+def test_a_backchannel_running_into_an_answer_takes_the_floor_at_the_answer() -> None:
+    model = listen(*range(5)) + speak(5, action="BACKCHANNEL") + speak(6)
+    doc = score([(0, 1000)], model, 3000, [Moment("turn_end", 1000, 3000)]).as_dict()["smooth_turn_taking"]
+    assert doc["latency_s"]["mean"] == pytest.approx(0.4)  # the answer is heard from 1400 ms
 
 
 def test_smooth_turn_taking_latency_and_takeover_rate() -> None:
