@@ -7,7 +7,15 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from infra.cli.common import CommandError, add_json_flag, add_stack_flags, emit, endpoints, stack_from
+from infra.cli.common import (
+    CommandError,
+    add_json_flag,
+    add_stack_flags,
+    emit,
+    endpoints,
+    session_id_arg,
+    stack_from,
+)
 
 EVAL_HELP = """\
 Turn-taking metrics of recorded sessions in the terms of Full-Duplex-Bench v1: pause takeover,
@@ -94,7 +102,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description=EVAL_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("sessions", metavar="SESSION", nargs="*", help="session ids (or --fleet)")
+    parser.add_argument("sessions", metavar="SESSION", nargs="*", type=session_id_arg, help="session ids (or --fleet)")
     parser.add_argument("--fleet", action="store_true", help="every session in the archive")
     parser.add_argument(
         "--model",
