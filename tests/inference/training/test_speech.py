@@ -47,3 +47,25 @@ def test_a_generated_dialogue_is_deterministic_labelled_and_round_trips(tmp_path
     assert any(t.action == 1 for t in session.turns)  # it answers somewhere
     other = dialogue("train", 5)
     assert other.audio.shape != one.audio.shape or not np.array_equal(other.audio, one.audio)
+
+
+def test_a_round_draws_the_speech_share_of_its_sessions_from_the_corpus() -> None:
+    from inference.network import CONFIGS, InteractionNetwork
+    from inference.network.turns import Action, TurnInput
+    from inference.training.data import LabeledTurn, Session
+    from inference.training.train import ROUND_STEPS, TrainSettings, round_batches
+
+    net = InteractionNetwork.seeded(CONFIGS["tiny"], 0)
+    quiet = np.zeros(3200, dtype=np.int16)
+    speech = [
+        Session(
+            f"speech-{i}",
+            [LabeledTurn(TurnInput(f"speech-{i}", k, quiet, None), Action.LISTEN, b"", "idle") for k in range(3)],
+        )
+        for i in range(4)
+    ]
+    settings = TrainSettings(batch_sessions=4, speech_share=0.5)
+    drawn = [s for batch in round_batches(net, settings, 0, speech) for s in batch]
+    assert len(drawn) == 4 * ROUND_STEPS
+    assert sum(s.key.startswith("speech-") for s in drawn) == 2 * ROUND_STEPS
+    assert not any(s.key.startswith("speech-") for batch in round_batches(net, settings, 0) for s in batch)
