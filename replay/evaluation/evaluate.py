@@ -23,7 +23,6 @@ from replay.evaluation.timeline import caller_audio, model_turns, speech_segment
 from replay.offline import HarnessNetwork, run_session
 from replay.session.recording import Recording
 from schemas import ACTIONS, SessionStarted
-from schemas.clock import TURN_MS
 
 log = structlog.get_logger(__name__)
 Model = InteractionNetwork | Harness
@@ -129,4 +128,4 @@ def evaluate(recordings: Sequence[Recording], model: Model | None = None) -> Eva
     return EvalReport("recorded" if model is None else model.version, scores, total)
 
 
-__all__ = ["TURN_MS", "EvalReport", "Model", "SessionScore", "evaluate", "evaluate_session", "load_model"]
+__all__ = ["EvalReport", "Model", "SessionScore", "evaluate", "evaluate_session", "load_model"]
