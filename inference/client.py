@@ -31,6 +31,11 @@ from inference.network.turns import TurnInput
 from schemas.clock import TURN_SAMPLES
 
 MODEL = "interaction"
+"""The model a session runs on unless its SessionStarted.metadata["model"] names another."""
+MODELS = ("interaction", "harness")
+"""The models of the repository a session may select (same Triton contract)."""
+SESSION_MODEL_KEY = "model"
+"""The SessionStarted.metadata key that selects a session's model (one of `MODELS`)."""
 
 
 @dataclass(frozen=True)
@@ -100,16 +105,16 @@ class InteractionClient:
     async def close(self) -> None:
         await self._client.close()
 
-    async def ready(self) -> bool:
-        """Whether the server and the model are ready."""
+    async def ready(self, model: str = MODEL) -> bool:
+        """Whether the server and `model` are ready."""
         try:
-            return bool(await self._client.is_server_ready() and await self._client.is_model_ready(MODEL))
+            return bool(await self._client.is_server_ready() and await self._client.is_model_ready(model))
         except InferenceServerException:
             return False
 
-    async def step(self, session_id: str, request: TurnInput, start: bool, end: bool) -> TurnResult:
-        """Run `request` as the next step of `session_id`'s sequence (the server keys the session
-        by `correlation_id(session_id)`; `request.session_key` is not sent).
+    async def step(self, session_id: str, request: TurnInput, start: bool, end: bool, model: str = MODEL) -> TurnResult:
+        """Run `request` as the next step of `session_id`'s sequence on `model` (one of `MODELS`); the
+        server keys the session by `correlation_id(session_id)` (`request.session_key` is not sent).
 
         Retries only retriable errors (Unavailable, Overloaded) with exponential backoff; raises
         SequenceLost when the server has no state for the session, TimedOut when it may have run.
@@ -120,7 +125,7 @@ class InteractionClient:
             started = time.perf_counter()
             try:
                 result = await self._client.infer(
-                    MODEL,
+                    model,
                     inputs,
                     outputs=self._outputs,
                     sequence_id=correlation_id(session_id),

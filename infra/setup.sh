@@ -13,6 +13,7 @@ missing=()
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || missing+=(maven)
 command -v ffprobe >/dev/null || missing+=(ffmpeg)  # export tests check files with ffprobe
+command -v espeak-ng >/dev/null || missing+=(espeak-ng)  # the spoken turn-taking corpus (inference/training/speech.py)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   apt_install "${missing[@]}"

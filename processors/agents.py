@@ -16,7 +16,7 @@ import faust
 import msgspec
 import structlog
 
-from inference.client import InteractionClient
+from inference.client import SESSION_MODEL_KEY, InteractionClient
 from inference.errors import InferenceError
 from inference.pool import ServerPool
 from processors.assembler import INPUT_TYPES, SessionAssembly, TurnAssembler
@@ -33,6 +33,7 @@ from schemas import (
     DecodeError,
     Event,
     MicroTurn,
+    SessionStarted,
     TextEvent,
     decode,
     encode,
@@ -91,6 +92,7 @@ class Agents:
         self._lanes: Lanes[Work] = Lanes(self._answer, self._answer_failed)
         self._interaction: Interaction | None = None
         self._started = asyncio.Event()
+        self._models: dict[str, str] = {}  # session -> model its SessionStarted selected (seen by the assembler)
 
     async def start(self) -> None:
         """Build the Triton client; faust runs this once when the worker starts (the client's gRPC
@@ -101,7 +103,7 @@ class Agents:
         def connect(address: str) -> InteractionClient:
             return InteractionClient(address, timeout_s=settings.triton_timeout_s)
 
-        self._interaction = Interaction(pool, connect, self._recorded_turns)
+        self._interaction = Interaction(pool, connect, self._recorded_turns, session_model=self._session_model)
         self._started.set()
         for address in pool.servers:
             client = connect(address)
@@ -167,6 +169,8 @@ class Agents:
             self._assembly.update(states)
             self._assembled_partitions.add(partition)
             await self._emit_turns(closed, partition)
+        if isinstance(event, SessionStarted):
+            self._models[event.session_id] = event.metadata.get(SESSION_MODEL_KEY, "")
         state = self._assembly.get(event.session_id)
         if state is None:
             state = self._assembly[event.session_id] = SessionAssembly(event.session_id)
@@ -198,6 +202,15 @@ class Agents:
     async def _recorded_turns(self, session_id: str, before: int) -> list[MicroTurn]:
         records = await read_topics(self.settings.kafka, [self.topics.turns], self.topics.partitions, session_id)
         return [t for t in first_per_turn([r.event for r in records]) if t.seq < before]
+
+    async def _session_model(self, session_id: str) -> str:
+        """The model the session's SessionStarted selected: seen by this worker's assembler, or read
+        from the session topic (a worker that took the partition over after the session started)."""
+        if session_id in self._models:
+            return self._models.pop(session_id)
+        records = await read_topics(self.settings.kafka, [self.topics.session], self.topics.partitions, session_id)
+        started = [r.event for r in records if isinstance(r.event, SessionStarted)]
+        return started[0].metadata.get(SESSION_MODEL_KEY, "") if started else ""
 
     async def _session_text(self, session_id: str) -> list[tuple[int, str]]:
         records = await read_topics(self.settings.kafka, [self.topics.text], self.topics.partitions, session_id)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import structlog
 
-from inference.client import InteractionClient, TurnResult
+from inference.client import MODEL, MODELS, InteractionClient, TurnResult
 from inference.errors import BadRequest, OutOfOrder, SequenceLost, TimedOut, Unavailable, error_message
 from inference.network.errors import InputError
 from inference.network.turns import TurnInput
@@ -36,6 +36,12 @@ from schemas.envelope import Stamper
 log = structlog.get_logger(__name__)
 RecordedTurns = Callable[[str, int], Awaitable[Sequence[MicroTurn]]]
 """Reads a session's recorded MicroTurns with seq below a turn, in order, from the log."""
+SessionModel = Callable[[str], Awaitable[str]]
+"""The Triton model a session selected (its SessionStarted.metadata["model"]), or "" for the default."""
+
+
+async def _default_model(session_id: str) -> str:
+    return ""
 
 
 def to_request(turn: MicroTurn) -> TurnInput:
@@ -119,8 +125,11 @@ class Interaction:
         recorded_turns: RecordedTurns,
         producer: str = "worker:interaction",
         unavailable_s: float = 120.0,
+        session_model: SessionModel = _default_model,
     ) -> None:
-        """`pool` says which server runs a session; `connect(address)` makes a client for a server."""
+        """`pool` says which server runs a session; `connect(address)` makes a client for a server;
+        `session_model(session_id)` names the model the session selected ("" = `MODEL`), asked once
+        per session and worker."""
         self._pool = pool
         self._connect = connect
         self._clients: dict[str, InteractionClient] = {}
@@ -128,6 +137,19 @@ class Interaction:
         self._stamper = Stamper(producer)
         self._unavailable_s = unavailable_s
         self._contexts: dict[str, _Context] = {}
+        self._session_model = session_model
+        self._models: dict[str, str] = {}
+
+    async def _model(self, session_id: str) -> str:
+        """The session's model; BadRequest (each turn dead-lettered) when it names no served model."""
+        model = self._models.get(session_id)
+        if model is None:
+            model = self._models[session_id] = (await self._session_model(session_id)) or MODEL
+        if model not in MODELS:
+            raise BadRequest(
+                error_message(BadRequest, f"session selected model {model!r}; expected one of {list(MODELS)}")
+            )
+        return model
 
     def _client(self, server: str) -> InteractionClient:
         client = self._clients.get(server)
@@ -147,11 +169,12 @@ class Interaction:
         it there); with no server reachable, wait (up to `unavailable_s`) instead of failing the
         turn: a restarting Triton must not cost a session its turns."""
         request = to_request(turn)
+        model = await self._model(turn.session_id)
         deadline = time.monotonic() + self._unavailable_s
         while True:
             server = self._pool.server_for(turn.session_id)
             try:
-                return await self._client(server).step(turn.session_id, request, start=start, end=end)
+                return await self._client(server).step(turn.session_id, request, start=start, end=end, model=model)
             except Unavailable:
                 if time.monotonic() > deadline:
                     raise
@@ -178,6 +201,7 @@ class Interaction:
         task = self._task(turn, output, context) if output.action == "DELEGATE" else None
         if turn.final:
             self._contexts.pop(turn.session_id, None)
+            self._models.pop(turn.session_id, None)
         return Answer(output, task, rebuilt)
 
     async def _rebuild(self, turn: MicroTurn) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,8 +64,17 @@ class StreamSummary:
 class SessionPublisher:
     """Turns one session's media pieces and text lines into events on Kafka."""
 
-    def __init__(self, producer: EventProducer, session_id: str, producer_name: str, realtime: bool = False) -> None:
+    def __init__(
+        self,
+        producer: EventProducer,
+        session_id: str,
+        producer_name: str,
+        realtime: bool = False,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        """`metadata` goes into SessionStarted.metadata (e.g. "model": the Triton model to run on)."""
         self._out = producer
+        self._metadata = dict(metadata or {})
         self._topics = producer.topics
         self.session_id = session_id
         self._stamper = Stamper(producer_name, session_id)
@@ -92,6 +101,7 @@ class SessionPublisher:
                 has_audio=source.has_audio,
                 has_video=source.has_video,
                 media={k: str(v) for k, v in source.describe().items()},
+                metadata=self._metadata,
             ),
         )
         status: EndReason = "complete"
@@ -228,6 +238,7 @@ async def publish_file(
     texts: Iterable[TextLine] = (),
     on_turn: Callable[[int], None] | None = None,
     new_session: bool = False,
+    metadata: Mapping[str, str] | None = None,
 ) -> StreamSummary:
     """Publish the media file at `path` as session `session_id`.
 
@@ -243,5 +254,5 @@ async def publish_file(
             f"session {session_id} already exists in {topics.session}; choose another id (or leave --session out)"
         )
     async with EventProducer(bootstrap, topics) as producer:
-        publisher = SessionPublisher(producer, session_id, producer_id("stream"), realtime=realtime)
+        publisher = SessionPublisher(producer, session_id, producer_id("stream"), realtime=realtime, metadata=metadata)
         return await publisher.publish(source, texts, on_turn=on_turn)

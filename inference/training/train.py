@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,6 +59,8 @@ class TrainSettings:
     aux_weight: float = 0.5
     """Weight of the auxiliary audio-history loss (an extra linear head on the ACT token, dropped
     after training)."""
+    speech_share: float = 0.0
+    """Share of each round's sessions drawn from the spoken corpus (`train(speech=...)`; tiny-v2)."""
 
 
 def speech_mel(config: ModelConfig, actions: Tensor) -> Tensor:
@@ -164,11 +166,18 @@ def session_tokens(net: InteractionNetwork, session: Session) -> int:
     )
 
 
-def round_batches(net: InteractionNetwork, settings: TrainSettings, round_index: int) -> list[list[Session]]:
+def round_batches(
+    net: InteractionNetwork, settings: TrainSettings, round_index: int, speech: Sequence[Session] = ()
+) -> list[list[Session]]:
     """The sessions of `ROUND_STEPS` training steps: indices [r * R * B, (r + 1) * R * B) of seed
-    `seed`, sorted by length, cut into R batches of B, in a seeded order."""
+    `seed` (with `speech`, a `speech_share` of them replaced by spoken dialogues drawn with a seeded
+    generator), sorted by length, cut into R batches of B, in a seeded order."""
     count = settings.batch_sessions * ROUND_STEPS
-    sessions = generate_sessions(net.config, settings.seed, round_index * count, count)
+    spoken = round(count * settings.speech_share) if speech else 0
+    sessions = generate_sessions(net.config, settings.seed, round_index * count, count - spoken)
+    if spoken:
+        picks = np.random.default_rng([settings.seed, round_index, 0x5BEEC]).choice(len(speech), spoken)
+        sessions += [speech[int(i)] for i in picks]
     sessions.sort(key=lambda s: session_tokens(net, s))
     batches = [sessions[i : i + settings.batch_sessions] for i in range(0, count, settings.batch_sessions)]
     order = np.random.default_rng([settings.seed, round_index, 0xBA7C]).permutation(len(batches))
@@ -184,6 +193,7 @@ def train(
     log_every: int = 50,
     net: InteractionNetwork | None = None,
     aux_head: nn.Linear | None = None,
+    speech: Sequence[Session] = (),
 ) -> InteractionNetwork:
     """Train from the seeded init of `settings.config` (or from `net`) and return a fresh network in
     eval mode holding the trained weights (its digest computed from them)."""
@@ -203,7 +213,7 @@ def train(
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(settings, step)
         if step % ROUND_STEPS == 0:
-            pending = round_batches(model, settings, step // ROUND_STEPS)
+            pending = round_batches(model, settings, step // ROUND_STEPS, speech)
         terms = losses(model, build_batch(model, pending[step % ROUND_STEPS]), settings, generator, aux_head)
         optimizer.zero_grad(set_to_none=True)
         terms["total"].backward()  # type: ignore[no-untyped-call]

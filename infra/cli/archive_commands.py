@@ -153,6 +153,7 @@ def report(args: argparse.Namespace) -> int:
     try:
         if args.fleet:
             doc = fleet_report(con)
+            doc["turn_taking"] = _turn_taking(_archive_dir(args))
             emit(args, doc, describe_fleet(doc))
             return 0
         doc = session_report(con, args.session)
@@ -164,6 +165,15 @@ def report(args: argparse.Namespace) -> int:
         con.close()
     emit(args, _cell(doc, False), describe(doc) + (f"\ntimeline picture: {doc['png']}" if args.png else ""))
     return 0
+
+
+def _turn_taking(root: Path) -> dict[str, Any] | None:
+    """The fleet's headline turn-taking figures (`microturn eval --fleet`); None when no session has
+    both audio and outputs."""
+    from replay.evaluation.fleet import archived_sessions, evaluate_archive, headline
+
+    report_, _ = evaluate_archive(root, archived_sessions(root))
+    return headline(report_.as_dict()) if report_.sessions else None
 
 
 def audit_verify(args: argparse.Namespace) -> int:

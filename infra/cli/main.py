@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from infra.cli import archive_commands, replay_commands, serve_commands, stack_commands, stream_commands
+from infra.cli import (
+    archive_commands,
+    eval_commands,
+    replay_commands,
+    serve_commands,
+    stack_commands,
+    stream_commands,
+)
 from infra.cli.common import EXIT_BAD_INPUT
 from infra.logs import configure
 from schemas.errors import MicroturnError
@@ -41,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve_commands.register(sub)
     archive_commands.register(sub)
     replay_commands.register(sub)
+    eval_commands.register(sub)
     return parser
 
 

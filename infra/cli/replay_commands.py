@@ -23,8 +23,9 @@ MicroTurns, then the recorded turns run through the recorded model version and e
 is compared. Refused when the weights here (config.pbtxt + MICROTURN_MODEL_*) are another version.
 Exit 0 identical, {EXIT_DIVERGED} diverged, 1 could not replay.
 
-What-if (--model CHECKPOINT): the recorded turns through other weights; reports per-turn
-differences (actions, text, audio, latency). Exit 0.
+What-if (--model CHECKPOINT, or --model harness): the recorded turns through other weights, or
+through the VAD + silence-timeout harness; reports per-turn differences (actions, text, audio,
+latency). Exit 0.
 """
 
 
@@ -92,14 +93,16 @@ def _exact(args: argparse.Namespace, recording: Recording) -> int:
 
 
 def _what_if(args: argparse.Namespace, recording: Recording) -> int:
-    from inference.network import NetworkError, load_checkpoint
+    from inference.harness import Harness
+    from replay.evaluation import EvaluationError, load_model
+    from replay.offline import HarnessNetwork
     from replay.session import what_if
 
     try:
-        net = load_checkpoint(Path(args.model))
-    except NetworkError as exc:
-        raise CommandError(f"--model {args.model}: {exc}; pass a checkpoint written by save_checkpoint") from exc
-    doc = what_if(recording, net).as_dict()
+        model = load_model(args.model)
+    except EvaluationError as exc:
+        raise CommandError(f"{exc}; pass a checkpoint written by save_checkpoint", exit_code=2) from exc
+    doc = what_if(recording, HarnessNetwork(model) if isinstance(model, Harness) else model).as_dict()
     emit(args, doc, _what_if_text(doc))
     return 0
 
@@ -139,6 +142,16 @@ def export_command(args: argparse.Namespace) -> int:
     from replay.export import FORMATS, export
 
     out = Path(args.out)
+    if args.format == "full-duplex-bench":
+        from replay.export.fdb import write_fdb
+
+        folder = write_fdb(_recording(args), out)
+        emit(
+            args,
+            {"path": str(folder), "format": "full-duplex-bench", "session_id": args.session},
+            f"wrote {folder}/ (input.wav, output.wav, microturn.json): Full-Duplex-Bench v1 layout",
+        )
+        return 0
     if out.suffix.lower() not in FORMATS:
         raise CommandError(f"OUT must end in .wav or .mp4; got {args.out!r}", exit_code=2)
     summary = export(_recording(args), out)
@@ -159,10 +172,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_source_flags(parser)
-    parser.add_argument("--model", metavar="CHECKPOINT", help="what-if: replay with these weights instead")
+    parser.add_argument(
+        "--model", metavar="CHECKPOINT_OR_MODEL", help="what-if: replay with these weights, or 'harness', instead"
+    )
     parser.set_defaults(func=replay_command)
-    text = "write a session as stereo WAV (left caller, right model) or MP4 (+ video, subtitles)"
+    text = (
+        "write a session as stereo WAV (left caller, right model) or MP4 (+ video, subtitles), or in "
+        "Full-Duplex-Bench v1's layout (--format full-duplex-bench: OUT is a folder, the session goes in OUT/SESSION/)"
+    )
     parser = sub.add_parser("export", help=text, description=text)
     _add_source_flags(parser)
-    parser.add_argument("out", metavar="OUT", help="OUT.wav or OUT.mp4")
+    parser.add_argument("out", metavar="OUT", help="OUT.wav or OUT.mp4, or a folder with --format full-duplex-bench")
+    parser.add_argument(
+        "--format",
+        choices=("file", "full-duplex-bench"),
+        default="file",
+        help="file (default: the suffix of OUT decides) or full-duplex-bench (input.wav + output.wav per session)",
+    )
     parser.set_defaults(func=export_command)

@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from inference.client import MODEL, MODELS, SESSION_MODEL_KEY
 from infra.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_TRUNCATED,
@@ -33,14 +34,21 @@ SAMPLE_CALL = Path(__file__).resolve().parents[2] / "streams" / "samples" / "cal
 
 
 async def _publish(
-    bootstrap: str, prefix: str, path: Path, session_id: str, realtime: bool, texts: list[TextLine], progress: bool
+    bootstrap: str,
+    prefix: str,
+    path: Path,
+    session_id: str,
+    realtime: bool,
+    texts: list[TextLine],
+    progress: bool,
+    metadata: dict[str, str] | None = None,
 ) -> StreamSummary:
     def on_turn(turn: int) -> None:
         if progress and turn % 25 == 0:
             print(f"\r{session_id}: {turn * 0.2:7.1f} s sent", end="", file=sys.stderr, flush=True)
 
     summary = await publish_file(
-        bootstrap, Topics(prefix), path, session_id, realtime, texts, on_turn, new_session=True
+        bootstrap, Topics(prefix), path, session_id, realtime, texts, on_turn, new_session=True, metadata=metadata
     )
     if progress:
         print(file=sys.stderr)
@@ -52,6 +60,22 @@ def _texts(args: argparse.Namespace) -> list[TextLine]:
     if args.transcript:
         lines.extend(read_transcript(Path(args.transcript)))
     return lines
+
+
+def _metadata(args: argparse.Namespace) -> dict[str, str]:
+    """SessionStarted.metadata from --model and --labels (a labels file is checked before anything is sent)."""
+    metadata: dict[str, str] = {}
+    if args.model:
+        metadata[SESSION_MODEL_KEY] = args.model
+    if args.labels:
+        from replay.evaluation.errors import LabelError
+        from replay.evaluation.labels import LABELS_KEY, read_labels
+
+        try:
+            metadata[LABELS_KEY] = read_labels(Path(args.labels)).to_json()
+        except LabelError as exc:
+            raise CommandError(str(exc), EXIT_BAD_INPUT) from exc
+    return metadata
 
 
 def default_session_id(path: Path) -> str:
@@ -70,10 +94,20 @@ def stream(args: argparse.Namespace) -> int:
         texts = _texts(args)
     except MediaError as exc:
         raise CommandError(str(exc), EXIT_BAD_INPUT) from exc
+    metadata = _metadata(args)
     bootstrap, _, prefix = endpoints(args)
     try:
         summary = asyncio.run(
-            _publish(bootstrap, prefix, path, session_id, args.realtime, texts, progress=sys.stderr.isatty())
+            _publish(
+                bootstrap,
+                prefix,
+                path,
+                session_id,
+                args.realtime,
+                texts,
+                progress=sys.stderr.isatty(),
+                metadata=metadata,
+            )
         )
     except (MediaError, SessionExists) as exc:
         raise CommandError(str(exc), EXIT_BAD_INPUT) from exc
@@ -179,6 +213,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--text", action="append", metavar="SECONDS:TEXT", help="a text event at that session time (repeatable)"
     )
     p.add_argument("--transcript", metavar="FILE.jsonl", help='timed text lines: {"t": seconds, "text": ...} per line')
+    p.add_argument(
+        "--model",
+        choices=MODELS,
+        default=None,
+        help=f"the Triton model that answers this session (SessionStarted.metadata[{SESSION_MODEL_KEY!r}]; "
+        f"default {MODEL!r})",
+    )
+    p.add_argument(
+        "--labels",
+        metavar="FILE.json",
+        help="turn-taking ground truth for `microturn eval` (a corpus dialogue's labels file), recorded in "
+        "SessionStarted.metadata",
+    )
     add_stack_flags(p)
     add_json_flag(p)
     p.set_defaults(func=stream)

@@ -112,4 +112,13 @@ def describe_fleet(doc: dict[str, Any]) -> str:
         f"p95 {dele['result_ms']['p95']} ms",
         f"dead letters      {dl['count']}" + "".join(f"\n  {n:8d}  {source}" for source, n in dl["by_source"].items()),
     ]
+    turn_taking = doc.get("turn_taking")
+    if turn_taking:
+        lines.append(
+            f"turn-taking       (microturn eval --fleet, {turn_taking['sessions']} sessions) pause takeover "
+            f"{turn_taking['pause_takeover_rate']}, smooth takeover {turn_taking['smooth_takeover_rate']} "
+            f"latency {turn_taking['smooth_latency_s']} s, interruption yield {turn_taking['interruption_yield_rate']} "
+            f"latency {turn_taking['interruption_latency_s']} s, "
+            f"backchannels/min {turn_taking['backchannel_per_minute']}"
+        )
     return "\n".join(lines)

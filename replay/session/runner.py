@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from inference.network import InteractionNetwork, NetworkError, TurnOutput
-from replay.offline import run_session
+from replay.offline import Model, run_session
 from replay.session.errors import IncompatibleModel, SessionNotFound, WeightsUnavailable
 from replay.session.recording import Recording
 from schemas import ACTIONS, MicroTurn, ModelOutput
@@ -72,7 +72,7 @@ class Step:
         return int(np.abs(delta).max(initial=0)), float(np.sqrt(np.mean(delta.astype(np.float64) ** 2)) / 32768.0)
 
 
-def run_turns(net: InteractionNetwork, recording: Recording) -> Iterator[Step]:
+def run_turns(net: Model, recording: Recording) -> Iterator[Step]:
     """Each recorded turn through `net`, in order, from a fresh session state, timed."""
     outputs = run_session(net, recording.session_id, recording.turns)
     for turn in recording.turns:

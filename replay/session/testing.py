@@ -17,9 +17,9 @@ import av
 import numpy as np
 
 from inference.client import TurnResult
-from inference.network import InteractionNetwork
 from processors.assembler import InputEvent, SessionAssembly, TurnAssembler
 from processors.interaction import model_output
+from replay.offline import Model
 from replay.session.recording import Recording
 from replay.session.runner import run_turns
 from schemas import (
@@ -95,7 +95,7 @@ def synthetic_inputs(
     return events
 
 
-def record_offline(net: InteractionNetwork, inputs: list[InputEvent], source: str = "offline") -> Recording:
+def record_offline(net: Model, inputs: list[InputEvent], source: str = "offline") -> Recording:
     """The recording a worker would have made of `inputs` (one session), answered by `net`."""
     session_id = inputs[0].session_id
     assembler, state = TurnAssembler(), SessionAssembly(session_id)

@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from inference.network import InteractionNetwork
+from replay.offline import Model
 from replay.session.recording import Recording
 from replay.session.runner import recorded_version, run_turns
 from schemas.clock import TURN_MS
@@ -111,7 +111,7 @@ def _median(values: tuple[float, ...]) -> float | None:
     return round(statistics.median(values), 3) if values else None
 
 
-def what_if(recording: Recording, net: InteractionNetwork) -> WhatIfReport:
+def what_if(recording: Recording, net: Model) -> WhatIfReport:
     """Replay `recording`'s turns with `net` and report every turn whose output changed."""
     version = recorded_version(recording)
     bound = log.bind(session_id=recording.session_id, recorded_version=version, model_version=net.version)

@@ -39,8 +39,9 @@ def test_fleet_report_aggregates_every_session(archived: Archived, cli: Cli) -> 
     assert doc["response_latency_ms"]["caller_stops"] == 5  # alice: 2 tones, bob: 3
     assert doc["speech_turns"]["caller"] == 3 * 2 + 3 * 3
     assert doc["dead_letters"]["count"] == archived.dead_letters_logged() and doc["pipeline_ms"]["p50"] > 0
+    assert doc["turn_taking"]["sessions"] == 2  # the headline of `eval --fleet`
     code, out, _ = cli("report", "--fleet", *archived.cli_flags())
-    assert code == 0 and "talk-over ratio" in out
+    assert code == 0 and "talk-over ratio" in out and "turn-taking       (microturn eval --fleet, 2 sessions)" in out
     code, _, err = cli("report", "nobody", *archived.cli_flags())
     assert code == 1 and "not in the archive" in err
     assert cli("report", *archived.cli_flags())[0] == 2

@@ -1,0 +1,75 @@
+"""Triton python-backend adapter for the harness baseline (inference/harness.py).
+
+Same contract as the `interaction` model: the same inputs, outputs and sequence controls, per-session
+state in a SessionRegistry keyed by the correlation id, errors per request with a leading code. VIDEO
+is accepted and ignored; the harness never delegates (DELEGATE is always empty).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import numpy as np
+import triton_python_backend_utils as pb_utils  # type: ignore[import-not-found]
+
+from inference.errors import BadRequest, InferenceError, error_message
+from inference.harness import Harness, HarnessSettings, HarnessState
+from inference.loading import with_env
+from inference.sessions import SessionRegistry
+
+
+def _input(request: Any, name: str) -> np.ndarray:
+    tensor = pb_utils.get_input_tensor_by_name(request, name)
+    if tensor is None:
+        raise BadRequest(error_message(BadRequest, f"input {name} is missing"))
+    array: np.ndarray = tensor.as_numpy()
+    return array[0]
+
+
+class TritonPythonModel:
+    """One instance: the harness and its sessions."""
+
+    def initialize(self, args: dict[str, str]) -> None:
+        config = json.loads(args["model_config"])
+        params = with_env({k: v.get("string_value", "") for k, v in config.get("parameters", {}).items()})
+        self.harness = Harness(HarnessSettings.from_params(params))
+        self.version = self.harness.version.encode()
+        self.sessions: SessionRegistry[HarnessState] = SessionRegistry(
+            int(params.get("max_sessions") or "256"), float(params.get("idle_evict_s") or "600")
+        )
+
+    def _answer(self, request: Any, now: float) -> Any:
+        corrid = str(int(_input(request, "CORRID").reshape(-1)[0]))
+        turn = int(_input(request, "TURN").reshape(-1)[0])
+        start = bool(_input(request, "START").reshape(-1)[0])
+        end = bool(_input(request, "END").reshape(-1)[0])
+        audio = _input(request, "AUDIO") if bool(_input(request, "AUDIO_PRESENT").reshape(-1)[0]) else None
+        text = bytes(_input(request, "TEXT").reshape(-1)[0])
+        background = bytes(_input(request, "BACKGROUND").reshape(-1)[0])
+        state = self.sessions.begin(corrid, turn, start, self.harness.new_state, now)
+        out = self.harness.step(state, turn, audio, text, background)
+        self.sessions.commit(corrid, end, now)
+        return pb_utils.InferenceResponse(
+            output_tensors=[
+                pb_utils.Tensor("ACTION", np.array([[int(out.action)]], dtype=np.int32)),
+                pb_utils.Tensor("TEXT_OUT", np.array([[out.text]], dtype=np.object_)),
+                pb_utils.Tensor("AUDIO_OUT", out.audio.reshape(1, -1)),
+                pb_utils.Tensor("DELEGATE", np.array([[b""]], dtype=np.object_)),
+                pb_utils.Tensor("MODEL_VERSION", np.array([[self.version]], dtype=np.object_)),
+            ]
+        )
+
+    def execute(self, requests: list[Any]) -> list[Any]:
+        now = time.monotonic()
+        responses = []
+        for request in requests:
+            try:
+                responses.append(self._answer(request, now))
+            except InferenceError as exc:
+                responses.append(pb_utils.InferenceResponse(error=pb_utils.TritonError(str(exc))))
+        return responses
+
+    def finalize(self) -> None:
+        self.sessions = SessionRegistry(1, 1.0)

@@ -1,0 +1,55 @@
+"""The archive's sessions, evaluated: what `eval --fleet` and `report --fleet` read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from replay.errors import ReplayError
+from replay.evaluation.evaluate import EvalReport, Model, evaluate_session
+from replay.evaluation.metrics import Tally
+from replay.session.sources import from_archive
+
+log = structlog.get_logger(__name__)
+
+
+def archived_sessions(root: Path) -> list[str]:
+    """Ids of every session the archive at `root` holds, sorted."""
+    from replay.analytics import connect
+
+    con = connect(root)
+    try:
+        return [str(row[0]) for row in con.execute("SELECT DISTINCT session_id FROM sessions ORDER BY 1").fetchall()]
+    finally:
+        con.close()
+
+
+def evaluate_archive(root: Path, session_ids: list[str], model: Model | None = None) -> tuple[EvalReport, list[str]]:
+    """Sessions of the archive scored (recorded outputs, or `model`'s what-if); also the ids of
+    sessions skipped because they cannot be evaluated (no audio or no outputs), each logged."""
+    scores, skipped = [], []
+    for session_id in session_ids:
+        try:
+            scores.append(evaluate_session(from_archive(root, session_id), model))
+        except ReplayError as exc:
+            log.warning("session_not_evaluated", session_id=session_id, reason=str(exc))
+            skipped.append(session_id)
+    total = Tally()
+    for item in scores:
+        total.add(item.tally)
+    return EvalReport("recorded" if model is None else model.version, tuple(scores), total), skipped
+
+
+def headline(doc: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures of an eval document (what `report --fleet` shows)."""
+    return {
+        "sessions": doc["sessions"],
+        "pause_takeover_rate": doc["pause"]["takeover_rate"],
+        "backchannel_per_minute": doc["backchannel"]["per_minute"],
+        "smooth_takeover_rate": doc["smooth_turn_taking"]["takeover_rate"],
+        "smooth_latency_s": doc["smooth_turn_taking"]["latency_s"]["mean"],
+        "interruption_yield_rate": doc["interruption"]["takeover_rate"],
+        "interruption_latency_s": doc["interruption"]["latency_s"]["mean"],
+    }
