@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from inference.client import InteractionClient, TurnRequest
+from inference.client import InteractionClient
+from inference.network.turns import TurnInput
 from inference.harness import Harness, HarnessSettings
 from inference.loading import REPOSITORY, repository_params
 from inference.training.speech import dialogue, write
@@ -42,7 +43,9 @@ async def test_the_harness_model_on_triton_answers_like_the_harness_offline(trit
     try:
         for k in range(40):
             audio = pcm[k * 3200 : (k + 1) * 3200]
-            got = await client.step("harness-contract", TurnRequest(k, audio, None), k == 0, k == 39, model="harness")
+            got = await client.step(
+                "harness-contract", TurnInput("harness-contract", k, audio, None), k == 0, k == 39, model="harness"
+            )
             want = harness.step(state, k, audio)
             assert (got.action, got.text, got.model_version) == (int(want.action), want.text, harness.version)
             assert np.array_equal(got.audio, want.audio)
