@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from inference.client import InteractionClient
-from inference.network.turns import TurnInput
 from inference.harness import Harness, HarnessSettings
 from inference.loading import REPOSITORY, repository_params
+from inference.network.turns import TurnInput
 from inference.training.speech import dialogue, write
 from infra.cli.main import main
 from infra.stack import Stack, StackSettings
