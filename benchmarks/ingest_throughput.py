@@ -30,7 +30,7 @@ from infra import process
 from infra.kafka import MARKER, KafkaBroker, jar_dir
 from infra.topics import ensure_topics
 from schemas import AudioChunk, Topics, encode, event_id
-from streams.session import publish_file
+from streams.publish import publish_file
 
 CACHE = Path(os.environ.get("MICROTURN_CACHE_DIR", Path.home() / ".cache" / "microturn"))
 

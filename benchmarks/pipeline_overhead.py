@@ -29,7 +29,7 @@ import numpy as np
 from infra.kafka import jar_dir
 from infra.stack import Stack, StackSettings
 from schemas import Topics
-from streams.session import publish_file
+from streams.publish import publish_file
 from streams.tail import OutputTail, sessions_complete
 
 CACHE = Path(os.environ.get("MICROTURN_CACHE_DIR", Path.home() / ".cache" / "microturn"))

@@ -35,7 +35,7 @@ from replay.evaluation.fleet import evaluate_archive  # noqa: E402
 from replay.evaluation.labels import LABELS_KEY  # noqa: E402
 from replay.session.sources import from_archive  # noqa: E402
 from schemas import Topics  # noqa: E402
-from streams.session import publish_file  # noqa: E402
+from streams.publish import publish_file  # noqa: E402
 from streams.tail import OutputTail, sessions_complete  # noqa: E402
 
 CHECKPOINTS = ROOT / "inference" / "checkpoints"

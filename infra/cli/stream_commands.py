@@ -27,7 +27,7 @@ from infra.cli.common import (
 from schemas import Topics
 from streams.errors import SessionExists
 from streams.media import MediaError, TextLine, parse_text_arg, read_transcript
-from streams.session import StreamSummary, publish_file
+from streams.publish import StreamSummary, publish_file
 from streams.tail import Captured, OutputTail, sessions_complete
 
 SAMPLE_CALL = Path(__file__).resolve().parents[2] / "streams" / "samples" / "call.wav"

@@ -1,7 +1,7 @@
 """Publishing one live call as a session: audio as it arrives, text at the session clock, the end.
 
 A live session has no file to probe and no end to look ahead to, so it differs from
-`streams.session.SessionPublisher` in three ways: audio chunk k is sent as soon as its 3200th
+`streams.publish.SessionPublisher` in three ways: audio chunk k is sent as soon as its 3200th
 sample arrived and it is known not to be the last (no look-ahead of a turn); text events are
 stamped with the session clock *now*, i.e. the audio received so far; and the end is only known
 when the call ends. Then the partial last turn is padded and flagged `last`.

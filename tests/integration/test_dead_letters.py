@@ -13,7 +13,7 @@ from schemas import DeadLetter, Topics, VideoFrame, event_id
 from streams.errors import OversizedEvent
 from streams.log import read_topics
 from streams.producer import EventProducer
-from streams.session import publish_file
+from streams.publish import publish_file
 from streams.tail import OutputTail, sessions_complete
 from tests.integration.test_end_to_end import write_wav
 

@@ -11,7 +11,7 @@ import numpy as np
 from infra.stack import Stack
 from schemas import ACTIONS, Topics
 from streams.log import read_topics
-from streams.session import publish_file
+from streams.publish import publish_file
 from streams.tail import OutputTail, sessions_complete
 
 

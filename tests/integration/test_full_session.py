@@ -11,7 +11,7 @@ from schemas import BackgroundResult, BackgroundTask, ModelOutput, Topics
 from streams.log import read_topics
 from streams.media import TextLine
 from streams.media.testing import Picture, Tone, write_media
-from streams.session import publish_file
+from streams.publish import publish_file
 from streams.tail import OutputTail, sessions_complete
 
 REQUEST = "please calculate 12 * 7 for me"

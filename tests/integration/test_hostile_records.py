@@ -14,7 +14,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from infra.stack import Stack
 from schemas import AudioChunk, DeadLetter, MicroTurn, SessionEnded, SessionStarted, TextEvent, Topics, encode, event_id
 from streams.log import read_topics
-from streams.session import publish_file
+from streams.publish import publish_file
 from streams.tail import OutputTail, sessions_complete
 from tests.integration.test_end_to_end import write_wav
 

@@ -10,7 +10,7 @@ import pytest
 from schemas import Topics
 from streams.errors import SessionExists
 from streams.media.testing import Tone, write_media
-from streams.session import publish_file, session_exists
+from streams.publish import publish_file, session_exists
 
 
 async def test_a_published_session_exists_and_another_id_does_not(

@@ -22,7 +22,7 @@ from processors.recovery import first_per_turn
 from replay.offline import run_session
 from schemas import ACTIONS, ModelOutput, Topics
 from streams.log import read_topics
-from streams.session import publish_file
+from streams.publish import publish_file
 from streams.tail import OutputTail, sessions_complete
 from tests.conftest import CACHE_DIR
 from tests.integration.test_end_to_end import write_wav

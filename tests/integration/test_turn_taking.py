@@ -27,7 +27,7 @@ from infra.triton import TritonServer
 from replay.evaluation import LABELS_KEY
 from schemas import DeadLetter, ModelOutput, Topics
 from streams.log import read_topics
-from streams.session import publish_file
+from streams.publish import publish_file
 from streams.tail import OutputTail, sessions_complete
 from tests.conftest import CACHE_DIR, unique_prefix
 

@@ -12,7 +12,7 @@ from infra import process
 from infra.stack import WORKER_MARKER, Stack
 from schemas import MicroTurn, ModelOutput, Topics
 from streams.log import read_topics
-from streams.session import publish_file
+from streams.publish import publish_file
 from streams.tail import OutputTail, sessions_complete
 from tests.integration.test_end_to_end import write_wav
 

@@ -25,7 +25,7 @@ from processors.archiver.sync import wait_synced
 from schemas import Topics
 from streams.log import read_topics
 from streams.media import TextLine
-from streams.session import StreamSummary, publish_file
+from streams.publish import StreamSummary, publish_file
 from streams.tail import OutputTail, sessions_complete
 from tests.conftest import CACHE_DIR, unique_prefix
 from tests.integration.test_end_to_end import write_wav

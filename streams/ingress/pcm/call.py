@@ -13,8 +13,8 @@ import numpy as np
 
 from schemas.events import EndReason
 from streams.ingress import errors
-from streams.ingress.call import CallStart, LiveCall
 from streams.ingress.live import LiveSession
+from streams.ingress.live_call import CallStart, LiveCall
 from streams.ingress.pcm import messages
 from streams.ingress.playback import Step
 from streams.media import SAMPLE_RATE

@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from streams.ingress import errors
-from streams.ingress.call import CallStart, LiveCall
 from streams.ingress.live import LiveSession
+from streams.ingress.live_call import CallStart, LiveCall
 from streams.ingress.playback import Step
 from streams.ingress.twilio import messages
 from streams.ingress.twilio.audio import RATE, InboundAudio, OutboundAudio

@@ -24,7 +24,7 @@ from replay.audit import load_verify_key, verify_session
 from schemas import Topics
 from streams.log import read_topics
 from streams.media import TextLine
-from streams.session import publish_file
+from streams.publish import publish_file
 from tests.integration.test_end_to_end import write_wav
 
 Coords = list[tuple[str, int, int]]

@@ -19,7 +19,7 @@ from infra.triton import TritonServer
 from schemas import Topics
 from streams.media import TextLine
 from streams.media.testing import Picture, Tone, write_media
-from streams.session import StreamSummary, publish_file
+from streams.publish import StreamSummary, publish_file
 from streams.tail import OutputTail, sessions_complete
 from tests.conftest import CACHE_DIR, unique_prefix
 from tests.integration.test_end_to_end import write_wav

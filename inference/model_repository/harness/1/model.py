@@ -1,7 +1,7 @@
 """Triton python-backend adapter for the harness baseline (inference/harness.py).
 
 Same contract as the `interaction` model: the same inputs, outputs and sequence controls, per-session
-state in a SessionRegistry keyed by the correlation id, errors per request with a leading code. VIDEO
+state in a SequenceRegistry keyed by the correlation id, errors per request with a leading code. VIDEO
 is accepted and ignored; the harness never delegates (DELEGATE is always empty).
 """
 
@@ -17,7 +17,7 @@ import triton_python_backend_utils as pb_utils  # type: ignore[import-not-found]
 from inference.errors import BadRequest, InferenceError, error_message
 from inference.harness import Harness, HarnessSettings, HarnessState
 from inference.loading import with_env
-from inference.sessions import SessionRegistry
+from inference.sequences import SequenceRegistry
 
 
 def _input(request: Any, name: str) -> np.ndarray:
@@ -36,7 +36,7 @@ class TritonPythonModel:
         params = with_env({k: v.get("string_value", "") for k, v in config.get("parameters", {}).items()})
         self.harness = Harness(HarnessSettings.from_params(params))
         self.version = self.harness.version.encode()
-        self.sessions: SessionRegistry[HarnessState] = SessionRegistry(
+        self.sessions: SequenceRegistry[HarnessState] = SequenceRegistry(
             int(params.get("max_sessions") or "256"), float(params.get("idle_evict_s") or "600")
         )
 
@@ -72,4 +72,4 @@ class TritonPythonModel:
         return responses
 
     def finalize(self) -> None:
-        self.sessions = SessionRegistry(1, 1.0)
+        self.sessions = SequenceRegistry(1, 1.0)

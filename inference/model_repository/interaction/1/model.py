@@ -1,6 +1,6 @@
 """Triton python-backend adapter for the interaction network.
 
-Thin on purpose: parse the contract's tensors, keep per-session state in a SessionRegistry keyed
+Thin on purpose: parse the contract's tensors, keep per-session state in a SequenceRegistry keyed
 by the sequence's correlation id, run one batched network step, answer each request. Errors are
 per request and start with a code (SEQUENCE_LOST, OVERLOADED, OUT_OF_ORDER, BAD_REQUEST,
 MODEL_FAILED) that the
@@ -21,7 +21,7 @@ from inference.errors import BadRequest, InferenceError, ModelFailed, error_mess
 from inference.loading import load_network, with_env
 from inference.network import TurnInput
 from inference.network.errors import InputError
-from inference.sessions import SessionRegistry
+from inference.sequences import SequenceRegistry
 
 
 def _scalar(request: Any, name: str) -> Any:
@@ -52,7 +52,7 @@ class TritonPythonModel:
             self.net.to(f"cuda:{args['model_instance_device_id']}")
         self.net.eval()
         self.version = np.array([[self.net.version.encode()]], dtype=np.object_)
-        self.sessions: SessionRegistry[Any] = SessionRegistry(
+        self.sessions: SequenceRegistry[Any] = SequenceRegistry(
             int(params.get("max_sessions") or "256"), float(params.get("idle_evict_s") or "600")
         )
 
@@ -106,4 +106,4 @@ class TritonPythonModel:
         return responses
 
     def finalize(self) -> None:
-        self.sessions = SessionRegistry(1, 1.0)
+        self.sessions = SequenceRegistry(1, 1.0)

@@ -24,7 +24,7 @@ class _Entry(Generic[S]):
     last_used_s: float
 
 
-class SessionRegistry(Generic[S]):
+class SequenceRegistry(Generic[S]):
     """Live sessions of one model instance, at most `max_sessions`, evicted after `idle_evict_s`."""
 
     def __init__(self, max_sessions: int, idle_evict_s: float) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inference.errors import OutOfOrder, Overloaded, SequenceLost
-from inference.sessions import SessionRegistry
+from inference.sequences import SequenceRegistry
 
 
 def new() -> list[int]:
@@ -13,7 +13,7 @@ def new() -> list[int]:
 
 
 def test_a_session_runs_its_turns_in_order_and_end_frees_it() -> None:
-    reg: SessionRegistry[list[int]] = SessionRegistry(4, 60)
+    reg: SequenceRegistry[list[int]] = SequenceRegistry(4, 60)
     state = reg.begin("a", 0, True, new, now_s=0)
     reg.commit("a", False, now_s=0)
     assert reg.begin("a", 1, False, new, now_s=1) is state
@@ -22,13 +22,13 @@ def test_a_session_runs_its_turns_in_order_and_end_frees_it() -> None:
 
 
 def test_a_request_without_start_for_an_unknown_session_is_sequence_lost() -> None:
-    reg: SessionRegistry[list[int]] = SessionRegistry(4, 60)
+    reg: SequenceRegistry[list[int]] = SequenceRegistry(4, 60)
     with pytest.raises(SequenceLost, match="SEQUENCE_LOST: no state for session 'x'"):
         reg.begin("x", 5, False, new, now_s=0)
 
 
 def test_idle_sessions_are_evicted_and_then_lost() -> None:
-    reg: SessionRegistry[list[int]] = SessionRegistry(4, 10)
+    reg: SequenceRegistry[list[int]] = SequenceRegistry(4, 10)
     reg.begin("a", 0, True, new, now_s=0)
     reg.commit("a", False, now_s=0)
     assert reg.evict_idle(now_s=11) == ["a"]
@@ -37,7 +37,7 @@ def test_idle_sessions_are_evicted_and_then_lost() -> None:
 
 
 def test_the_session_limit_refuses_new_sessions_as_overload() -> None:
-    reg: SessionRegistry[list[int]] = SessionRegistry(1, 60)
+    reg: SequenceRegistry[list[int]] = SequenceRegistry(1, 60)
     reg.begin("a", 0, True, new, now_s=0)
     reg.commit("a", False, now_s=0)
     with pytest.raises(Overloaded) as info:
@@ -46,7 +46,7 @@ def test_the_session_limit_refuses_new_sessions_as_overload() -> None:
 
 
 def test_a_skipped_or_repeated_turn_is_out_of_order() -> None:
-    reg: SessionRegistry[list[int]] = SessionRegistry(4, 60)
+    reg: SequenceRegistry[list[int]] = SequenceRegistry(4, 60)
     reg.begin("a", 0, True, new, now_s=0)
     reg.commit("a", False, now_s=0)
     with pytest.raises(OutOfOrder, match="expects turn 1; got turn 0"):
@@ -54,7 +54,7 @@ def test_a_skipped_or_repeated_turn_is_out_of_order() -> None:
 
 
 def test_start_rebuilds_a_session_from_scratch() -> None:
-    reg: SessionRegistry[list[int]] = SessionRegistry(4, 60)
+    reg: SequenceRegistry[list[int]] = SequenceRegistry(4, 60)
     first = reg.begin("a", 0, True, new, now_s=0)
     reg.commit("a", False, now_s=0)
     assert reg.begin("a", 0, True, new, now_s=1) is not first
