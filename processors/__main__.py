@@ -16,6 +16,7 @@ import structlog
 from infra.logs import configure
 from processors.app import create_app
 from processors.settings import WorkerSettings
+from streams import metrics
 
 
 class Worker(faust.Worker):  # type: ignore[misc]
@@ -40,6 +41,7 @@ def main() -> None:
     configure()
     settings = WorkerSettings.from_env()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
+    metrics.serve_metrics()
     structlog.get_logger(__name__).info(
         "worker_starting", kafka=settings.kafka, triton=settings.triton, topic_prefix=settings.topics.prefix
     )

@@ -37,6 +37,7 @@ from schemas import (
     encode,
 )
 from schemas.codec import decode_as, session_key
+from streams import metrics
 from streams.log import read_topics
 
 log = structlog.get_logger(__name__)
@@ -67,6 +68,7 @@ class Agents:
         self._lanes: Lanes[Lane] = Lanes(self._answer, self._answer_failed)
         self._interaction: Interaction | None = None
         self._started = asyncio.Event()
+        metrics.track_live_sessions(lambda: sum(not s.finished for s in list(self._assembly.values())))
 
     async def start(self) -> None:
         """Build the Triton client; faust runs this once when the worker starts (the client's gRPC
@@ -93,6 +95,7 @@ class Agents:
 
     async def _reject(self, record: Any, reason: str, agent: str) -> None:
         msg = record.message
+        metrics.dead_lettered(agent, reason)
         log.warning("dead_letter", topic=msg.topic, partition=msg.partition, offset=msg.offset, reason=reason)
         await self._send(
             self._dlq, dead_letter(msg.topic, msg.partition, msg.offset, msg.key, msg.value, reason, agent)
@@ -111,7 +114,9 @@ class Agents:
 
     async def _emit_turns(self, turns: Sequence[MicroTurn]) -> None:
         for turn in turns:
-            await self._send(self.turns_topic, msgspec.structs.replace(turn, wall_time_ns=time.time_ns()))
+            sent = time.time_ns()
+            await self._send(self.turns_topic, msgspec.structs.replace(turn, wall_time_ns=sent))
+            metrics.turn_assembled(turn.ingest_wall_time_ns, sent)
 
     async def assemble(self, stream: faust.StreamT[bytes]) -> None:
         """Input events -> MicroTurns. Records are acked by faust when the loop moves on; a record
@@ -202,6 +207,8 @@ class Agents:
         assert self._interaction is not None  # set before any lane exists
         result = await self._interaction.answer(turn)  # any exception: `_answer_failed`
         await self._send(self._output, result.output)
+        out = result.output
+        metrics.turn_answered(turn.ingest_wall_time_ns, turn.wall_time_ns, out.model_ms, out.wall_time_ns)
         if result.task is not None:
             await self._send(self.tasks_topic, result.task)
         self._answered[turn.session_id] = turn.seq

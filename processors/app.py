@@ -17,8 +17,10 @@ import faust
 
 from processors.agents import Agents
 from processors.settings import WorkerSettings
+from streams import metrics
 
 TICK_S = 0.2
+LAG_SAMPLE_S = 5.0
 
 
 def create_app(settings: WorkerSettings) -> faust.App:
@@ -48,4 +50,9 @@ def create_app(settings: WorkerSettings) -> faust.App:
     app.timer(TICK_S)(agents.tick)
     app.agent(agents.turns_topic)(agents.interact)
     app.agent(agents.tasks_topic)(agents.background)
+
+    async def sample_lag() -> None:
+        await metrics.sample_consumer_lag(settings.app_id, app.consumer)
+
+    app.timer(LAG_SAMPLE_S)(sample_lag)
     return app

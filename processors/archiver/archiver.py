@@ -44,6 +44,7 @@ from processors.deadletter import dead_letter
 from replay.audit.head_log import latest_heads
 from replay.audit.keys import load_signing_key
 from schemas import DecodeError, decode, encode
+from streams import metrics
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +70,11 @@ class Archiver:
         )
         self._producer = AIOKafkaProducer(bootstrap_servers=settings.kafka, acks="all", enable_idempotence=True)
 
+    @property
+    def consumer(self) -> AIOKafkaConsumer:
+        """The archiver's consumer (its lag is sampled for /metrics)."""
+        return self._consumer
+
     async def run(self, stop: asyncio.Event) -> None:
         """Archive until `stop` is set; ArchiveError if Kafka or the disk fails (restart to resume)."""
         try:
@@ -80,6 +86,7 @@ class Archiver:
                 wait_s = max(0.05, min(1.0, self.settings.roll_age_s - self.batch.age_s()))
                 batches = await self._consumer.getmany(timeout_ms=int(wait_s * 1000), max_records=10_000)
                 for records in batches.values():
+                    metrics.ARCHIVED_RECORDS.inc(len(records))
                     for record in records:
                         self._add(record)
                 if self.batch.due():
