@@ -29,7 +29,8 @@ def _get(url: str, method: str = "GET") -> tuple[int, str, str]:
 
 
 def _rejections(protocol: str, reason: str) -> float:
-    return REGISTRY.get_sample_value("microturn_ingress_rejections_total", {"protocol": protocol, "reason": reason}) or 0
+    labels = {"protocol": protocol, "reason": reason}
+    return REGISTRY.get_sample_value("microturn_ingress_rejections_total", labels) or 0.0
 
 
 @pytest.mark.parametrize("protocol", [PcmProtocol(TOKEN), TwilioProtocol(TOKEN)], ids=["ws", "twilio"])
