@@ -16,6 +16,7 @@ from typing import Any
 
 from inference.pool import write_servers
 from infra import kafka, process, triton
+from infra.logs import FILE_ENV as LOG_FILE_ENV
 from processors.settings import default_state_dir
 from schemas import Topics
 from schemas.errors import ConfigError
@@ -218,8 +219,10 @@ class Stack:
                 "MICROTURN_STATE_DIR": str(home),
                 METRICS_PORT_ENV: str(metrics_port),
             }
-            pid = process.spawn([sys.executable, "-m", WORKER_MARKER], log_path, env=env)
-            process.wait_until(ready.exists, name, 120.0, log_path, pid)
+            out_path = log_path.with_suffix(".out")  # what escapes logging (a crash before it is set up)
+            env[LOG_FILE_ENV] = str(log_path)
+            pid = process.spawn([sys.executable, "-m", WORKER_MARKER], out_path, env=env)
+            process.wait_until(ready.exists, name, 120.0, out_path, pid, log_path)
             say(f"started {name} (pid {pid}, log: {log_path})")
             workers.append(
                 {"name": name, "pid": pid, "log": str(log_path), "metrics_port": metrics_port, **_metrics(metrics_port)}
@@ -243,9 +246,11 @@ class Stack:
             or str(self.settings.state_dir / "audit" / "audit.key"),
             METRICS_PORT_ENV: str(metrics_port),
         }
-        pid = process.spawn([sys.executable, "-m", ARCHIVER_MARKER], log_path, env=env)
+        out_path = log_path.with_suffix(".out")
+        env[LOG_FILE_ENV] = str(log_path)
+        pid = process.spawn([sys.executable, "-m", ARCHIVER_MARKER], out_path, env=env)
         ready = archive / "_archiver" / "ready"  # holds the archiver's pid once it consumes
-        process.wait_until(lambda: _read(ready) == str(pid), "archiver", 120.0, log_path, pid)
+        process.wait_until(lambda: _read(ready) == str(pid), "archiver", 120.0, out_path, pid, log_path)
         say(f"started the archiver (pid {pid}, archive {archive}, log: {log_path})")
         return [
             {

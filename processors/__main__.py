@@ -13,7 +13,7 @@ import os
 import faust
 import structlog
 
-from infra.logs import configure
+from infra.logs import configure, route_stdlib
 from processors.app import create_app
 from processors.settings import WorkerSettings
 from streams import metrics
@@ -30,6 +30,7 @@ class Worker(faust.Worker):  # type: ignore[misc]
         # 20 calls, docs/performance.md). No spinner: the root logger keeps the worker's level.
         self.spinner = None
         super().on_setup_root_logger(logger, level)
+        route_stdlib(level)  # faust's records through our renderer, not its colored handlers
 
     async def on_startup_finished(self) -> None:
         await super().on_startup_finished()

@@ -19,7 +19,7 @@ from tests.conftest import CACHE_DIR
 
 
 def microturn(*args: str, state_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MICROTURN_STATE_DIR": str(state_dir)}
+    env = {**os.environ, "MICROTURN_STATE_DIR": str(state_dir), "MICROTURN_LOG_FORMAT": "json"}
     env.pop("MICROTURN_KAFKA", None)
     env.pop("MICROTURN_TRITON", None)
     return subprocess.run(
@@ -70,6 +70,14 @@ def test_up_is_idempotent_status_reports_and_down_stops_exactly_what_up_started(
         assert ("nv_inference_count" if url == triton["metrics"] else "microturn_turns_total") in text
     human = microturn("status", state_dir=state_dir)
     assert human.returncode == 0 and "archiver" in human.stdout and "DOWN" not in human.stdout
+
+    # MICROTURN_LOG_FORMAT=json: the worker's and archiver's log files are JSON lines, faust's and
+    # aiokafka's records included, with no terminal escapes.
+    for name in ("worker-0", "archiver"):
+        text = (state_dir / "workers" / f"{name}.log").read_text()
+        lines = [json.loads(line) for line in text.splitlines()]
+        assert lines and "\x1b" not in text
+        assert {"worker_starting", "archiver_ready"} & {line["event"] for line in lines}
 
     # A standard Kafka client (the broker's own TopicCommand) lists the microturn topics.
     listed = subprocess.run(
