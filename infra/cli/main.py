@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from importlib.metadata import PackageNotFoundError, version
 
-from infra.cli import archive_commands, replay_commands, serve_commands, stack_commands, stream_commands
+from infra.cli import (
+    archive_commands,
+    replay_commands,
+    schema_commands,
+    serve_commands,
+    stack_commands,
+    stream_commands,
+)
 from infra.cli.common import EXIT_BAD_INPUT
 from infra.logs import configure
 from schemas.errors import MicroturnError
@@ -25,8 +34,11 @@ look back    replay SESSION              bit-for-bit replay, or what-if with --m
              export SESSION OUT          stereo WAV or MP4 (video, subtitles)
              query SQL, report           DuckDB over the Parquet archive (`archive run|sync`)
              audit verify SESSION        prove the archive matches its signed hash chain
+integrate    schemas [--format json-schema]   the wire format of every event
+             completion bash|zsh|tcsh    a shell completion script
 
-Every command that reports takes --json. `microturn COMMAND --help` for the details.
+Every command that reports takes --json (errors then are one JSON object on stderr).
+`microturn COMMAND --help` for the details.
 """
 
 
@@ -34,14 +46,49 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="microturn", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--log-level", default="warning", help="structlog level on stderr (default: warning)")
+    parser.add_argument("--version", action="version", version=f"microturn {package_version()}")
+    parser.add_argument("--log-level", default="warning", help=LOG_LEVEL_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     stack_commands.register(sub)
     stream_commands.register(sub)
     serve_commands.register(sub)
     archive_commands.register(sub)
     replay_commands.register(sub)
+    schema_commands.register(sub)
+    text = 'print a shell completion script (bash: `eval "$(microturn completion bash)"`)'
+    completion = sub.add_parser("completion", help=text, description=text)
+    completion.add_argument("shell", choices=("bash", "zsh", "tcsh"))
+    completion.set_defaults(func=lambda args: _completion(parser, args.shell))
+    _accept_log_level_everywhere(sub)
     return parser
+
+
+LOG_LEVEL_HELP = "structlog level on stderr (default: warning); accepted before or after the command"
+
+
+def package_version() -> str:
+    """The installed microturn version."""
+    try:
+        return version("microturn")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _accept_log_level_everywhere(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`--log-level` after any (sub)command too; SUPPRESS keeps the top-level value when it is absent."""
+    for parser in set(sub.choices.values()):
+        if "--log-level" not in parser._option_string_actions:
+            parser.add_argument("--log-level", default=argparse.SUPPRESS, help=LOG_LEVEL_HELP)
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _accept_log_level_everywhere(action)
+
+
+def _completion(parser: argparse.ArgumentParser, shell: str) -> int:
+    import shtab
+
+    print(shtab.complete(parser, shell=shell))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,16 +101,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except MicroturnError as exc:  # every error microturn raises on purpose; its class says the exit code
-        _error(args.command, exc)
+        _error(args, exc)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
     return code
 
 
-def _error(command: str, exc: Exception) -> None:
-    """The one status line of a failed command; text from outside never drives the terminal."""
-    print(escape_controls(f"microturn {command}: {exc}", keep_newlines=True), file=sys.stderr)
+def _error(args: argparse.Namespace, exc: MicroturnError) -> None:
+    """The one status line of a failed command on stderr; text from outside never drives the terminal.
+
+    Under --json it is one JSON object instead (stdout carries only results, so a script reads the
+    result from stdout and the error from stderr, and tells them apart by the exit code):
+    {"error": MESSAGE, "kind": EXCEPTION CLASS, "command": COMMAND, "exit_code": N}.
+    """
+    if getattr(args, "json", False):
+        document = {"error": str(exc), "kind": type(exc).__name__, "command": args.command, "exit_code": exc.exit_code}
+        print(json.dumps(document), file=sys.stderr)
+        return
+    print(escape_controls(f"microturn {args.command}: {exc}", keep_newlines=True), file=sys.stderr)
 
 
 def entry() -> None:
