@@ -18,6 +18,7 @@ from pathlib import Path
 
 from infra import process
 from infra.errors import SetupError
+from streams.kafka_security import aiokafka_options
 
 POM = Path(__file__).with_name("kafka") / "pom.xml"
 LOG4J2 = Path(__file__).with_name("kafka") / "log4j2.properties"
@@ -144,7 +145,9 @@ def metadata_ready(bootstrap: str, timeout_s: float = 5.0) -> bool:
     from aiokafka import AIOKafkaClient  # type: ignore[attr-defined]  # only when probing
 
     async def probe() -> bool:
-        client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+        client = AIOKafkaClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000), **aiokafka_options()
+        )
         try:
             await asyncio.wait_for(client.bootstrap(), timeout_s)
             return bool(client.cluster.brokers())

@@ -9,10 +9,11 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from infra.errors import SetupError
 from schemas import Topics
+from streams.kafka_security import aiokafka_options
 
 
 async def _create(bootstrap: str, topics: Topics) -> list[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **aiokafka_options())
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -18,6 +18,7 @@ import faust
 from processors.agents import Agents
 from processors.settings import WorkerSettings
 from streams import metrics
+from streams.kafka_security import security
 
 TICK_S = 0.2
 LAG_SAMPLE_S = 5.0
@@ -41,6 +42,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
         broker_heartbeat_interval=2.0,
         key_serializer="raw",
         value_serializer="raw",
+        broker_credentials=security().faust_credentials(),  # TLS/SASL to external clusters (None: plaintext)
     )
     agents = Agents(app, settings)
     app.agent(app.topic(topics.session, topics.audio, topics.video, topics.text, topics.background_results))(

@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from schemas import DecodeError, Event, decode
 from schemas.topics import PARTITIONS
 from streams.errors import TopicMissing
+from streams.kafka_security import aiokafka_options
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,9 @@ async def read_topics(
     """
     # No group, so no committed offsets: "earliest" starts every partition at its beginning.
     # (seek_to_beginning() followed by position() loses the first fetch in aiokafka 0.14.)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest", **aiokafka_options()
+    )
     await consumer.start()
     try:
         existing = await consumer.topics()

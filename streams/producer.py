@@ -14,6 +14,7 @@ from aiokafka.errors import KafkaError
 from schemas import Event, Topics, encode
 from schemas.codec import session_key
 from streams.errors import OversizedEvent, PublishError
+from streams.kafka_security import aiokafka_options
 
 
 def producer_id(role: str) -> str:
@@ -37,6 +38,7 @@ class EventProducer:
             acks="all",
             linger_ms=5,
             max_request_size=max(self._limits.values()),
+            **aiokafka_options(),
         )
         self._pending: list[Awaitable[object]] = []
         self._max_in_flight = max_in_flight

@@ -45,6 +45,7 @@ from replay.audit.head_log import latest_heads
 from replay.audit.keys import load_signing_key
 from schemas import DecodeError, decode, encode
 from streams import metrics
+from streams.kafka_security import aiokafka_options
 
 log = structlog.get_logger(__name__)
 
@@ -67,8 +68,11 @@ class Archiver:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=4 * 1024 * 1024,
+            **aiokafka_options(),
         )
-        self._producer = AIOKafkaProducer(bootstrap_servers=settings.kafka, acks="all", enable_idempotence=True)
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka, acks="all", enable_idempotence=True, **aiokafka_options()
+        )
 
     @property
     def consumer(self) -> AIOKafkaConsumer:

@@ -40,6 +40,33 @@ def status(state_dir: Path, code: int = 0) -> dict[str, Any]:
     return doc
 
 
+def check_metrics_and_logs(state_dir: Path, doc: dict[str, Any]) -> None:
+    """What `up` started serves /metrics (listed by `status`) and logs JSON lines when asked to."""
+    # Every process serves Prometheus metrics on 127.0.0.1; `status` lists the endpoints.
+    healthy = status(state_dir)
+    assert healthy["down"] == []
+    assert healthy["metrics"] == [
+        doc["workers"][0]["metrics"],
+        doc["archivers"][0]["metrics"],
+        doc["triton"]["metrics"],
+    ]
+    for url in healthy["metrics"]:
+        assert url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(url, timeout=10) as scrape:
+            text = scrape.read().decode()
+        assert ("nv_inference_count" if url == doc["triton"]["metrics"] else "microturn_turns_total") in text
+    human = microturn("status", state_dir=state_dir)
+    assert human.returncode == 0 and "archiver" in human.stdout and "DOWN" not in human.stdout
+
+    # MICROTURN_LOG_FORMAT=json: the worker's and archiver's log files are JSON lines, faust's and
+    # aiokafka's records included, with no terminal escapes.
+    for name in ("worker-0", "archiver"):
+        text = (state_dir / "workers" / f"{name}.log").read_text()
+        lines = [json.loads(line) for line in text.splitlines()]
+        assert lines and "\x1b" not in text
+        assert {"worker_starting", "archiver_ready"} & {line["event"] for line in lines}
+
+
 @pytest.fixture
 def state_dir(tmp_path: Path) -> Path:
     yield tmp_path / "state"
@@ -59,25 +86,7 @@ def test_up_is_idempotent_status_reports_and_down_stops_exactly_what_up_started(
     assert doc["state_dir"] == str(state_dir)
     assert (state_dir / "kafka" / "kafka.log").exists() and (state_dir / "triton" / "triton.log").exists()
 
-    # Every process serves Prometheus metrics on 127.0.0.1; `status` lists the endpoints.
-    healthy = status(state_dir)
-    assert healthy["down"] == []
-    assert healthy["metrics"] == [workers[0]["metrics"], doc["archivers"][0]["metrics"], triton["metrics"]]
-    for url in healthy["metrics"]:
-        assert url.startswith("http://127.0.0.1:")
-        with urllib.request.urlopen(url, timeout=10) as scrape:
-            text = scrape.read().decode()
-        assert ("nv_inference_count" if url == triton["metrics"] else "microturn_turns_total") in text
-    human = microturn("status", state_dir=state_dir)
-    assert human.returncode == 0 and "archiver" in human.stdout and "DOWN" not in human.stdout
-
-    # MICROTURN_LOG_FORMAT=json: the worker's and archiver's log files are JSON lines, faust's and
-    # aiokafka's records included, with no terminal escapes.
-    for name in ("worker-0", "archiver"):
-        text = (state_dir / "workers" / f"{name}.log").read_text()
-        lines = [json.loads(line) for line in text.splitlines()]
-        assert lines and "\x1b" not in text
-        assert {"worker_starting", "archiver_ready"} & {line["event"] for line in lines}
+    check_metrics_and_logs(state_dir, doc)
 
     # A standard Kafka client (the broker's own TopicCommand) lists the microturn topics.
     listed = subprocess.run(
