@@ -107,3 +107,11 @@ def test_schemas_command_prints_json_schema(capsys: pytest.CaptureFixture[str]) 
     assert {"schema": "micro_turn", "type": "MicroTurn", "topic": "microturn.turns"}.items() <= next(
         row for row in table["events"] if row["schema"] == "micro_turn"
     ).items()
+
+
+def test_the_readmes_audit_keygen_line_is_what_the_parser_accepts() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert "microturn audit keygen --key KEY" in readme and "audit keygen KEY" not in readme
+    assert build_parser().parse_args(["audit", "keygen", "--key", "KEY"]).key == "KEY"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["audit", "keygen", "KEY"])  # the README's old line
