@@ -71,12 +71,13 @@ async def _serve(settings: IngressSettings, protocol: CallProtocol, args: argpar
     metrics_port = serve_metrics()
     async with IngressServer(settings, protocol) as server:
         metrics_url = f"http://127.0.0.1:{metrics_port}/metrics" if metrics_port else None
-        doc = {
+        health = [f"http://{settings.host}:{server.port}{path}" for path in ("/healthz", "/readyz")]
+        doc: dict[str, Any] = {
             "protocol": protocol.name,
             "url": server.url,
             "port": server.port,
             "topic_prefix": settings.topics.prefix,
-            "health": [f"http://{settings.host}:{server.port}{path}" for path in ("/healthz", "/readyz")],
+            "health": health,
             "metrics": [metrics_url] if metrics_url else [],
         }
         if protocol.name == "twilio":
@@ -85,7 +86,7 @@ async def _serve(settings: IngressSettings, protocol: CallProtocol, args: argpar
             args,
             doc,
             f"microturn serve {protocol.name}: listening on {server.url} (Ctrl-C stops)\n"
-            f"metrics: {metrics_url or 'off'}; health: {doc['health'][0]}",
+            f"metrics: {metrics_url or 'off'}; health: {health[0]}",
         )
         sys.stdout.flush()
         await stop.wait()
