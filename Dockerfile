@@ -14,14 +14,14 @@ WORKDIR /app
 
 # Dependencies first (a layer that changes only with uv.lock), then the code.
 COPY pyproject.toml uv.lock README.md ./
-RUN uv sync --frozen --no-dev --no-install-project
+RUN uv sync --frozen --no-dev --extra tracing --no-install-project
 COPY schemas schemas
 COPY streams streams
 COPY processors processors
 COPY inference inference
 COPY replay replay
 COPY infra infra
-RUN uv sync --frozen --no-dev
+RUN uv sync --frozen --no-dev --extra tracing
 
 RUN useradd --uid 10001 --create-home microturn && mkdir -p /var/lib/microturn && chown microturn /var/lib/microturn
 USER 10001

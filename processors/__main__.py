@@ -16,7 +16,7 @@ import structlog
 from infra.logs import configure, route_stdlib
 from processors.app import create_app
 from processors.settings import WorkerSettings
-from streams import metrics
+from streams import metrics, tracing
 
 
 class Worker(faust.Worker):  # type: ignore[misc]
@@ -43,6 +43,7 @@ def main() -> None:
     settings = WorkerSettings.from_env()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     metrics.serve_metrics()
+    tracing.setup("worker")
     structlog.get_logger(__name__).info(
         "worker_starting", kafka=settings.kafka, triton=settings.triton, topic_prefix=settings.topics.prefix
     )

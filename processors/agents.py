@@ -37,7 +37,7 @@ from schemas import (
     encode,
 )
 from schemas.codec import decode_as, session_key
-from streams import metrics
+from streams import metrics, tracing
 from streams.log import read_topics
 
 log = structlog.get_logger(__name__)
@@ -87,11 +87,11 @@ class Agents:
                 log.warning("triton_not_ready_at_start", triton=address)
             await client.close()
 
-    async def _send(self, topic: Any, event: Event) -> None:
+    async def _send(self, topic: Any, event: Event, headers: list[tuple[str, bytes]] | None = None) -> None:
         """Queue `event` on `topic` (ordered per session). Not waiting for the broker's ack here is
         safe: faust flushes its producer before committing any offset, so a record's offset is
         committed only after everything it produced is durable."""
-        await topic.send(key=session_key(event.session_id), value=encode(event))
+        await topic.send(key=session_key(event.session_id), value=encode(event), headers=headers or None)
 
     async def _reject(self, record: Any, reason: str, agent: str) -> None:
         msg = record.message
@@ -115,7 +115,8 @@ class Agents:
     async def _emit_turns(self, turns: Sequence[MicroTurn]) -> None:
         for turn in turns:
             sent = time.time_ns()
-            await self._send(self.turns_topic, msgspec.structs.replace(turn, wall_time_ns=sent))
+            with tracing.span("assemble", turn.session_id, turn.seq, closed_by=turn.closed_by) as headers:
+                await self._send(self.turns_topic, msgspec.structs.replace(turn, wall_time_ns=sent), headers)
             metrics.turn_assembled(turn.ingest_wall_time_ns, sent)
 
     async def assemble(self, stream: faust.StreamT[bytes]) -> None:
@@ -205,8 +206,10 @@ class Agents:
             await stream.ack(record)
             return
         assert self._interaction is not None  # set before any lane exists
-        result = await self._interaction.answer(turn)  # any exception: `_answer_failed`
-        await self._send(self._output, result.output)
+        with tracing.span("interact", turn.session_id, turn.seq, record.message.headers):
+            result = await self._interaction.answer(turn)  # any exception: `_answer_failed`
+            with tracing.span("emit", turn.session_id, turn.seq, action=result.output.action) as headers:
+                await self._send(self._output, result.output, headers)
         out = result.output
         metrics.turn_answered(turn.ingest_wall_time_ns, turn.wall_time_ns, out.model_ms, out.wall_time_ns)
         if result.task is not None:

@@ -66,9 +66,11 @@ async def _serve(settings: IngressSettings, protocol: CallProtocol, args: argpar
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    from streams import tracing
     from streams.metrics import serve_metrics
 
     metrics_port = serve_metrics()
+    tracing.setup(f"ingress-{protocol.name}")
     async with IngressServer(settings, protocol) as server:
         metrics_url = f"http://127.0.0.1:{metrics_port}/metrics" if metrics_port else None
         health = [f"http://{settings.host}:{server.port}{path}" for path in ("/healthz", "/readyz")]
