@@ -26,6 +26,7 @@ from websockets.http11 import Request, Response
 
 from streams import metrics
 from streams.ingress.errors import IngressError
+from streams.ingress.http import PlainAnswer, plain_post_aware
 from streams.ingress.outputs import OutputRouter
 from streams.ingress.settings import IngressSettings
 from streams.producer import EventProducer, producer_id
@@ -74,9 +75,10 @@ class CallProtocol(ABC):
 
     def http(self, request: Request) -> tuple[str, str] | None:
         """A plain HTTP answer for `request` as (content type, body), or None when it is no route of
-        this protocol (then it is a WebSocket handshake and goes to `authorize`).
+        this protocol (then a GET is a WebSocket handshake and goes to `authorize`; a POST gets 405).
 
-        Called first for every request except the health probes; e.g. Twilio's GET /twiml.
+        Called first for every request except the health probes, GET or POST (the body is not
+        passed); e.g. Twilio's voice webhook at /twiml.
         """
         return None
 
@@ -154,6 +156,7 @@ class IngressServer:
                     max_size=self.settings.max_message_bytes,
                     compression=None,  # small frames at 50 Hz: deflate costs CPU and latency for nothing
                     server_header=None,
+                    create_connection=plain_post_aware(self._post),  # e.g. Twilio's POST /twiml
                 )
             except OSError as exc:
                 raise IngressError(f"cannot listen on {self.settings.host}:{self.settings.port}: {exc}") from exc
@@ -216,6 +219,15 @@ class IngressServer:
             )
         self._admitted[connection] = principal
         return None
+
+    def _post(self, request: Request) -> PlainAnswer:
+        """A plain POST (a request with a body, never a WebSocket handshake): the protocol's HTTP route, else 405."""
+        routed = self._protocol.http(request)
+        if routed is None:
+            self.refusals["http-405"] += 1
+            log.warning("connection_refused", protocol=self._protocol.name, status=405, path=_path(request))
+            return 405, "text/plain", "Method Not Allowed\n"
+        return 200, *routed
 
     def _refuse(self, connection: ServerConnection, status: int, body: str, **fields: object) -> Response:
         self.refusals[f"http-{status}"] += 1

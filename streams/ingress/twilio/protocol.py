@@ -13,7 +13,7 @@ from streams.ingress.twilio.call import TwilioCall
 from streams.ingress.twilio.signature import SIGNATURE_HEADER, is_valid
 
 TWIML_PATH = "/twiml"
-"""Where `serve twilio` answers Twilio's voice webhook (HTTP GET) with <Connect><Stream>."""
+"""Where `serve twilio` answers Twilio's voice webhook (GET or POST) with <Connect><Stream>."""
 
 
 class TwilioProtocol(CallProtocol):
@@ -48,7 +48,8 @@ class TwilioProtocol(CallProtocol):
         return base + "/"
 
     def http(self, request: Request) -> tuple[str, str] | None:
-        """GET /twiml: the TwiML that connects a call to this server's Media Stream."""
+        """GET or POST /twiml (Twilio's voice webhook): the TwiML that connects the call to this
+        server's Media Stream. Not secret (the stream itself checks signatures), so not authenticated."""
         if request.path.partition("?")[0] != TWIML_PATH:
             return None
         url = escape(self.stream_url(request), quote=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import urllib.error
+import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
 
@@ -19,8 +20,8 @@ from streams.ingress import PcmProtocol, TwilioProtocol
 from tests.streams.ingress.helpers import TOKEN, running
 
 
-def _get(url: str, method: str = "GET") -> tuple[int, str, str]:
-    request = urllib.request.Request(url, method=method)
+def _get(url: str, method: str = "GET", data: bytes | None = None) -> tuple[int, str, str]:
+    request = urllib.request.Request(url, method=method, data=data)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.headers.get("Content-Type", ""), response.read().decode()
@@ -75,8 +76,37 @@ async def test_twiml_connects_the_call_to_this_servers_stream(kafka_bootstrap: s
             assert status == 200 and content_type.startswith("text/xml")
             stream = ET.fromstring(body).find("./Connect/Stream")
             assert stream is not None and stream.get("url") == expected.format(port=server.port)
-            # A POST without a body (the form Twilio posts carries one; configure the webhook as GET).
-            assert (await asyncio.to_thread(_get, f"http://127.0.0.1:{server.port}/twiml", "POST"))[0] == 200
+            # Twilio's default: a POST with the call's form (the WebSocket parser alone refuses a body).
+            form = urllib.parse.urlencode({"CallSid": "CA" + "0" * 32, "From": "+15550100", "To": "+15550199"})
+            posted = await asyncio.to_thread(_get, f"http://127.0.0.1:{server.port}/twiml", "POST", form.encode())
+            assert posted == (status, content_type, body)
             assert server.refusals == {}
+            # A POST elsewhere is refused (405) and counted; the server still takes calls and probes.
+            elsewhere = await asyncio.to_thread(_get, f"http://127.0.0.1:{server.port}/", "POST", b"x=1")
+            assert elsewhere[0] == 405 and server.refusals == {"http-405": 1}
+            assert (await asyncio.to_thread(_get, f"http://127.0.0.1:{server.port}/healthz"))[0] == 200
     async with running(kafka_bootstrap, topics.prefix, PcmProtocol(TOKEN)) as server:  # ws has no TwiML
         assert (await asyncio.to_thread(_get, f"http://127.0.0.1:{server.port}/twiml"))[0] == 403
+
+
+async def _raw(port: int, pieces: list[bytes]) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    for piece in pieces:
+        writer.write(piece)
+        await writer.drain()
+        await asyncio.sleep(0.05)
+    answer = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    return answer
+
+
+async def test_requests_split_across_packets_are_read_whole(kafka_bootstrap: str, topics: Topics) -> None:
+    async with running(kafka_bootstrap, topics.prefix, TwilioProtocol(TOKEN)) as server:
+        head = b"ST /twiml HTTP/1.1\r\nHost: calls.example.com\r\nContent-Length: 9\r\n\r\n"
+        posted = await _raw(server.port, [b"P", b"O", head, b"From=+155", b"5"])  # the body's last byte later
+        assert posted.startswith(b"HTTP/1.1 200 OK") and b'<Stream url="ws://calls.example.com/"/>' in posted
+        probed = await _raw(server.port, [b"GE", b"T /healthz HTTP/1.1\r\nHost: x\r\n\r\n"])
+        assert probed.startswith(b"HTTP/1.1 200")
+        too_big = await _raw(server.port, [b"POST /twiml HTTP/1.1\r\nContent-Length: 999999\r\n\r\n", b"x" * 70_000])
+        assert too_big.startswith(b"HTTP/1.1 413")
+        assert server.refusals == {}
