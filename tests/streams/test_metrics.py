@@ -24,9 +24,11 @@ def test_dead_letter_reasons_are_exception_classes_or_rejected() -> None:
     metrics.dead_lettered("worker:assembler", "expected the record key to be the session id 's-1'; got b'x'")
     assert value("microturn_dead_letters_total", step="worker:interaction", reason="SequenceLost") == before + 1
     assert value("microturn_dead_letters_total", step="worker:assembler", reason="rejected") >= 1
-    assert not [  # no session id ever becomes a label value
-        s for m in REGISTRY.collect() for s in m.samples if "s-1" in "".join(map(str, s.labels.values()))
-    ]
+    assert (
+        not [  # no session id ever becomes a label value
+            s for m in REGISTRY.collect() for s in m.samples if "s-1" in "".join(map(str, s.labels.values()))
+        ]
+    )
 
 
 def test_a_turn_is_counted_once_and_observed_per_stage() -> None:
