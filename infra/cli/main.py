@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from importlib.metadata import PackageNotFoundError, version
+from typing import NoReturn
 
 from infra.cli import (
     archive_commands,
@@ -42,10 +43,21 @@ Every command that reports takes --json (errors then are one JSON object on stde
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose usage errors are a JSON object on stderr too when the command line has --json."""
+
+    json_errors = False
+
+    def error(self, message: str) -> NoReturn:
+        if _Parser.json_errors:
+            document = {"error": message, "kind": "UsageError", "command": self.prog, "exit_code": EXIT_BAD_INPUT}
+            print(json.dumps(document), file=sys.stderr)
+            sys.exit(EXIT_BAD_INPUT)
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="microturn", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = _Parser(prog="microturn", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"microturn {package_version()}")
     parser.add_argument("--log-level", default="warning", help=LOG_LEVEL_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -93,6 +105,7 @@ def _completion(parser: argparse.ArgumentParser, shell: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    _Parser.json_errors = "--json" in (sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -59,6 +59,15 @@ def test_errors_are_one_json_object_on_stderr_under_json(tmp_path: Path, capsys:
     }
     assert main(["export", "s1", str(tmp_path / "out.txt"), "--kafka", "127.0.0.1:1"]) == 2
     assert capsys.readouterr().err.startswith("microturn export: OUT must end in .wav or .mp4")
+    # A usage error (argparse's) too: one JSON object under --json, argparse's usage text otherwise.
+    with pytest.raises(SystemExit) as usage:
+        main(["replay", "bad id!", "--json"])
+    out, err = capsys.readouterr()
+    assert usage.value.code == 2 and out == ""
+    assert json.loads(err)["kind"] == "UsageError" and "expected a session id" in json.loads(err)["error"]
+    with pytest.raises(SystemExit):
+        main(["replay", "bad id!"])
+    assert capsys.readouterr().err.startswith("usage: microturn replay")
 
 
 class _Tty(io.StringIO):
