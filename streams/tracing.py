@@ -106,23 +106,31 @@ def _parent(session_id: str, turn: int, headers: Headers | Mapping[str, bytes] |
     return trace.set_span_in_context(NonRecordingSpan(context))
 
 
-@contextlib.contextmanager
 def span(
     name: str,
     session_id: str,
     turn: int | None,
     headers: Headers | Mapping[str, bytes] | None = None,
     **attributes: Any,
-) -> Iterator[list[tuple[str, bytes]]]:
+) -> contextlib.AbstractContextManager[list[tuple[str, bytes]]]:
     """A span of turn `turn`'s trace (child of the `traceparent` in `headers` when it is this turn's).
 
     Yields the headers to put on records produced inside it (its own `traceparent`; [] when
-    tracing is off or the event has no turn). Cheap when off: no OpenTelemetry call at all.
+    tracing is off or the event has no turn). When off it costs a dict lookup: a shared no-op.
     """
     tracer = _state.get("tracer")
     if tracer is None or turn is None:
-        yield []
-        return
+        return _OFF
+    return _span(tracer, name, session_id, turn, headers, attributes)
+
+
+_OFF: contextlib.nullcontext[list[tuple[str, bytes]]] = contextlib.nullcontext([])
+
+
+@contextlib.contextmanager
+def _span(
+    tracer: Any, name: str, session_id: str, turn: int, headers: Headers | Mapping[str, bytes] | None, attributes: Any
+) -> Iterator[list[tuple[str, bytes]]]:
     with tracer.start_as_current_span(
         name,
         context=_parent(session_id, turn, headers),
