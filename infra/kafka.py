@@ -58,6 +58,10 @@ class KafkaBroker:
     """Client port on 127.0.0.1."""
     controller_port: int
     """KRaft controller port on 127.0.0.1."""
+    sasl_users: tuple[tuple[str, str], ...] = ()
+    """(user, password) pairs: when given, the client port speaks SASL_PLAINTEXT with the PLAIN
+    mechanism and only these users get in (tests of MICROTURN_KAFKA_SECURITY_PROTOCOL); the first
+    user is the broker's own."""
 
     @property
     def bootstrap(self) -> str:
@@ -128,6 +132,26 @@ class KafkaBroker:
             "group.initial.rebalance.delay.ms": "0",
             "message.max.bytes": str(4 * 1024 * 1024),
         }
+        if self.sasl_users:
+            (admin, admin_password), users = self.sasl_users[0], self.sasl_users
+            jaas = " ".join(
+                [
+                    "org.apache.kafka.common.security.plain.PlainLoginModule required",
+                    f'username="{admin}" password="{admin_password}"',
+                    *(f'user_{user}="{password}"' for user, password in users),
+                ]
+            )
+            lines.update(
+                {
+                    "listeners": f"SASL_PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+                    "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{self.port}",
+                    "inter.broker.listener.name": "SASL_PLAINTEXT",
+                    "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    "sasl.enabled.mechanisms": "PLAIN",
+                    "sasl.mechanism.inter.broker.protocol": "PLAIN",
+                    "listener.name.sasl_plaintext.plain.sasl.jaas.config": jaas + ";",
+                }
+            )
         path = self.home / "server.properties"
         path.write_text("".join(f"{k}={v}\n" for k, v in lines.items()))
         return path
