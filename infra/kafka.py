@@ -18,6 +18,7 @@ from pathlib import Path
 
 from infra import process
 from infra.errors import SetupError
+from streams.kafka_security import aiokafka_options
 
 POM = Path(__file__).with_name("kafka") / "pom.xml"
 LOG4J2 = Path(__file__).with_name("kafka") / "log4j2.properties"
@@ -57,6 +58,10 @@ class KafkaBroker:
     """Client port on 127.0.0.1."""
     controller_port: int
     """KRaft controller port on 127.0.0.1."""
+    sasl_users: tuple[tuple[str, str], ...] = ()
+    """(user, password) pairs: when given, the client port speaks SASL_PLAINTEXT with the PLAIN
+    mechanism and only these users get in (tests of MICROTURN_KAFKA_SECURITY_PROTOCOL); the first
+    user is the broker's own."""
 
     @property
     def bootstrap(self) -> str:
@@ -127,6 +132,26 @@ class KafkaBroker:
             "group.initial.rebalance.delay.ms": "0",
             "message.max.bytes": str(4 * 1024 * 1024),
         }
+        if self.sasl_users:
+            (admin, admin_password), users = self.sasl_users[0], self.sasl_users
+            jaas = " ".join(
+                [
+                    "org.apache.kafka.common.security.plain.PlainLoginModule required",
+                    f'username="{admin}" password="{admin_password}"',
+                    *(f'user_{user}="{password}"' for user, password in users),
+                ]
+            )
+            lines.update(
+                {
+                    "listeners": f"SASL_PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+                    "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{self.port}",
+                    "inter.broker.listener.name": "SASL_PLAINTEXT",
+                    "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    "sasl.enabled.mechanisms": "PLAIN",
+                    "sasl.mechanism.inter.broker.protocol": "PLAIN",
+                    "listener.name.sasl_plaintext.plain.sasl.jaas.config": jaas + ";",
+                }
+            )
         path = self.home / "server.properties"
         path.write_text("".join(f"{k}={v}\n" for k, v in lines.items()))
         return path
@@ -144,7 +169,9 @@ def metadata_ready(bootstrap: str, timeout_s: float = 5.0) -> bool:
     from aiokafka import AIOKafkaClient  # type: ignore[attr-defined]  # only when probing
 
     async def probe() -> bool:
-        client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+        client = AIOKafkaClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000), **aiokafka_options()
+        )
         try:
             await asyncio.wait_for(client.bootstrap(), timeout_s)
             return bool(client.cluster.brokers())

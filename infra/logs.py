@@ -3,18 +3,25 @@
 Every line goes through the same chain: context variables, level, timestamp, the exception's
 traceback (a `log.exception(...)` line carries it under `exception`), then `redact_secrets`,
 then the renderer. Redaction runs last before rendering, so nothing bound or formatted earlier
-(a request path, a header, a traceback) can carry a secret past it.
+(a request path, a header, a traceback) can carry a secret past it. Records of other libraries
+(faust, aiokafka) are rendered by the same renderer (structlog's ProcessorFormatter), without
+terminal escapes. $MICROTURN_LOG_FORMAT=json gives JSON lines; $MICROTURN_LOG_FILE a size-rotated file.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
+import threading
 from collections.abc import MutableMapping
+from pathlib import Path
 from typing import Any
 
 import structlog
+
+from schemas.errors import ConfigError
 
 MASK = "***"
 """What a secret is replaced with."""
@@ -89,15 +96,149 @@ def processors(json: bool = False) -> list[structlog.types.Processor]:
     ]
 
 
-def configure(level: str = "info", json: bool = False) -> None:
-    """Route structlog (and stdlib logging) to stderr, as key=value lines or JSON."""
+FORMAT_ENV = "MICROTURN_LOG_FORMAT"
+"""`json` for JSON lines, `logfmt` (the default) for key=value lines."""
+FILE_ENV = "MICROTURN_LOG_FILE"
+"""Write logs to this file, rotated by size, instead of stderr (`microturn up` sets it per process)."""
+MAX_BYTES_ENV = "MICROTURN_LOG_MAX_BYTES"
+BACKUPS_ENV = "MICROTURN_LOG_BACKUPS"
+
+
+def configure(level: str = "info", json: bool | None = None, log_file: str | None = None) -> None:
+    """Route structlog and stdlib logging (faust, aiokafka, ...) through one renderer.
+
+    `json`: JSON lines, else logfmt; by default from $MICROTURN_LOG_FORMAT. `log_file`: a file rotated
+    at $MICROTURN_LOG_MAX_BYTES (50 MB) keeping $MICROTURN_LOG_BACKUPS (5) old ones; by default
+    $MICROTURN_LOG_FILE, and stderr when neither is given. Records of other libraries get the same
+    level, timestamp, redaction and renderer, and never terminal escapes.
+    """
+    if json is None:
+        json = _format_from_env()
+    sink = _sink(log_file if log_file is not None else os.environ.get(FILE_ENV, ""))
     structlog.configure(
         processors=processors(json),
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
+        logger_factory=structlog.PrintLoggerFactory(file=sink),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    handler = logging.StreamHandler(sink)  # type: ignore[arg-type]
+    handler.setFormatter(stdlib_formatter(json))
+    _handlers["stdlib"] = handler
+    route_stdlib(logging.WARNING)
+
+
+_handlers: dict[str, logging.Handler] = {}
+"""The one handler of the root logger, once `configure` ran."""
+
+
+def stdlib_formatter(json: bool = False) -> logging.Formatter:
+    """The formatter that renders a stdlib `LogRecord` like a structlog line (exposed for tests)."""
+    renderer: structlog.types.Processor = (
+        structlog.processors.JSONRenderer() if json else structlog.processors.LogfmtRenderer()
+    )
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            _strip_escapes,
+            redact_secrets,
+            renderer,
+        ],
+    )
+
+
+def route_stdlib(level: int) -> None:
+    """Make the root logger's only handler the one `configure` built (faust installs its own
+    colored handlers at start-up; its worker calls this again afterwards)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    if "stdlib" in _handlers:
+        root.addHandler(_handlers["stdlib"])
+    root.setLevel(level)
+
+
+_ESCAPES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _strip_escapes(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Drop ANSI escape sequences and control characters (colors of other libraries' messages)."""
+    for key, value in event_dict.items():
+        if isinstance(value, str):
+            event_dict[key] = _ESCAPES.sub("", value)
+    return event_dict
+
+
+def _format_from_env() -> bool:
+    value = os.environ.get(FORMAT_ENV, "").strip().lower()
+    if value not in ("", "logfmt", "json"):
+        raise ConfigError(f"logs: {FORMAT_ENV} must be 'json' or 'logfmt'; got {value!r}")
+    return value == "json"
+
+
+def _positive_env(name: str, default: int) -> int:
+    value = os.environ.get(name) or str(default)
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise ConfigError(f"logs: {name} must be a non-negative integer; got {value!r}")
+    return number
+
+
+def _sink(log_file: str) -> Any:
+    if not log_file:
+        return _CurrentStderr()
+    return RotatingFile(Path(log_file), _positive_env(MAX_BYTES_ENV, 50 * 1024 * 1024), _positive_env(BACKUPS_ENV, 5))
+
+
+class RotatingFile:
+    """An append-only log file that rotates by size: FILE -> FILE.1 -> ... -> FILE.<backups>.
+
+    Written by one process (each process `up` starts has its own); `write` and rotation share a
+    lock, so structlog lines and stdlib records from any thread never interleave or get lost.
+    `max_bytes` 0 never rotates.
+    """
+
+    def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self.backups = backups
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115  # open for the process's life
+        self._size = self._file.tell()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            if self.max_bytes and self._size and self._size + len(text) > self.max_bytes:
+                self._rotate()
+            written = self._file.write(text)
+            self._size += len(text.encode("utf-8", errors="replace"))
+            return written
+
+    def flush(self) -> None:
+        with self._lock:
+            self._file.flush()
+
+    def _rotate(self) -> None:
+        self._file.close()
+        if self.backups:
+            for index in range(self.backups - 1, 0, -1):
+                older = self.path.with_name(f"{self.path.name}.{index}")
+                if older.exists():
+                    older.replace(self.path.with_name(f"{self.path.name}.{index + 1}"))
+            self.path.replace(self.path.with_name(f"{self.path.name}.1"))
+        else:
+            self.path.unlink(missing_ok=True)
+        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        self._size = 0
 
 
 class _CurrentStderr:

@@ -16,9 +16,11 @@ from typing import Any
 
 from inference.pool import write_servers
 from infra import kafka, process, triton
+from infra.logs import FILE_ENV as LOG_FILE_ENV
 from processors.settings import default_state_dir
 from schemas import Topics
 from schemas.errors import ConfigError
+from streams.metrics import PORT_ENV as METRICS_PORT_ENV
 
 WORKER_MARKER = "processors"
 MAX_WORKERS = 64
@@ -170,7 +172,12 @@ class Stack:
         if process.is_alive(known.get("pid"), triton.MARKER):
             return known
         home = self.settings.state_dir / ("triton" if index == 0 else f"triton-{index}")
-        server = triton.TritonServer(home, _reuse_port(known.get("http_port")), _reuse_port(known.get("grpc_port")))
+        server = triton.TritonServer(
+            home,
+            _reuse_port(known.get("http_port")),
+            _reuse_port(known.get("grpc_port")),
+            _reuse_port(known.get("metrics_port")),
+        )
         say(f"starting Triton on {server.grpc_url} (log: {server.log_path})")
         pid = server.start()
         return {
@@ -179,6 +186,8 @@ class Stack:
             "pid": pid,
             "http_port": server.http_port,
             "grpc_port": server.grpc_port,
+            "metrics_port": server.metrics_port,
+            "metrics": server.metrics_url,
             "log": str(server.log_path),
         }
 
@@ -200,6 +209,7 @@ class Stack:
             home.mkdir(parents=True, exist_ok=True)
             ready = home / "ready"
             ready.unlink(missing_ok=True)
+            metrics_port = _reuse_port(worker.get("metrics_port"))
             env = {
                 **os.environ,
                 "MICROTURN_KAFKA": state["kafka"]["bootstrap"],
@@ -207,11 +217,16 @@ class Stack:
                 "MICROTURN_TRITON_DISCOVERY": str(self.discovery_path),
                 "MICROTURN_TOPIC_PREFIX": self.settings.topic_prefix,
                 "MICROTURN_STATE_DIR": str(home),
+                METRICS_PORT_ENV: str(metrics_port),
             }
-            pid = process.spawn([sys.executable, "-m", WORKER_MARKER], log_path, env=env)
-            process.wait_until(ready.exists, name, 120.0, log_path, pid)
+            out_path = log_path.with_suffix(".out")  # what escapes logging (a crash before it is set up)
+            env[LOG_FILE_ENV] = str(log_path)
+            pid = process.spawn([sys.executable, "-m", WORKER_MARKER], out_path, env=env)
+            process.wait_until(ready.exists, name, 120.0, out_path, pid, log_path)
             say(f"started {name} (pid {pid}, log: {log_path})")
-            workers.append({"name": name, "pid": pid, "log": str(log_path)})
+            workers.append(
+                {"name": name, "pid": pid, "log": str(log_path), "metrics_port": metrics_port, **_metrics(metrics_port)}
+            )
         return workers
 
     def audit_key_path(self) -> Path:
@@ -228,19 +243,32 @@ class Stack:
             return known
         archive = Path(os.environ.get("MICROTURN_ARCHIVE_DIR") or self.settings.state_dir / "archive")
         log_path = self.settings.state_dir / "workers" / "archiver.log"
+        metrics_port = _reuse_port(known[0].get("metrics_port") if known else None)
         env = {
             **os.environ,
             "MICROTURN_KAFKA": state["kafka"]["bootstrap"],
             "MICROTURN_TOPIC_PREFIX": self.settings.topic_prefix,
             "MICROTURN_ARCHIVE_DIR": str(archive),
             "MICROTURN_AUDIT_KEY": str(self.audit_key_path()),
+            METRICS_PORT_ENV: str(metrics_port),
         }
-        pid = process.spawn([sys.executable, "-m", ARCHIVER_MARKER], log_path, env=env)
+        out_path = log_path.with_suffix(".out")
+        env[LOG_FILE_ENV] = str(log_path)
+        pid = process.spawn([sys.executable, "-m", ARCHIVER_MARKER], out_path, env=env)
         ready = archive / "_archiver" / "ready"  # holds the archiver's pid once it consumes
-        process.wait_until(lambda: _read(ready) == str(pid), "archiver", 120.0, log_path, pid)
+        process.wait_until(lambda: _read(ready) == str(pid), "archiver", 120.0, out_path, pid, log_path)
         say(f"started the archiver (pid {pid}, archive {archive}, log: {log_path})")
         say(f"audit heads are signed with {self.audit_key_path()}; verifiers need only {self.audit_key_path()}.pub")
-        return [{"name": "archiver", "pid": pid, "log": str(log_path), "archive": str(archive)}]
+        return [
+            {
+                "name": "archiver",
+                "pid": pid,
+                "log": str(log_path),
+                "archive": str(archive),
+                "metrics_port": metrics_port,
+                **_metrics(metrics_port),
+            }
+        ]
 
     def down(self, say: Any = print) -> dict[str, Any]:
         """Stop every process `up` started from this state dir; the status afterwards."""
@@ -271,22 +299,35 @@ class Stack:
         k = state.get("kafka", {})
         kafka_ready = bool(k.get("bootstrap")) and kafka.metadata_ready(k["bootstrap"], timeout_s=2.0)
         tritons = [_triton_status(t) for t in state.get("tritons") or [state.get("triton", {})]]
+        workers = [
+            {
+                "name": w["name"],
+                "pid": w["pid"],
+                "alive": process.is_alive(w["pid"], WORKER_MARKER),
+                "metrics": w.get("metrics"),
+            }
+            for w in state.get("workers", [])
+        ]
+        archivers = [
+            {
+                "name": a["name"],
+                "pid": a["pid"],
+                "alive": process.is_alive(a["pid"], ARCHIVER_MARKER),
+                "archive": a["archive"],
+                "metrics": a.get("metrics"),
+            }
+            for a in state.get("archivers", [])
+        ]
         return {
             "kafka": {"bootstrap": k.get("bootstrap"), "ready": kafka_ready, "pid": k.get("pid")},
             "triton": tritons[0],
             "tritons": tritons,
-            "workers": [
-                {"name": w["name"], "pid": w["pid"], "alive": process.is_alive(w["pid"], WORKER_MARKER)}
-                for w in state.get("workers", [])
-            ],
-            "archivers": [
-                {
-                    "name": a["name"],
-                    "pid": a["pid"],
-                    "alive": process.is_alive(a["pid"], ARCHIVER_MARKER),
-                    "archive": a["archive"],
-                }
-                for a in state.get("archivers", [])
+            "workers": workers,
+            "archivers": archivers,
+            "metrics": [
+                entry["metrics"]
+                for entry in [*workers, *archivers, *tritons]
+                if entry.get("metrics") and entry.get("alive", entry.get("ready"))
             ],
             "state_dir": str(self.settings.state_dir),
         }
@@ -297,7 +338,32 @@ def _triton_status(t: dict[str, Any]) -> dict[str, Any]:
         ready = triton.triton_ready(t["http"])
     else:
         ready = bool(t.get("grpc")) and triton.triton_ready_grpc(t["grpc"])
-    return {"grpc": t.get("grpc"), "http": t.get("http"), "ready": ready, "pid": t.get("pid")}
+    return {
+        "grpc": t.get("grpc"),
+        "http": t.get("http"),
+        "ready": ready,
+        "pid": t.get("pid"),
+        "metrics": t.get("metrics"),
+    }
+
+
+def _metrics(port: int) -> dict[str, str]:
+    return {"metrics": f"http://127.0.0.1:{port}/metrics"}
+
+
+def down_parts(status: dict[str, Any]) -> list[str]:
+    """What `up` should be running but is not, by name ([] when the stack is healthy).
+
+    Only what was started (or given) is checked: a stack never brought up has no Kafka known and
+    is reported down as a whole.
+    """
+    down = []
+    if not status["kafka"]["ready"]:
+        down.append("kafka")
+    down += [f"triton {t['grpc'] or '-'}" for t in status["tritons"] if not t["ready"]]
+    down += [w["name"] for w in status["workers"] if not w["alive"]]
+    down += [a["name"] for a in status["archivers"] if not a["alive"]]
+    return down
 
 
 def _read(path: Path) -> str:

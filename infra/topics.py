@@ -9,17 +9,18 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from infra.errors import SetupError
 from schemas import Topics
+from streams.kafka_security import aiokafka_options
 
 
-async def _create(bootstrap: str, topics: Topics) -> list[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _create(bootstrap: str, topics: Topics, replication: int = 1) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **aiokafka_options())
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         wanted = [spec for spec in topics.specs() if spec.name not in existing]
         if wanted:
             response = await admin.create_topics(
-                [NewTopic(s.name, s.partitions, 1, topic_configs=dict(s.config)) for s in wanted]
+                [NewTopic(s.name, s.partitions, replication, topic_configs=dict(s.config)) for s in wanted]
             )
             for name, code, message in getattr(response, "topic_errors", ()):
                 if code not in (0, TopicAlreadyExistsError.errno):
@@ -42,6 +43,37 @@ async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], timeou
         await asyncio.sleep(0.1)
 
 
-def ensure_topics(bootstrap: str, topics: Topics) -> list[str]:
-    """Create every topic of `topics` that does not exist yet; the names created."""
-    return asyncio.run(_create(bootstrap, topics))
+def ensure_topics(bootstrap: str, topics: Topics, replication: int = 1) -> list[str]:
+    """Create every topic of `topics` that does not exist yet (`replication` copies); the names created."""
+    return asyncio.run(_create(bootstrap, topics, replication))
+
+
+def main() -> int:
+    """`python -m infra.topics`: create the topics on $MICROTURN_KAFKA under $MICROTURN_TOPIC_PREFIX with
+    $MICROTURN_TOPIC_REPLICATION copies (default 1); the deployment's topic-creation job. Idempotent."""
+    import os
+    import sys
+
+    from infra.logs import configure
+    from schemas.errors import ConfigError, MicroturnError
+
+    configure(os.environ.get("MICROTURN_LOG_LEVEL", "info"))
+    try:
+        bootstrap = os.environ.get("MICROTURN_KAFKA", "")
+        replication = os.environ.get("MICROTURN_TOPIC_REPLICATION", "1")
+        if not bootstrap or not replication.isdigit() or int(replication) < 1:
+            raise ConfigError(
+                "expected MICROTURN_KAFKA (host:port) and MICROTURN_TOPIC_REPLICATION >= 1; "
+                f"got {bootstrap or 'no MICROTURN_KAFKA'} and {replication!r}"
+            )
+        topics = Topics(os.environ.get("MICROTURN_TOPIC_PREFIX", "microturn"))
+        created = ensure_topics(bootstrap, topics, int(replication))
+    except MicroturnError as exc:
+        print(f"topics: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(f"created {len(created)} topics under {topics.prefix}.* ({', '.join(created) or 'all existed'})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -2,7 +2,7 @@
 
 Two traps, both handled here: the python backend stub must load the running interpreter's
 libpython (LIBDIR and nvidia_pytriton.libs first on LD_LIBRARY_PATH), and every endpoint binds
-127.0.0.1 (metrics are off: they would bind all interfaces).
+127.0.0.1 (metrics too: `--metrics-address`, when a metrics port is given; off otherwise).
 """
 
 from __future__ import annotations
@@ -85,6 +85,12 @@ class TritonServer:
     """HTTP/REST port on 127.0.0.1."""
     grpc_port: int
     """gRPC port on 127.0.0.1."""
+    metrics_port: int = 0
+    """Prometheus metrics port on 127.0.0.1 (GET /metrics); 0 switches Triton's metrics off."""
+
+    @property
+    def metrics_url(self) -> str | None:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics" if self.metrics_port else None
 
     @property
     def grpc_url(self) -> str:
@@ -110,7 +116,11 @@ class TritonServer:
             f"--http-port={self.http_port}",
             "--grpc-address=127.0.0.1",
             f"--grpc-port={self.grpc_port}",
-            "--allow-metrics=false",
+            *(
+                ["--allow-metrics=true", "--metrics-address=127.0.0.1", f"--metrics-port={self.metrics_port}"]
+                if self.metrics_port
+                else ["--allow-metrics=false"]
+            ),
             "--strict-readiness=true",
             "--exit-on-error=true",
             "--log-verbose=0",

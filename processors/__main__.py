@@ -13,9 +13,10 @@ import os
 import faust
 import structlog
 
-from infra.logs import configure
+from infra.logs import configure, route_stdlib
 from processors.app import create_app
 from processors.settings import WorkerSettings
+from streams import metrics, tracing
 
 
 class Worker(faust.Worker):  # type: ignore[misc]
@@ -29,6 +30,7 @@ class Worker(faust.Worker):  # type: ignore[misc]
         # 20 calls, docs/performance.md). No spinner: the root logger keeps the worker's level.
         self.spinner = None
         super().on_setup_root_logger(logger, level)
+        route_stdlib(level)  # faust's records through our renderer, not its colored handlers
 
     async def on_startup_finished(self) -> None:
         await super().on_startup_finished()
@@ -40,6 +42,8 @@ def main() -> None:
     configure()
     settings = WorkerSettings.from_env()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
+    metrics.serve_metrics()
+    tracing.setup("worker")
     structlog.get_logger(__name__).info(
         "worker_starting", kafka=settings.kafka, triton=settings.triton, topic_prefix=settings.topics.prefix
     )

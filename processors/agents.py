@@ -39,6 +39,7 @@ from schemas import (
     encode,
 )
 from schemas.codec import decode_as, session_key
+from streams import metrics, tracing
 from streams.log import read_topics, session_partition
 
 log = structlog.get_logger(__name__)
@@ -93,6 +94,7 @@ class Agents:
         self._interaction: Interaction | None = None
         self._started = asyncio.Event()
         self._models: dict[str, str] = {}  # session -> model its SessionStarted selected (seen by the assembler)
+        metrics.track_live_sessions(lambda: sum(not s.finished for s in list(self._assembly.values())))
 
     async def start(self) -> None:
         """Build the Triton client; faust runs this once when the worker starts (the client's gRPC
@@ -111,15 +113,18 @@ class Agents:
                 log.warning("triton_not_ready_at_start", triton=address)
             await client.close()
 
-    async def _send(self, topic: Any, event: Event) -> Awaitable[Any]:
+    async def _send(self, topic: Any, event: Event, headers: list[tuple[str, bytes]] | None = None) -> Awaitable[Any]:
         """Queue `event` on `topic` (ordered per session); what is returned resolves on the broker's
         ack. Not waiting for it is safe: faust flushes its producer before committing any offset, so a
         record's offset is committed only after everything it produced is durable."""
-        recorded: Awaitable[Any] = await topic.send(key=session_key(event.session_id), value=encode(event))
+        recorded: Awaitable[Any] = await topic.send(
+            key=session_key(event.session_id), value=encode(event), headers=headers or None
+        )
         return recorded
 
     async def _reject(self, record: Any, reason: str, agent: str) -> None:
         msg = record.message
+        metrics.dead_lettered(agent, reason)
         log.warning("dead_letter", topic=msg.topic, partition=msg.partition, offset=msg.offset, reason=reason)
         await self._send(
             self._dlq, dead_letter(msg.topic, msg.partition, msg.offset, msg.key, msg.value, reason, agent)
@@ -139,8 +144,11 @@ class Agents:
     async def _emit_turns(self, turns: Sequence[MicroTurn], partition: int) -> None:
         """Queue each turn on the turns topic and hand it to its session's lane at once (`Work`)."""
         for turn in turns:
-            stamped = msgspec.structs.replace(turn, wall_time_ns=time.time_ns())
-            recorded = await self._send(self.turns_topic, stamped)
+            sent = time.time_ns()
+            stamped = msgspec.structs.replace(turn, wall_time_ns=sent)
+            with tracing.span("assemble", turn.session_id, turn.seq, closed_by=turn.closed_by) as headers:
+                recorded = await self._send(self.turns_topic, stamped, headers)
+            metrics.turn_assembled(turn.ingest_wall_time_ns, sent)
             if self._interaction is not None:
                 self._lanes.put(turn.session_id, Work(stamped, partition, recorded=recorded))
 
@@ -240,10 +248,15 @@ class Agents:
                 await work.stream.ack(work.record)
             return
         assert self._interaction is not None  # set before any lane exists
-        result = await self._interaction.answer(turn)  # any exception: `_answer_failed`
-        if work.recorded is not None:
-            await work.recorded  # the model's input is in the log before its output
-        await self._send(self._output, result.output)
+        parent = work.record.message.headers if work.record is not None else None
+        with tracing.span("interact", turn.session_id, turn.seq, parent):
+            result = await self._interaction.answer(turn)  # any exception: `_answer_failed`
+            if work.recorded is not None:
+                await work.recorded  # the model's input is in the log before its output
+            with tracing.span("emit", turn.session_id, turn.seq, action=result.output.action) as headers:
+                await self._send(self._output, result.output, headers)
+        out = result.output
+        metrics.turn_answered(turn.ingest_wall_time_ns, turn.wall_time_ns, out.model_ms, out.wall_time_ns)
         if result.task is not None:
             await self._send(self.tasks_topic, result.task)
         self._answered[turn.session_id] = turn.seq

@@ -17,8 +17,11 @@ import faust
 
 from processors.agents import Agents
 from processors.settings import WorkerSettings
+from streams import metrics
+from streams.kafka_security import security
 
 TICK_S = 0.2
+LAG_SAMPLE_S = 5.0
 
 
 def create_app(settings: WorkerSettings) -> faust.App:
@@ -42,6 +45,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
         broker_heartbeat_interval=2.0,
         key_serializer="raw",
         value_serializer="raw",
+        broker_credentials=security().faust_credentials(),  # TLS/SASL to external clusters (None: plaintext)
     )
     agents = Agents(app, settings)
     app.agent(app.topic(topics.session, topics.audio, topics.video, topics.text, topics.background_results))(
@@ -51,4 +55,9 @@ def create_app(settings: WorkerSettings) -> faust.App:
     app.timer(TICK_S)(agents.tick)
     app.agent(agents.turns_topic)(agents.interact)
     app.agent(agents.tasks_topic)(agents.background)
+
+    async def sample_lag() -> None:
+        await metrics.sample_consumer_lag(settings.app_id, app.consumer)
+
+    app.timer(LAG_SAMPLE_S)(sample_lag)
     return app

@@ -32,6 +32,7 @@ from inference.pool import ServerPool
 from schemas import ACTIONS, BackgroundTask, MicroTurn, ModelOutput, event_id
 from schemas.clock import TURN_MS
 from schemas.envelope import Stamper
+from streams import tracing
 
 log = structlog.get_logger(__name__)
 RecordedTurns = Callable[[str, int], Awaitable[Sequence[MicroTurn]]]
@@ -174,7 +175,8 @@ class Interaction:
         while True:
             server = self._pool.server_for(turn.session_id)
             try:
-                return await self._client(server).step(turn.session_id, request, start=start, end=end, model=model)
+                with tracing.span("triton", turn.session_id, turn.seq, server=server):
+                    return await self._client(server).step(turn.session_id, request, start=start, end=end, model=model)
             except Unavailable:
                 if time.monotonic() > deadline:
                     raise

@@ -15,6 +15,7 @@ from schemas import DecodeError, Event, decode
 from schemas.codec import session_key
 from schemas.topics import PARTITIONS
 from streams.errors import TopicMissing
+from streams.kafka_security import aiokafka_options
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,9 @@ async def read_topics(
         only_partition = session_partition(session_id, partitions)
     # No group, so no committed offsets: "earliest" starts every partition at its beginning.
     # (seek_to_beginning() followed by position() loses the first fetch in aiokafka 0.14.)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest", **aiokafka_options()
+    )
     await consumer.start()
     try:
         existing = await consumer.topics()

@@ -13,7 +13,9 @@ from aiokafka.errors import KafkaError
 
 from schemas import Event, Topics, encode
 from schemas.codec import session_key
+from streams import tracing
 from streams.errors import OversizedEvent, PublishError
+from streams.kafka_security import aiokafka_options
 
 
 def producer_id(role: str) -> str:
@@ -37,6 +39,7 @@ class EventProducer:
             acks="all",
             linger_ms=5,
             max_request_size=max(self._limits.values()),
+            **aiokafka_options(),
         )
         self._pending: list[Awaitable[object]] = []
         self._max_in_flight = max_in_flight
@@ -67,7 +70,15 @@ class EventProducer:
                 f"{type(event).__name__} {event.event_id} is {len(value)} bytes; {topic} accepts at most {limit}"
             )
         try:
-            self._pending.append(await self._producer.send(topic, value=value, key=session_key(event.session_id)))
+            if tracing.enabled():
+                tag = event.__struct_config__.tag
+                with tracing.span(f"produce {tag}", event.session_id, event.turn, topic=topic) as headers:
+                    sent = await self._producer.send(
+                        topic, value=value, key=session_key(event.session_id), headers=headers
+                    )
+            else:
+                sent = await self._producer.send(topic, value=value, key=session_key(event.session_id))
+            self._pending.append(sent)
         except KafkaError as exc:
             raise PublishError(f"sending {event.event_id} to {topic} failed: {exc}") from exc
         if len(self._pending) >= self._max_in_flight:

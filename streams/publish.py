@@ -24,6 +24,7 @@ from schemas.envelope import Stamper
 from schemas.events import EndReason
 from schemas.ids import check_session_id
 from streams.errors import PublishError, SessionExists
+from streams.kafka_security import aiokafka_options
 from streams.log import session_partition
 from streams.media import TURN_MS, AudioPiece, MediaSource, TextLine, VideoPiece, open_media
 from streams.media.errors import TruncatedStream
@@ -208,7 +209,9 @@ async def session_exists(bootstrap: str, topics: Topics, session_id: str) -> boo
     that does not exist yet holds no session.
     """
     key = session_key(session_id)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest", **aiokafka_options()
+    )
     try:
         await consumer.start()
         if topics.session not in await consumer.topics():

@@ -32,6 +32,7 @@ from schemas import DecodeError, ModelOutput, decode
 from schemas.codec import session_key
 from schemas.topics import PARTITIONS
 from streams.errors import StreamsError
+from streams.kafka_security import aiokafka_options
 
 
 class TailError(StreamsError):
@@ -68,7 +69,10 @@ class OutputTail:
         self._topic = topic
         self._partitions = partitions
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=fetch_max_wait_ms
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=fetch_max_wait_ms,
+            **aiokafka_options(),
         )
         self._all = sessions is None
         self._keys: set[bytes] = {session_key(s) for s in sessions or ()}

@@ -23,6 +23,7 @@ from infra.cli.common import (
     session_id_arg,
     stack_from,
 )
+from infra.cli.progress import progress
 from schemas.ids import escape_controls
 
 if TYPE_CHECKING:
@@ -96,7 +97,8 @@ def archive_sync(args: argparse.Namespace) -> int:
     from schemas import Topics
 
     kafka, _, prefix = endpoints(args)
-    doc = asyncio.run(wait_synced(kafka, Topics(prefix), timeout_s=args.timeout))
+    with progress(f"waiting for the archive of {prefix}.*"):
+        doc = asyncio.run(wait_synced(kafka, Topics(prefix), timeout_s=args.timeout))
     emit(args, doc, f"archive of {prefix}.* is in sync: {doc['partitions']} partitions up to their end offsets")
     return 0
 

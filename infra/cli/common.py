@@ -14,6 +14,8 @@ from schemas.ids import check_session_id, escape_controls
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_TRUNCATED = 3
+EXIT_DOWN = 7
+"""`status`: something `up` should be running is down (or nothing was ever brought up)."""
 
 
 class CommandError(MicroturnError):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from importlib.metadata import PackageNotFoundError, version
+from typing import NoReturn
 
 from infra.cli import (
     archive_commands,
     eval_commands,
     replay_commands,
+    schema_commands,
     serve_commands,
     stack_commands,
     stream_commands,
@@ -32,16 +36,31 @@ look back    replay SESSION              bit-for-bit replay, or what-if with --m
              export SESSION OUT          stereo WAV or MP4 (video, subtitles)
              query SQL, report           DuckDB over the Parquet archive (`archive run|sync`)
              audit verify SESSION        prove the archive matches its signed hash chain
+integrate    schemas [--format json-schema]   the wire format of every event
+             completion bash|zsh|tcsh    a shell completion script
 
-Every command that reports takes --json. `microturn COMMAND --help` for the details.
+Every command that reports takes --json (errors then are one JSON object on stderr).
+`microturn COMMAND --help` for the details.
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose usage errors are a JSON object on stderr too when the command line has --json."""
+
+    json_errors = False
+
+    def error(self, message: str) -> NoReturn:
+        if _Parser.json_errors:
+            document = {"error": message, "kind": "UsageError", "command": self.prog, "exit_code": EXIT_BAD_INPUT}
+            print(json.dumps(document), file=sys.stderr)
+            sys.exit(EXIT_BAD_INPUT)
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="microturn", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--log-level", default="warning", help="structlog level on stderr (default: warning)")
+    parser = _Parser(prog="microturn", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"microturn {package_version()}")
+    parser.add_argument("--log-level", default="warning", help=LOG_LEVEL_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     stack_commands.register(sub)
     stream_commands.register(sub)
@@ -49,11 +68,46 @@ def build_parser() -> argparse.ArgumentParser:
     archive_commands.register(sub)
     replay_commands.register(sub)
     eval_commands.register(sub)
+    schema_commands.register(sub)
+    text = 'print a shell completion script (bash: `eval "$(microturn completion bash)"`)'
+    completion = sub.add_parser("completion", help=text, description=text)
+    completion.add_argument("shell", choices=("bash", "zsh", "tcsh"))
+    completion.set_defaults(func=lambda args: _completion(parser, args.shell))
+    _accept_log_level_everywhere(sub)
     return parser
+
+
+LOG_LEVEL_HELP = "structlog level on stderr (default: warning); accepted before or after the command"
+
+
+def package_version() -> str:
+    """The installed microturn version."""
+    try:
+        return version("microturn")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _accept_log_level_everywhere(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`--log-level` after any (sub)command too; SUPPRESS keeps the top-level value when it is absent."""
+    for parser in set(sub.choices.values()):
+        if "--log-level" not in parser._option_string_actions:
+            parser.add_argument("--log-level", default=argparse.SUPPRESS, help=LOG_LEVEL_HELP)
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _accept_log_level_everywhere(action)
+
+
+def _completion(parser: argparse.ArgumentParser, shell: str) -> int:
+    import shtab
+
+    print(shtab.complete(parser, shell=shell))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    _Parser.json_errors = "--json" in (sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -62,16 +116,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except MicroturnError as exc:  # every error microturn raises on purpose; its class says the exit code
-        _error(args.command, exc)
+        _error(args, exc)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
     return code
 
 
-def _error(command: str, exc: Exception) -> None:
-    """The one status line of a failed command; text from outside never drives the terminal."""
-    print(escape_controls(f"microturn {command}: {exc}", keep_newlines=True), file=sys.stderr)
+def _error(args: argparse.Namespace, exc: MicroturnError) -> None:
+    """The one status line of a failed command on stderr; text from outside never drives the terminal.
+
+    Under --json it is one JSON object instead (stdout carries only results, so a script reads the
+    result from stdout and the error from stderr, and tells them apart by the exit code):
+    {"error": MESSAGE, "kind": EXCEPTION CLASS, "command": COMMAND, "exit_code": N}.
+    """
+    if getattr(args, "json", False):
+        document = {"error": str(exc), "kind": type(exc).__name__, "command": args.command, "exit_code": exc.exit_code}
+        print(json.dumps(document), file=sys.stderr)
+        return
+    print(escape_controls(f"microturn {args.command}: {exc}", keep_newlines=True), file=sys.stderr)
 
 
 def entry() -> None:

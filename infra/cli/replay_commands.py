@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infra.cli.common import CommandError, add_json_flag, add_stack_flags, emit, endpoints, session_id_arg, stack_from
+from infra.cli.progress import progress
 
 if TYPE_CHECKING:
     from replay.session import Recording
@@ -134,8 +135,9 @@ def _what_if_text(doc: dict[str, Any]) -> str:
 
 
 def replay_command(args: argparse.Namespace) -> int:
-    recording = _recording(args)
-    return _what_if(args, recording) if args.model else _exact(args, recording)
+    with progress(f"replaying {args.session}"):
+        recording = _recording(args)
+        return _what_if(args, recording) if args.model else _exact(args, recording)
 
 
 def export_command(args: argparse.Namespace) -> int:
@@ -154,7 +156,8 @@ def export_command(args: argparse.Namespace) -> int:
         return 0
     if out.suffix.lower() not in FORMATS:
         raise CommandError(f"OUT must end in .wav or .mp4; got {args.out!r}", exit_code=2)
-    summary = export(_recording(args), out)
+    with progress(f"exporting {args.session} to {out.name}"):
+        summary = export(_recording(args), out)
     emit(
         args,
         summary.as_dict(),

@@ -66,14 +66,30 @@ async def _serve(settings: IngressSettings, protocol: CallProtocol, args: argpar
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    from streams import tracing
+    from streams.metrics import serve_metrics
+
+    metrics_port = serve_metrics()
+    tracing.setup(f"ingress-{protocol.name}")
     async with IngressServer(settings, protocol) as server:
-        doc = {
+        metrics_url = f"http://127.0.0.1:{metrics_port}/metrics" if metrics_port else None
+        health = [f"http://{settings.host}:{server.port}{path}" for path in ("/healthz", "/readyz")]
+        doc: dict[str, Any] = {
             "protocol": protocol.name,
             "url": server.url,
             "port": server.port,
             "topic_prefix": settings.topics.prefix,
+            "health": health,
+            "metrics": [metrics_url] if metrics_url else [],
         }
-        emit(args, doc, f"microturn serve {protocol.name}: listening on {server.url} (Ctrl-C stops)")
+        if protocol.name == "twilio":
+            doc["twiml"] = f"http://{settings.host}:{server.port}/twiml"
+        emit(
+            args,
+            doc,
+            f"microturn serve {protocol.name}: listening on {server.url} (Ctrl-C stops)\n"
+            f"metrics: {metrics_url or 'off'}; health: {health[0]}",
+        )
         sys.stdout.flush()
         await stop.wait()
         print(f"stopping; ending {server.active_calls} live call(s)", file=sys.stderr, flush=True)

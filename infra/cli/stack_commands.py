@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from infra.cli.common import add_json_flag, add_stack_flags, emit, say_for, stack_from
+from infra.cli.common import EXIT_DOWN, add_json_flag, add_stack_flags, emit, say_for, stack_from
+from infra.stack import down_parts
 
 
 def _human(status: dict[str, Any]) -> str:
@@ -16,7 +17,11 @@ def _human(status: dict[str, Any]) -> str:
     for t in status["tritons"]:
         lines.append(f"triton  {t['grpc'] or '-':24} {'ready' if t['ready'] else 'DOWN':6} pid {t['pid'] or '-'}")
     for w in status["workers"]:
-        lines.append(f"{w['name']:7} {'':24} {'alive' if w['alive'] else 'DEAD':6} pid {w['pid']}")
+        lines.append(f"{w['name']:7} {w.get('metrics') or '':24} {'alive' if w['alive'] else 'DEAD':6} pid {w['pid']}")
+    for a in status["archivers"]:
+        lines.append(f"{a['name']:8} {a['archive']:23} {'alive' if a['alive'] else 'DEAD':6} pid {a['pid']}")
+    for url in status.get("metrics", []):
+        lines.append(f"metrics {url}")
     lines.append(f"state   {status['state_dir']}")
     return "\n".join(lines)
 
@@ -34,9 +39,12 @@ def down(args: argparse.Namespace) -> int:
 
 
 def status(args: argparse.Namespace) -> int:
+    """Exit 0 when everything `up` runs is up, EXIT_DOWN (7) when something is down (listed under "down")."""
     doc = stack_from(args).status()
-    emit(args, doc, _human(doc))
-    return 0
+    doc["down"] = down_parts(doc)
+    human = _human(doc) + (f"\nDOWN: {', '.join(doc['down'])}" if doc["down"] else "")
+    emit(args, doc, human)
+    return EXIT_DOWN if doc["down"] else 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

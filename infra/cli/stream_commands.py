@@ -88,6 +88,9 @@ def stream(args: argparse.Namespace) -> int:
     """All input is checked before the first event is sent (exit 2, nothing published): the session
     id (its form, and that the log holds no session of that id), the text arguments and transcript,
     and the media file (probed)."""
+    from streams import tracing
+
+    tracing.setup("stream")
     path = Path(args.file)
     session_id = args.session or default_session_id(path)
     try:

@@ -19,6 +19,7 @@ from processors.archiver.archiver import Archiver
 from processors.archiver.checkpoint import STATE_DIR
 from processors.archiver.settings import ArchiverSettings
 from processors.errors import ProcessorError
+from streams import metrics
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +34,7 @@ async def serve(settings: ArchiverSettings) -> None:
     ready_file = settings.archive_dir / STATE_DIR / "ready"
     ready_file.unlink(missing_ok=True)
     task = asyncio.create_task(archiver.run(stop))
+    lag = asyncio.create_task(_sample_lag(settings.group_id, archiver, stop))
     ready = asyncio.create_task(archiver.ready.wait())
     await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
     if archiver.ready.is_set():
@@ -42,12 +44,25 @@ async def serve(settings: ArchiverSettings) -> None:
     try:
         await task
     finally:
+        lag.cancel()
         ready_file.unlink(missing_ok=True)
+
+
+async def _sample_lag(group: str, archiver: Archiver, stop: asyncio.Event) -> None:
+    """Sample the consumer's lag for /metrics every few seconds (never per record)."""
+    await archiver.ready.wait()
+    while not stop.is_set():
+        try:
+            await metrics.sample_consumer_lag(group, archiver.consumer)
+        except Exception:  # a metric must never stop the archiver
+            log.debug("lag_sample_failed", exc_info=True)
+        await asyncio.sleep(5.0)
 
 
 def main() -> int:
     configure(os.environ.get("MICROTURN_LOG_LEVEL", "info"))
     try:
+        metrics.serve_metrics()
         asyncio.run(serve(ArchiverSettings.from_env()))
     except ProcessorError as exc:
         print(f"archiver: {exc}", file=sys.stderr)

@@ -54,6 +54,8 @@ from processors.archiver.trust import trusted_heads
 from processors.deadletter import dead_letter
 from schemas import DeadLetter, DecodeError, Event, SessionEnded, decode, encode
 from schemas.audit import AuditKeyError, load_signing_key, walk_heads
+from streams import metrics
+from streams.kafka_security import aiokafka_options
 
 log = structlog.get_logger(__name__)
 
@@ -112,8 +114,16 @@ class Archiver:
             # 250 ms per fetch instead of answering one fetch per record (broker CPU; docs/performance.md).
             fetch_min_bytes=1024 * 1024,
             fetch_max_wait_ms=250,
+            **aiokafka_options(),
         )
-        self._producer = AIOKafkaProducer(bootstrap_servers=settings.kafka, acks="all", enable_idempotence=True)
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka, acks="all", enable_idempotence=True, **aiokafka_options()
+        )
+
+    @property
+    def consumer(self) -> AIOKafkaConsumer:
+        """The archiver's consumer (its lag is sampled for /metrics)."""
+        return self._consumer
 
     async def run(self, stop: asyncio.Event) -> None:
         """Archive until `stop` is set; ArchiveError if Kafka or the disk fails (restart to resume)."""
@@ -126,6 +136,7 @@ class Archiver:
                 wait_s = max(0.05, min(1.0, self.settings.roll_age_s - self.batch.age_s()))
                 batches = await self._consumer.getmany(timeout_ms=int(wait_s * 1000), max_records=10_000)
                 for records in batches.values():
+                    metrics.ARCHIVED_RECORDS.inc(len(records))
                     for record in records:
                         self._add(record)
                 if self.batch.due() or self.letters:

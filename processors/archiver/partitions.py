@@ -6,11 +6,12 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from processors.archiver.errors import ArchiveError
+from streams.kafka_security import aiokafka_options
 
 
 async def topic_partitions(bootstrap: str, names: list[str], step: str) -> list[TopicPartition]:
     """Every partition of `names`; ArchiveError naming `step` if a topic does not exist."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **aiokafka_options())
     await admin.start()
     try:
         described = await admin.describe_topics(names)

@@ -20,11 +20,12 @@ from processors.archiver.errors import ArchiveError, SyncTimeout
 from processors.archiver.partitions import topic_partitions
 from processors.archiver.settings import archiver_group
 from schemas import Topics
+from streams.kafka_security import aiokafka_options
 
 
 async def _targets(bootstrap: str, topics: list[str]) -> dict[TopicPartition, tuple[int, int]]:
     tps = await topic_partitions(bootstrap, topics, "archive sync")
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **aiokafka_options())
     await consumer.start()
     try:
         starts = await consumer.beginning_offsets(tps)
@@ -42,7 +43,7 @@ async def wait_synced(bootstrap: str, topics: Topics, timeout_s: float = 60.0, p
     deadline = time.monotonic() + timeout_s
     names = [spec.name for spec in topics.specs() if spec.name != topics.audit]
     group = archiver_group(topics.prefix)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **aiokafka_options())
     try:
         targets = await _targets(bootstrap, names)
         await admin.start()

@@ -16,6 +16,7 @@ import structlog
 from processors.background.tools import Calculator, FaqSearch, SessionFacts, Tool, ToolError
 from schemas import BackgroundResult, BackgroundTask
 from schemas.envelope import Stamper
+from streams import metrics
 
 log = structlog.get_logger(__name__)
 Deliver = Callable[[BackgroundTask, BackgroundResult], Awaitable[None]]
@@ -80,6 +81,7 @@ class BackgroundAgent:
         except Exception as exc:  # any failure of a tool is the task's result, never a lost record
             log.exception("background_tool_failed", session_id=task.session_id, turn=task.turn, tool=tool.name)
             status, answer = "error", f"{tool.name} failed ({type(exc).__name__}): {exc}"[:2000]
+        metrics.BACKGROUND_TASKS.labels(status).inc()
         log.info(
             "background_task_done",
             session_id=task.session_id,

@@ -24,7 +24,9 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import MultipleValuesError
 from websockets.http11 import Request, Response
 
+from streams import metrics
 from streams.ingress.errors import IngressError
+from streams.ingress.http import PlainAnswer, plain_post_aware
 from streams.ingress.outputs import OutputRouter
 from streams.ingress.settings import IngressSettings
 from streams.producer import EventProducer, producer_id
@@ -71,6 +73,15 @@ class CallProtocol(ABC):
         """
         return self.name
 
+    def http(self, request: Request) -> tuple[str, str] | None:
+        """A plain HTTP answer for `request` as (content type, body), or None when it is no route of
+        this protocol (then a GET is a WebSocket handshake and goes to `authorize`; a POST gets 405).
+
+        Called first for every request except the health probes, GET or POST (the body is not
+        passed); e.g. Twilio's voice webhook at /twiml.
+        """
+        return None
+
     @abstractmethod
     async def handle(self, websocket: ServerConnection, context: CallContext) -> None:
         """Run one admitted call to its end; called once per connection.
@@ -90,10 +101,12 @@ class IngressServer:
         self._admitted: weakref.WeakKeyDictionary[ServerConnection, str] = weakref.WeakKeyDictionary()
         """The principal of each admitted connection, until its call runs (weak: a handshake may still fail)."""
         self._per_principal: Counter[str] = Counter()
-        self.refusals: Counter[str] = Counter()
+        self.refusals: Counter[str] = Refusals(protocol.name)
         """Refused connections and calls, by reason: "http-400", "http-403", "http-429", "http-503",
         or the CallRejected class that ended a call ("TooFast", "ProtocolError", ...)."""
         self._closing = asyncio.Event()
+        self._admitted_calls = metrics.INGRESS_CALLS.labels(protocol.name)
+        metrics.track_live_sessions(lambda: len(self._calls))
         self._producer = EventProducer(settings.bootstrap, settings.topics)
         self._router = OutputRouter(settings.bootstrap, settings.topics.output, settings.topics.partitions)
         self._server: Server | None = None
@@ -143,6 +156,7 @@ class IngressServer:
                     max_size=self.settings.max_message_bytes,
                     compression=None,  # small frames at 50 Hz: deflate costs CPU and latency for nothing
                     server_header=None,
+                    create_connection=plain_post_aware(self._post),  # e.g. Twilio's POST /twiml
                 )
             except OSError as exc:
                 raise IngressError(f"cannot listen on {self.settings.host}:{self.settings.port}: {exc}") from exc
@@ -163,7 +177,24 @@ class IngressServer:
         finally:
             await self._resources.aclose()
 
+    @property
+    def ready(self) -> bool:
+        """Whether new calls are taken now: listening, not shutting down, below the call limit."""
+        return self._server is not None and not self._closing.is_set() and len(self._calls) < self.settings.max_calls
+
     def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = _path(request)
+        if path in HEALTH_PATHS:  # probes: answered before auth, never counted or logged as refusals
+            if path == "/readyz" and not self.ready:
+                return connection.respond(503, "not ready\n")
+            return connection.respond(200, "ok\n")
+        routed = self._protocol.http(request)
+        if routed is not None:
+            content_type, body = routed
+            response = connection.respond(200, body)
+            del response.headers["Content-Type"]  # respond() set text/plain
+            response.headers["Content-Type"] = content_type
+            return response
         peer = _peer(connection)
         try:
             why = self._protocol.authorize(request)
@@ -189,6 +220,15 @@ class IngressServer:
         self._admitted[connection] = principal
         return None
 
+    def _post(self, request: Request) -> PlainAnswer:
+        """A plain POST (a request with a body, never a WebSocket handshake): the protocol's HTTP route, else 405."""
+        routed = self._protocol.http(request)
+        if routed is None:
+            self.refusals["http-405"] += 1
+            log.warning("connection_refused", protocol=self._protocol.name, status=405, path=_path(request))
+            return 405, "text/plain", "Method Not Allowed\n"
+        return 200, *routed
+
     def _refuse(self, connection: ServerConnection, status: int, body: str, **fields: object) -> Response:
         self.refusals[f"http-{status}"] += 1
         log.warning("connection_refused", protocol=self._protocol.name, status=status, **fields)
@@ -206,6 +246,7 @@ class IngressServer:
             return
         self._calls.add(websocket)
         self._per_principal[principal] += 1
+        self._admitted_calls.inc()
         try:
             await self._protocol.handle(websocket, context)
         except Exception:  # one broken call must never stop the server; it is logged
@@ -215,6 +256,25 @@ class IngressServer:
             self._per_principal[principal] -= 1
             if self._per_principal[principal] <= 0:
                 del self._per_principal[principal]
+
+
+HEALTH_PATHS = ("/healthz", "/readyz")
+"""GET /healthz: 200 while the process serves; GET /readyz: 200 while it takes calls, else 503."""
+
+
+class Refusals(Counter[str]):
+    """A Counter of refusal reasons whose every increment is also counted in
+    `microturn_ingress_rejections_total{protocol, reason}`."""
+
+    def __init__(self, protocol: str) -> None:
+        super().__init__()
+        self._protocol = protocol
+
+    def __setitem__(self, reason: str, count: int) -> None:
+        added = count - self.get(reason, 0)
+        super().__setitem__(reason, count)
+        if added > 0:
+            metrics.INGRESS_REJECTIONS.labels(self._protocol, reason).inc(added)
 
 
 def _path(request: Request) -> str:

@@ -6,7 +6,9 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +19,7 @@ from tests.conftest import CACHE_DIR
 
 
 def microturn(*args: str, state_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MICROTURN_STATE_DIR": str(state_dir)}
+    env = {**os.environ, "MICROTURN_STATE_DIR": str(state_dir), "MICROTURN_LOG_FORMAT": "json"}
     env.pop("MICROTURN_KAFKA", None)
     env.pop("MICROTURN_TRITON", None)
     return subprocess.run(
@@ -30,11 +32,39 @@ def microturn(*args: str, state_dir: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def status(state_dir: Path) -> dict[str, object]:
+def status(state_dir: Path, code: int = 0) -> dict[str, Any]:
+    """`status --json`, asserting its exit code: 0 when all is up, 6 when something `up` runs is down."""
     result = microturn("status", "--json", state_dir=state_dir)
-    assert result.returncode == 0, result.stderr
-    doc: dict[str, object] = json.loads(result.stdout)
+    assert result.returncode == code, result.stderr
+    doc: dict[str, Any] = json.loads(result.stdout)
     return doc
+
+
+def check_metrics_and_logs(state_dir: Path, doc: dict[str, Any]) -> None:
+    """What `up` started serves /metrics (listed by `status`) and logs JSON lines when asked to."""
+    # Every process serves Prometheus metrics on 127.0.0.1; `status` lists the endpoints.
+    healthy = status(state_dir)
+    assert healthy["down"] == []
+    assert healthy["metrics"] == [
+        doc["workers"][0]["metrics"],
+        doc["archivers"][0]["metrics"],
+        doc["triton"]["metrics"],
+    ]
+    for url in healthy["metrics"]:
+        assert url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(url, timeout=10) as scrape:
+            text = scrape.read().decode()
+        assert ("nv_inference_count" if url == doc["triton"]["metrics"] else "microturn_turns_total") in text
+    human = microturn("status", state_dir=state_dir)
+    assert human.returncode == 0 and "archiver" in human.stdout and "DOWN" not in human.stdout
+
+    # MICROTURN_LOG_FORMAT=json: the worker's and archiver's log files are JSON lines, faust's and
+    # aiokafka's records included, with no terminal escapes.
+    for name in ("worker-0", "archiver"):
+        text = (state_dir / "workers" / f"{name}.log").read_text()
+        lines = [json.loads(line) for line in text.splitlines()]
+        assert lines and "\x1b" not in text
+        assert {"worker_starting", "archiver_ready"} & {line["event"] for line in lines}
 
 
 @pytest.fixture
@@ -55,6 +85,8 @@ def test_up_is_idempotent_status_reports_and_down_stops_exactly_what_up_started(
     assert [w["alive"] for w in workers] == [True]
     assert doc["state_dir"] == str(state_dir)
     assert (state_dir / "kafka" / "kafka.log").exists() and (state_dir / "triton" / "triton.log").exists()
+
+    check_metrics_and_logs(state_dir, doc)
 
     # A standard Kafka client (the broker's own TopicCommand) lists the microturn topics.
     listed = subprocess.run(
@@ -82,7 +114,13 @@ def test_up_is_idempotent_status_reports_and_down_stops_exactly_what_up_started(
 
     # A dead worker is restarted by the next `up`.
     process.stop(workers[0]["pid"], "processors")
-    assert status(state_dir)["workers"] == [{"name": "worker-0", "pid": workers[0]["pid"], "alive": False}]
+    stopped = status(state_dir, code=6)
+    assert stopped["workers"] == [
+        {"name": "worker-0", "pid": workers[0]["pid"], "alive": False, "metrics": workers[0]["metrics"]}
+    ]
+    assert stopped["down"] == ["worker-0"] and workers[0]["metrics"] not in stopped["metrics"]
+    human = microturn("status", state_dir=state_dir)
+    assert human.returncode == 7 and "DOWN: worker-0" in human.stdout
     revived = json.loads(microturn("up", "--json", state_dir=state_dir).stdout)
     assert revived["workers"][0]["alive"] and revived["workers"][0]["pid"] != workers[0]["pid"]
 
@@ -104,5 +142,5 @@ def test_up_is_idempotent_status_reports_and_down_stops_exactly_what_up_started(
         (revived["workers"][0]["pid"], "processors"),
     ):
         assert not process.is_alive(pid, marker)
-    after = status(state_dir)
+    after = status(state_dir, code=6)
     assert not after["kafka"]["ready"] and not after["triton"]["ready"]  # type: ignore[index]

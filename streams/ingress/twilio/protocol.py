@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request
 
@@ -9,6 +11,9 @@ from streams.ingress.errors import ConfigError
 from streams.ingress.server import CallContext, CallProtocol
 from streams.ingress.twilio.call import TwilioCall
 from streams.ingress.twilio.signature import SIGNATURE_HEADER, is_valid
+
+TWIML_PATH = "/twiml"
+"""Where `serve twilio` answers Twilio's voice webhook (GET or POST) with <Connect><Stream>."""
 
 
 class TwilioProtocol(CallProtocol):
@@ -33,6 +38,24 @@ class TwilioProtocol(CallProtocol):
         """The URL Twilio signed for this request, as this server reconstructs it."""
         base = self._public or f"ws://{request.headers.get('Host', '')}"
         return base + request.path
+
+    def stream_url(self, request: Request) -> str:
+        """The WebSocket URL Twilio should open a Media Stream to: the public URL (http[s] mapped to
+        ws[s]) or ws://<Host header>, with path /."""
+        base = self._public or f"ws://{request.headers.get('Host', '')}"
+        if base.startswith("http"):
+            base = "ws" + base.removeprefix("http")
+        return base + "/"
+
+    def http(self, request: Request) -> tuple[str, str] | None:
+        """GET or POST /twiml (Twilio's voice webhook): the TwiML that connects the call to this
+        server's Media Stream. Not secret (the stream itself checks signatures), so not authenticated."""
+        if request.path.partition("?")[0] != TWIML_PATH:
+            return None
+        url = escape(self.stream_url(request), quote=True)
+        stream = f'<Response><Connect><Stream url="{url}"/></Connect></Response>\n'
+        body = f'<?xml version="1.0" encoding="UTF-8"?>\n{stream}'
+        return "text/xml", body
 
     def authorize(self, request: Request) -> str | None:
         signature = request.headers.get(SIGNATURE_HEADER)

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+import urllib.request
 import wave
 from pathlib import Path
 
@@ -40,6 +41,7 @@ async def test_a_recorded_call_played_through_microturn_call_comes_back_with_mod
         assert server.stdout is not None
         banner = (await asyncio.wait_for(server.stdout.readline(), 60)).decode()
         url = banner.split("listening on ")[1].split()[0] + "media"
+        metrics_url = (await asyncio.wait_for(server.stdout.readline(), 60)).decode().split()[1].rstrip(";")
         call = await asyncio.create_subprocess_exec(
             *cli,
             "call",
@@ -58,6 +60,10 @@ async def test_a_recorded_call_played_through_microturn_call_comes_back_with_mod
         )
         stdout, _ = await asyncio.wait_for(call.communicate(), 90)
         assert call.returncode == 0, stdout
+        with urllib.request.urlopen(metrics_url, timeout=10) as response:  # the server's own /metrics
+            page = response.read().decode()
+        assert 'microturn_ingress_calls_total{protocol="twilio"} 1.0' in page
+        assert "microturn_live_sessions 0.0" in page  # the call ended
     finally:
         server.send_signal(signal.SIGINT)
         await asyncio.wait_for(server.wait(), 30)
