@@ -68,6 +68,8 @@ class Work:
     """The turns topic's record; None when handed over in process."""
     recorded: Awaitable[Any] | None = None
     """Resolves once the broker acknowledged the turn (in-process hand-over only)."""
+    trace: list[tuple[str, bytes]] | None = None
+    """The assembler's trace headers, as on the turn's record (in-process hand-over only)."""
 
 
 class Agents:
@@ -150,7 +152,7 @@ class Agents:
                 recorded = await self._send(self.turns_topic, stamped, headers)
             metrics.turn_assembled(turn.ingest_wall_time_ns, sent)
             if self._interaction is not None:
-                self._lanes.put(turn.session_id, Work(stamped, partition, recorded=recorded))
+                self._lanes.put(turn.session_id, Work(stamped, partition, recorded=recorded, trace=headers))
 
     async def assemble(self, stream: faust.StreamT[bytes]) -> None:
         """Input events -> MicroTurns. Records are acked by faust when the loop moves on; a record
@@ -248,7 +250,7 @@ class Agents:
                 await work.stream.ack(work.record)
             return
         assert self._interaction is not None  # set before any lane exists
-        parent = work.record.message.headers if work.record is not None else None
+        parent = work.record.message.headers if work.record is not None else work.trace
         with tracing.span("interact", turn.session_id, turn.seq, parent):
             result = await self._interaction.answer(turn)  # any exception: `_answer_failed`
             if work.recorded is not None:
