@@ -33,7 +33,7 @@ def microturn(*args: str, state_dir: Path) -> subprocess.CompletedProcess[str]:
 
 
 def status(state_dir: Path, code: int = 0) -> dict[str, Any]:
-    """`status --json`, asserting its exit code: 0 when all is up, 6 when something `up` runs is down."""
+    """`status --json`, asserting its exit code: 0 when all is up, 7 when something `up` runs is down."""
     result = microturn("status", "--json", state_dir=state_dir)
     assert result.returncode == code, result.stderr
     doc: dict[str, Any] = json.loads(result.stdout)
@@ -114,7 +114,7 @@ def test_up_is_idempotent_status_reports_and_down_stops_exactly_what_up_started(
 
     # A dead worker is restarted by the next `up`.
     process.stop(workers[0]["pid"], "processors")
-    stopped = status(state_dir, code=6)
+    stopped = status(state_dir, code=7)
     assert stopped["workers"] == [
         {"name": "worker-0", "pid": workers[0]["pid"], "alive": False, "metrics": workers[0]["metrics"]}
     ]
@@ -142,5 +142,5 @@ def test_up_is_idempotent_status_reports_and_down_stops_exactly_what_up_started(
         (revived["workers"][0]["pid"], "processors"),
     ):
         assert not process.is_alive(pid, marker)
-    after = status(state_dir, code=6)
+    after = status(state_dir, code=7)
     assert not after["kafka"]["ready"] and not after["triton"]["ready"]  # type: ignore[index]
