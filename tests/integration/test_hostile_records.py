@@ -76,7 +76,8 @@ async def test_a_turn_that_fails_in_the_interaction_lane_is_dead_lettered_acked_
     letters = [r.event for r in await read_topics(kafka_bootstrap, [topics.dlq])]
     mine = [e for e in letters if isinstance(e, DeadLetter) and e.source_topic == topics.turns]
     assert [(e.source_partition, e.source_offset, e.session_id) for e in mine] == [(partition, offset, "short-audio")]
-    assert "interaction failed on turn 0" in mine[0].reason and mine[0].raw_value == encode(short)
+    assert "TurnInput.audio: expected int16 [3200], got int16 [5]" in mine[0].reason
+    assert mine[0].raw_value == encode(short)
     tp = TopicPartition(topics.turns, partition)
     assert await committed(kafka_bootstrap, f"{topic_prefix}-workers", tp, offset) > offset
 
