@@ -22,7 +22,7 @@ from typing import Any
 
 from benchmarks.model_common import summary
 from inference.network import CONFIGS, InteractionNetwork
-from infra.logs import configure
+from processors.logs import configure
 from replay.session import replay
 from replay.session.testing import record_offline, synthetic_inputs
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from inference.pool import write_servers
 from infra import kafka, process, triton
-from infra.logs import FILE_ENV as LOG_FILE_ENV
+from processors.logs import FILE_ENV as LOG_FILE_ENV
 from processors.settings import default_state_dir
 from schemas import Topics
 from schemas.errors import ConfigError

@@ -54,7 +54,7 @@ def main() -> int:
     import os
     import sys
 
-    from infra.logs import configure
+    from processors.logs import configure
     from schemas.errors import ConfigError, MicroturnError
 
     configure(os.environ.get("MICROTURN_LOG_LEVEL", "info"))

@@ -13,8 +13,8 @@ import os
 import faust
 import structlog
 
-from infra.logs import configure, route_stdlib
 from processors.app import create_app
+from processors.logs import configure, route_stdlib
 from processors.settings import WorkerSettings
 from streams import metrics, tracing
 

@@ -18,7 +18,7 @@ from infra.cli import (
     stream_commands,
 )
 from infra.cli.common import EXIT_BAD_INPUT
-from infra.logs import configure
+from processors.logs import configure
 from schemas.errors import MicroturnError
 from schemas.ids import escape_controls
 

@@ -14,11 +14,11 @@ import sys
 
 import structlog
 
-from infra.logs import configure
 from processors.archiver.archiver import Archiver
 from processors.archiver.checkpoint import STATE_DIR
 from processors.archiver.settings import ArchiverSettings
 from processors.errors import ProcessorError
+from processors.logs import configure
 from streams import metrics
 
 log = structlog.get_logger(__name__)
