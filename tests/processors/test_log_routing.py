@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import structlog
 
-from infra import logs, process
+from infra import process
+from processors import logs
 from schemas.errors import ConfigError
 
 

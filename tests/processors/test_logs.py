@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from infra import logs
+from processors import logs
 
 
 @pytest.fixture
