@@ -11,6 +11,7 @@ import logging
 import os
 
 import faust
+import mode.loop
 import structlog
 
 from processors.app import create_app
@@ -39,6 +40,7 @@ class Worker(faust.Worker):  # type: ignore[misc]
 
 
 def main() -> None:
+    mode.loop.use("uvloop")  # a worker's time goes to its event loop's socket work (docs/performance.md)
     configure()
     settings = WorkerSettings.from_env()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
