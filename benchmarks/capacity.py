@@ -381,6 +381,8 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1, help="worker processes, as `microturn up --workers`")
     parser.add_argument("--calls-per-process", type=int, default=50, help="calls per caller process (default 50)")
     parser.add_argument("--keep-going", action="store_true", help="run every level even after one fails")
+    parser.add_argument("--warmup-calls", type=int, default=10, help="calls of the unreported warm-up level (10)")
+    parser.add_argument("--warmup-seconds", type=float, default=20.0, help="their length (default 20 s)")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="py-spy the level of N calls")
     parser.add_argument("--profile-seconds", type=int, default=15)
     parser.add_argument("--profile-rate", type=int, default=50, help="py-spy samples per second (default 50)")
@@ -418,8 +420,10 @@ def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
         target = Target(
             url, token, bootstrap, Topics(prefix), status["triton"]["http"], processes, status["triton"]["pid"]
         )
-        _say("warm-up: 2 calls of 3 s (not reported)")
-        run_level(target, 2, argparse.Namespace(**{**vars(args), "seconds": 3.0, "profile": 0}), tmp)
+        # A long-running stack is warm: the broker's JIT and every process's caches. Measure that, not start-up.
+        _say(f"warm-up: {args.warmup_calls} calls of {args.warmup_seconds:g} s (not reported)")
+        warm = {"seconds": args.warmup_seconds, "profile": 0}
+        run_level(target, args.warmup_calls, argparse.Namespace(**{**vars(args), **warm}), tmp)
         for calls in args.level_list:
             _say(f"level: {calls} simultaneous call(s) of {args.seconds:g} s")
             doc = run_level(target, calls, args, tmp)
