@@ -14,18 +14,11 @@ from typing import Any
 import numpy as np
 import triton_python_backend_utils as pb_utils  # type: ignore[import-not-found]
 
-from inference.errors import BadRequest, InferenceError, error_message
+from inference.errors import InferenceError
 from inference.harness import Harness, HarnessSettings, HarnessState
 from inference.loading import with_env
+from inference.request_tensors import row, scalar
 from inference.sequences import SequenceRegistry
-
-
-def _input(request: Any, name: str) -> np.ndarray:
-    tensor = pb_utils.get_input_tensor_by_name(request, name)
-    if tensor is None:
-        raise BadRequest(error_message(BadRequest, f"input {name} is missing"))
-    array: np.ndarray = tensor.as_numpy()
-    return array[0]
 
 
 class TritonPythonModel:
@@ -41,13 +34,13 @@ class TritonPythonModel:
         )
 
     def _answer(self, request: Any, now: float) -> Any:
-        corrid = str(int(_input(request, "CORRID").reshape(-1)[0]))
-        turn = int(_input(request, "TURN").reshape(-1)[0])
-        start = bool(_input(request, "START").reshape(-1)[0])
-        end = bool(_input(request, "END").reshape(-1)[0])
-        audio = _input(request, "AUDIO") if bool(_input(request, "AUDIO_PRESENT").reshape(-1)[0]) else None
-        text = bytes(_input(request, "TEXT").reshape(-1)[0])
-        background = bytes(_input(request, "BACKGROUND").reshape(-1)[0])
+        corrid = str(int(scalar(request, "CORRID")))
+        turn = int(scalar(request, "TURN"))
+        start = bool(scalar(request, "START"))
+        end = bool(scalar(request, "END"))
+        audio = row(request, "AUDIO") if bool(scalar(request, "AUDIO_PRESENT")) else None
+        text = bytes(scalar(request, "TEXT"))
+        background = bytes(scalar(request, "BACKGROUND"))
         state = self.sessions.begin(corrid, turn, start, self.harness.new_state, now)
         out = self.harness.step(state, turn, audio, text, background)
         self.sessions.commit(corrid, end, now)

@@ -21,22 +21,8 @@ from inference.errors import BadRequest, InferenceError, ModelFailed, error_mess
 from inference.loading import load_network, with_env
 from inference.network import TurnInput
 from inference.network.errors import InputError
+from inference.request_tensors import row, scalar
 from inference.sequences import SequenceRegistry
-
-
-def _scalar(request: Any, name: str) -> Any:
-    tensor = pb_utils.get_input_tensor_by_name(request, name)
-    if tensor is None:
-        raise BadRequest(error_message(BadRequest, f"input {name} is missing"))
-    return tensor.as_numpy().reshape(-1)[0]
-
-
-def _array(request: Any, name: str) -> np.ndarray:
-    tensor = pb_utils.get_input_tensor_by_name(request, name)
-    if tensor is None:
-        raise BadRequest(error_message(BadRequest, f"input {name} is missing"))
-    array: np.ndarray = tensor.as_numpy()
-    return array[0]
 
 
 class TritonPythonModel:
@@ -57,21 +43,21 @@ class TritonPythonModel:
         )
 
     def _parse(self, request: Any) -> tuple[str, bool, bool, TurnInput]:
-        corrid = str(int(_scalar(request, "CORRID")))  # the client derives it from the session id
-        audio = _array(request, "AUDIO") if bool(_scalar(request, "AUDIO_PRESENT")) else None
-        video = _array(request, "VIDEO") if bool(_scalar(request, "VIDEO_PRESENT")) else None
+        corrid = str(int(scalar(request, "CORRID")))  # the client derives it from the session id
+        audio = row(request, "AUDIO") if bool(scalar(request, "AUDIO_PRESENT")) else None
+        video = row(request, "VIDEO") if bool(scalar(request, "VIDEO_PRESENT")) else None
         try:  # any frame size up to MAX_FRAME_SIDE: the network resizes it (vision.fit_frame)
             turn_input = TurnInput(
                 session_key=corrid,
-                turn=int(_scalar(request, "TURN")),
+                turn=int(scalar(request, "TURN")),
                 audio=audio,
                 video=video,
-                text=bytes(_scalar(request, "TEXT")),
-                background=bytes(_scalar(request, "BACKGROUND")),
+                text=bytes(scalar(request, "TEXT")),
+                background=bytes(scalar(request, "BACKGROUND")),
             )
         except InputError as exc:
             raise BadRequest(error_message(BadRequest, str(exc))) from exc
-        return corrid, bool(_scalar(request, "START")), bool(_scalar(request, "END")), turn_input
+        return corrid, bool(scalar(request, "START")), bool(scalar(request, "END")), turn_input
 
     def execute(self, requests: list[Any]) -> list[Any]:
         now = time.monotonic()
