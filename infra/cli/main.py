@@ -14,7 +14,6 @@ from infra.cli import (
     stream_commands,
 )
 from infra.cli.common import EXIT_BAD_INPUT
-from infra.logs import configure
 from schemas.errors import MicroturnError
 from schemas.ids import escape_controls
 
@@ -58,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_BAD_INPUT
+    from infra.logs import configure  # structlog is imported by commands that run, not by `--help`
+
     configure(args.log_level)
     try:
         code: int = args.func(args)
