@@ -57,8 +57,6 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_BAD_INPUT
-    from infra.logs import configure  # structlog is imported by commands that run, not by `--help`
-
     configure(args.log_level)
     try:
         code: int = args.func(args)
@@ -68,6 +66,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return code
+
+
+def configure(level: str) -> None:
+    """structlog's set-up (`infra.logs`), imported by commands that run, not by `--help`."""
+    from infra.logs import configure as set_up
+
+    set_up(level)
 
 
 def _error(command: str, exc: Exception) -> None:
