@@ -101,6 +101,18 @@ def archive_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def archive_compact(args: argparse.Namespace) -> int:
+    from processors.archiver.compact import compact
+    from processors.archiver.errors import ArchiveError
+
+    try:
+        done = compact(_archive_dir(args))
+    except ArchiveError as exc:
+        raise CommandError(f"archive compact: {exc}") from exc
+    emit(args, done.as_dict(), f"{done.merges} folders merged: {done.files_before} files -> {done.files_after}")
+    return 0
+
+
 def _cell(value: Any, human: bool) -> Any:
     if isinstance(value, bytes | bytearray):
         return f"<{len(value)} bytes>" if human else base64.b64encode(value).decode()
@@ -246,6 +258,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait (default 60); exit 1 after")
     _common(p)
     p.set_defaults(func=archive_sync)
+    text = "merge each hour's small files into one, sorted by session (stop the archiver first)"
+    p = archive_sub.add_parser("compact", help=text, description=text)
+    _common(p)
+    p.set_defaults(func=archive_compact)
 
     text = "run SQL over the archive's DuckDB views (sessions, audio_chunks, turns, outputs, ...)"
     p = sub.add_parser("query", help=text, description=text)

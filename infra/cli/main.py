@@ -69,9 +69,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def configure(level: str) -> None:
-    """structlog's set-up (`infra.logs`), imported by commands that run, not by `--help`."""
-    from infra.logs import configure as set_up
+    """structlog's set-up (`infra.logs`), imported by commands that run, not by `--help`.
 
+    structlog imports rich, when installed, for its console renderer and pretty tracebacks (0.2-0.3 s);
+    `infra.logs` renders logfmt or JSON and uses neither, so rich is hidden while structlog loads
+    (a later `import rich` elsewhere works as usual).
+    """
+    hide_rich = "structlog" not in sys.modules and "rich" not in sys.modules
+    if hide_rich:
+        sys.modules["rich"] = None  # type: ignore[assignment]  # makes `import rich` raise ImportError
+    try:
+        from infra.logs import configure as set_up
+    finally:
+        if hide_rich:
+            del sys.modules["rich"]
     set_up(level)
 
 
