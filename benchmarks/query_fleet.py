@@ -9,7 +9,8 @@ Beside each, the same SQL run by plain DuckDB in a fresh process over the same f
 duckdb`, one `read_parquet` view per table, no de-duplication, no cache), and the ratio of the
 medians: what the command line costs over DuckDB itself. `report SESSION` is compared with the
 session query, `report --fleet` with the fleet aggregate (it also runs the turn-taking
-evaluation, `microturn eval --fleet`). Prints median, min and max over --runs, the load average
+evaluation, `microturn eval --fleet`). The command and its plain counterpart run in turn.
+Prints median, min and max over --runs, the load average
 before and after (the machine is shared: compare ratios within one run), and the import time of
 the command line (`python -X importtime`).
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import statistics
@@ -75,6 +77,18 @@ def timed(command: list[str], runs: int, timeout: float) -> list[float]:
 HEAVY = ("torch", "faust", "aiokafka", "matplotlib", "tritonclient", "numpy", "pyarrow", "rich", "structlog")
 
 
+def paired(args: list[str], plain: list[str], runs: int, timeout: float) -> tuple[list[float], list[float]]:
+    """`microturn ARGS` and the plain DuckDB program, run in turn (so both see the same load)."""
+    cli_times: list[float] = []
+    plain_times: list[float] = []
+    for _ in range(runs):
+        cli_times += timed([*MICROTURN, *args], 1, timeout)
+        plain_times += timed(plain, 1, timeout)
+        if math.isnan(cli_times[-1]):  # stopped at the timeout: once is enough
+            break
+    return cli_times, plain_times
+
+
 def import_time() -> tuple[float, list[str]]:
     """Seconds `import infra.cli.main` takes (`-X importtime`), and which of HEAVY it imports."""
     done = subprocess.run(
@@ -91,12 +105,12 @@ def import_time() -> tuple[float, list[str]]:
 
 
 def line(name: str, times: list[float], plain: list[float] | None, goal: float) -> str:
-    if any(t != t for t in times):
+    if any(math.isnan(t) for t in times):
         return f"{name:40s} stopped after the timeout (goal < {goal} s)"
     median = statistics.median(times)
     text = f"{name:40s} median {median:6.3f} s  min {min(times):6.3f}  max {max(times):6.3f}"
     text += f"  goal < {goal} s: {'met' if median < goal else 'MISSED'}"
-    if plain and not any(t != t for t in plain):
+    if plain and not any(math.isnan(t) for t in plain):
         p = statistics.median(plain)
         ratio = median / p
         text += (
@@ -124,7 +138,8 @@ def main() -> None:
         print(f"archive {archive}: {size / 2**20:.0f} MiB in {len(parquet)} Parquet files")
         seconds, heavy = import_time()
         print(
-            f"import infra.cli.main: {seconds:.3f} s (-X importtime); of {', '.join(HEAVY)} it imports: {heavy or 'none'}"
+            f"import infra.cli.main: {seconds:.3f} s (-X importtime); "
+            f"of {', '.join(HEAVY)} it imports: {heavy or 'none'}"
         )
         started = time.monotonic()
         first = subprocess.run(
@@ -139,34 +154,30 @@ def main() -> None:
         )
         print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n", flush=True)
         flags = ["--archive", str(archive)]
-        t = args.timeout
-        plain_session = timed([sys.executable, "-c", plain_script(archive, SESSION_SQL)], args.runs, t)
-        plain_fleet = timed([sys.executable, "-c", plain_script(archive, FLEET_SQL)], args.runs, t)
-        python = timed([sys.executable, "-c", "pass"], args.runs, t)
+        t, n = args.timeout, args.runs
+        plain_session = [sys.executable, "-c", plain_script(archive, SESSION_SQL)]
+        plain_fleet = [sys.executable, "-c", plain_script(archive, FLEET_SQL)]
+        python = timed([sys.executable, "-c", "pass"], n, t)
         rows = [
-            ("microturn --help (start-up alone)", timed([*MICROTURN, "--help"], args.runs, t), None, 0.3),
+            ("microturn --help (start-up alone)", timed([*MICROTURN, "--help"], n, t), None, 0.3),
             (
                 "microturn query: one session's turns",
-                timed([*MICROTURN, "query", "--json", SESSION_SQL, *flags], args.runs, t),
-                plain_session,
+                *paired(["query", "--json", SESSION_SQL, *flags], plain_session, n, t),
                 0.3,
             ),
             (
                 "microturn report SESSION --json",
-                timed([*MICROTURN, "report", SESSION, "--json", *flags], args.runs, t),
-                plain_session,
+                *paired(["report", SESSION, "--json", *flags], plain_session, n, t),
                 0.3,
             ),
             (
                 "microturn query: fleet aggregate",
-                timed([*MICROTURN, "query", "--json", FLEET_SQL, *flags], args.runs, t),
-                plain_fleet,
+                *paired(["query", "--json", FLEET_SQL, *flags], plain_fleet, n, t),
                 1.0,
             ),
             (
                 "microturn report --fleet --json",
-                timed([*MICROTURN, "report", "--fleet", "--json", *flags], args.runs, t),
-                plain_fleet,
+                *paired(["report", "--fleet", "--json", *flags], plain_fleet, n, t),
                 1.0,
             ),
         ]

@@ -27,9 +27,9 @@ from inference.errors import (
     TimedOut,
     Unavailable,
 )
-from inference.models import MODEL as MODEL
-from inference.models import MODELS as MODELS
-from inference.models import SESSION_MODEL_KEY as SESSION_MODEL_KEY
+from inference.models import MODEL as MODEL  # noqa: PLC0414  re-exported: defined without Triton's client
+from inference.models import MODELS as MODELS  # noqa: PLC0414
+from inference.models import SESSION_MODEL_KEY as SESSION_MODEL_KEY  # noqa: PLC0414
 from inference.network.turns import TurnInput
 from schemas.clock import TURN_SAMPLES
 

@@ -42,8 +42,8 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
 from processors.archiver.batch import EpochBatch
-from processors.archiver.compact import recover as recover_compaction
 from processors.archiver.checkpoint import Checkpoint, CheckpointStore
+from processors.archiver.compact import recover as recover_compaction
 from processors.archiver.durable import write_parquet
 from processors.archiver.errors import ArchiveError
 from processors.archiver.head_topic import read_head_records

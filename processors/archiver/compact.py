@@ -117,9 +117,9 @@ def compact(root: Path, min_files: int = 2) -> Compacted:
             merge = Merge(tuple(str(p.relative_to(root)) for p in inputs), str(output.relative_to(root)))
             write_bytes(root / STATE_DIR / f"compact-{uuid.uuid4().hex}.json", msgspec.json.encode(merge))
             _fault("after_record")
-            table = pa.concat_tables(
-                [pq.read_table(p, partitioning=None, schema=spec.schema) for p in inputs]
-            ).sort_by(SORT_KEYS)
+            table = pa.concat_tables([pq.read_table(p, partitioning=None, schema=spec.schema) for p in inputs]).sort_by(
+                SORT_KEYS
+            )
             write_parquet(output, table, spec.binary_columns)
             _fault("after_output")
             recover(root)  # the output exists: its inputs go, then the record

@@ -20,7 +20,9 @@ from processors.archiver.tables import TABLES
 from replay.analytics import connect
 from replay.audit.archived import load_session
 
-COMPACT = "import sys; from pathlib import Path; from processors.archiver.compact import compact; compact(Path(sys.argv[1]))"
+COMPACT = (
+    "import sys; from pathlib import Path; from processors.archiver.compact import compact; compact(Path(sys.argv[1]))"
+)
 
 
 def _archive(tmp_path: Path) -> Path:
@@ -46,7 +48,9 @@ def _compact(root: Path, fault: str = "") -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != FAULT_ENV}
     if fault:
         env[FAULT_ENV] = fault
-    return subprocess.run([sys.executable, "-c", COMPACT, str(root)], env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-c", COMPACT, str(root)], env=env, capture_output=True, text=True, check=False
+    )
 
 
 def _leftovers(root: Path) -> list[Path]:
