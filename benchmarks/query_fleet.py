@@ -149,7 +149,7 @@ def main() -> None:
             check=True,
         )
         print(
-            f"first command after a change (builds the view cache): {time.monotonic() - started:.2f} s, "
+            f"first command (builds the view cache if the archive changed): {time.monotonic() - started:.2f} s, "
             f"{json.loads(first.stdout)[0]['n']:,} outputs"
         )
         print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n", flush=True)
