@@ -27,15 +27,11 @@ from inference.errors import (
     TimedOut,
     Unavailable,
 )
+from inference.models import MODEL as MODEL  # noqa: PLC0414  re-exported: defined without Triton's client
+from inference.models import MODELS as MODELS  # noqa: PLC0414
+from inference.models import SESSION_MODEL_KEY as SESSION_MODEL_KEY  # noqa: PLC0414
 from inference.network.turns import TurnInput
 from schemas.clock import TURN_SAMPLES
-
-MODEL = "interaction"
-"""The model a session runs on unless its SessionStarted.metadata["model"] names another."""
-MODELS = ("interaction", "harness")
-"""The models of the repository a session may select (same Triton contract)."""
-SESSION_MODEL_KEY = "model"
-"""The SessionStarted.metadata key that selects a session's model (one of `MODELS`)."""
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,18 @@ def archive_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def archive_compact(args: argparse.Namespace) -> int:
+    from processors.archiver.compact import compact
+    from processors.archiver.errors import ArchiveError
+
+    try:
+        done = compact(_archive_dir(args))
+    except ArchiveError as exc:
+        raise CommandError(f"archive compact: {exc}") from exc
+    emit(args, done.as_dict(), f"{done.merges} folders merged: {done.files_before} files -> {done.files_after}")
+    return 0
+
+
 def _cell(value: Any, human: bool) -> Any:
     if isinstance(value, bytes | bytearray):
         return f"<{len(value)} bytes>" if human else base64.b64encode(value).decode()
@@ -155,7 +167,7 @@ def report(args: argparse.Namespace) -> int:
     try:
         if args.fleet:
             doc = fleet_report(con)
-            doc["turn_taking"] = _turn_taking(_archive_dir(args))
+            doc["turn_taking"] = _turn_taking(_archive_dir(args), args.turn_taking_sessions)
             emit(args, doc, describe_fleet(doc))
             return 0
         doc = session_report(con, args.session)
@@ -169,12 +181,15 @@ def report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _turn_taking(root: Path) -> dict[str, Any] | None:
-    """The fleet's headline turn-taking figures (`microturn eval --fleet`); None when no session has
-    both audio and outputs."""
+def _turn_taking(root: Path, latest: int) -> dict[str, Any] | None:
+    """The headline turn-taking figures (`microturn eval`) of the `latest` sessions that started
+    last: evaluation runs a VAD over each session's audio, so the fleet report bounds it (`microturn
+    eval --fleet` scores every session). None when `latest` is 0 or no session has audio and outputs."""
+    if latest <= 0:
+        return None
     from replay.evaluation.fleet import archived_sessions, evaluate_archive, headline
 
-    report_, _ = evaluate_archive(root, archived_sessions(root))
+    report_, _ = evaluate_archive(root, archived_sessions(root, latest))
     return headline(report_.as_dict()) if report_.sessions else None
 
 
@@ -248,6 +263,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait (default 60); exit 1 after")
     _common(p)
     p.set_defaults(func=archive_sync)
+    text = "merge each hour's small files into one, sorted by session (stop the archiver first)"
+    p = archive_sub.add_parser("compact", help=text, description=text)
+    _common(p)
+    p.set_defaults(func=archive_compact)
 
     text = "run SQL over the archive's DuckDB views (sessions, audio_chunks, turns, outputs, ...)"
     p = sub.add_parser("query", help=text, description=text)
@@ -263,6 +282,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("session", nargs="?", type=session_id_arg, help="the session id")
     p.add_argument("--fleet", action="store_true", help="aggregate over every archived session")
     p.add_argument("--png", metavar="FILE", help="also draw the session's timeline to this PNG")
+    p.add_argument(
+        "--turn-taking-sessions",
+        type=int,
+        default=20,
+        metavar="N",
+        help="--fleet: turn-taking headline over the N sessions that started last (default 20; 0: none; "
+        "`microturn eval --fleet` scores all)",
+    )
     _common(p)
     p.set_defaults(func=report)
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from infra.stack import Stack, StackSettings
 from schemas.errors import InvalidSessionId, MicroturnError
 from schemas.ids import check_session_id, escape_controls
+
+if TYPE_CHECKING:  # the stack (Kafka, Triton, numpy) is imported by the commands that use it, not by `--help`
+    from infra.stack import Stack
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -52,6 +54,8 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def stack_from(args: argparse.Namespace) -> Stack:
+    from infra.stack import Stack, StackSettings
+
     overrides: dict[str, Any] = {
         "state_dir": getattr(args, "state_dir", None),
         "kafka": getattr(args, "kafka", None),

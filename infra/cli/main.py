@@ -18,7 +18,6 @@ from infra.cli import (
     stream_commands,
 )
 from infra.cli.common import EXIT_BAD_INPUT
-from processors.logs import configure
 from schemas.errors import MicroturnError
 from schemas.ids import escape_controls
 
@@ -121,6 +120,24 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return code
+
+
+def configure(level: str) -> None:
+    """structlog's set-up (`processors.logs`), imported by commands that run, not by `--help`.
+
+    structlog imports rich, when installed, for its console renderer and pretty tracebacks (0.2-0.3 s);
+    `processors.logs` renders logfmt or JSON and uses neither, so rich is hidden while structlog loads
+    (a later `import rich` elsewhere works as usual).
+    """
+    hide_rich = "structlog" not in sys.modules and "rich" not in sys.modules
+    if hide_rich:
+        sys.modules["rich"] = None  # type: ignore[assignment]  # makes `import rich` raise ImportError
+    try:
+        from processors.logs import configure as set_up
+    finally:
+        if hide_rich:
+            del sys.modules["rich"]
+    set_up(level)
 
 
 def _error(args: argparse.Namespace, exc: MicroturnError) -> None:

@@ -6,7 +6,6 @@ import argparse
 from typing import Any
 
 from infra.cli.common import EXIT_DOWN, add_json_flag, add_stack_flags, emit, say_for, stack_from
-from infra.stack import down_parts
 
 
 def _human(status: dict[str, Any]) -> str:
@@ -41,6 +40,8 @@ def down(args: argparse.Namespace) -> int:
 def status(args: argparse.Namespace) -> int:
     """Exit 0 when everything `up` runs is up, EXIT_DOWN (7) when something is down (listed under "down")."""
     doc = stack_from(args).status()
+    from infra.stack import down_parts
+
     doc["down"] = down_parts(doc)
     human = _human(doc) + (f"\nDOWN: {', '.join(doc['down'])}" if doc["down"] else "")
     emit(args, doc, human)

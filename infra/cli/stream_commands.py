@@ -9,9 +9,9 @@ import statistics
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from inference.client import MODEL, MODELS, SESSION_MODEL_KEY
+from inference.models import MODEL, MODELS, SESSION_MODEL_KEY
 from infra.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_TRUNCATED,
@@ -26,9 +26,11 @@ from infra.cli.common import (
 )
 from schemas import Topics
 from streams.errors import SessionExists
-from streams.media import MediaError, TextLine, parse_text_arg, read_transcript
-from streams.publish import StreamSummary, publish_file
-from streams.tail import Captured, OutputTail, sessions_complete
+
+if TYPE_CHECKING:  # media decoding and Kafka clients are imported by the commands that use them, not by `--help`
+    from streams.media import TextLine
+    from streams.publish import StreamSummary
+    from streams.tail import Captured
 
 SAMPLE_CALL = Path(__file__).resolve().parents[2] / "streams" / "samples" / "call.wav"
 
@@ -47,6 +49,8 @@ async def _publish(
         if progress and turn % 25 == 0:
             print(f"\r{session_id}: {turn * 0.2:7.1f} s sent", end="", file=sys.stderr, flush=True)
 
+    from streams.publish import publish_file
+
     summary = await publish_file(
         bootstrap, Topics(prefix), path, session_id, realtime, texts, on_turn, new_session=True, metadata=metadata
     )
@@ -56,6 +60,8 @@ async def _publish(
 
 
 def _texts(args: argparse.Namespace) -> list[TextLine]:
+    from streams.media import parse_text_arg, read_transcript
+
     lines = [parse_text_arg(value) for value in args.text or []]
     if args.transcript:
         lines.extend(read_transcript(Path(args.transcript)))
@@ -85,6 +91,8 @@ def default_session_id(path: Path) -> str:
 
 
 def stream(args: argparse.Namespace) -> int:
+    from streams.media import MediaError
+
     """All input is checked before the first event is sent (exit 2, nothing published): the session
     id (its form, and that the log holds no session of that id), the text arguments and transcript,
     and the media file (probed)."""
@@ -133,6 +141,8 @@ def _percentile(values: list[float], q: float) -> float:
 async def _demo(
     bootstrap: str, prefix: str, path: Path, session_id: str, quiet: bool, timeout_s: float
 ) -> dict[str, Any]:
+    from streams.tail import OutputTail, sessions_complete
+
     topics = Topics(prefix)
 
     def line(c: Captured) -> None:
@@ -171,6 +181,8 @@ async def _demo(
 
 
 def demo(args: argparse.Namespace) -> int:
+    from streams.media import MediaError
+
     stack = stack_from(args)
     stack.up(say_for(args))
     bootstrap, _, prefix = endpoints(args)

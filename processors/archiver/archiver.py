@@ -43,6 +43,7 @@ from aiokafka.structs import ConsumerRecord
 
 from processors.archiver.batch import EpochBatch
 from processors.archiver.checkpoint import Checkpoint, CheckpointStore
+from processors.archiver.compact import recover as recover_compaction
 from processors.archiver.durable import write_parquet
 from processors.archiver.errors import ArchiveError
 from processors.archiver.head_topic import read_head_records
@@ -151,6 +152,7 @@ class Archiver:
     async def _resume(self) -> None:
         self.store.lock()
         self.checkpoint = self.store.recover()
+        recover_compaction(self.settings.archive_dir)  # a merge cut short: finished or undone
         topics = self.settings.topics
         walked = walk_heads(await read_head_records(self.settings.kafka, topics.audit), self.sealer.key)
         heads = {session_id: s.head for session_id, s in walked.items() if s.head is not None}

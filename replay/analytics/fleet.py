@@ -115,7 +115,8 @@ def describe_fleet(doc: dict[str, Any]) -> str:
     turn_taking = doc.get("turn_taking")
     if turn_taking:
         lines.append(
-            f"turn-taking       (microturn eval --fleet, {turn_taking['sessions']} sessions) pause takeover "
+            f"turn-taking       (the {turn_taking['sessions']} latest sessions; `microturn eval --fleet` for all) "
+            f"pause takeover "
             f"{turn_taking['pause_takeover_rate']}, smooth takeover {turn_taking['smooth_takeover_rate']} "
             f"latency {turn_taking['smooth_latency_s']} s, interruption yield {turn_taking['interruption_yield_rate']} "
             f"latency {turn_taking['interruption_latency_s']} s, "

@@ -13,19 +13,37 @@ Derived views describe the conversation's shape; see `replay.analytics.shape`.
 Every table view holds each event once: delivery is at least once and a session id may be reused
 by mistake, so the log can hold an event id twice; the first record by log offset is kept (the
 one consumers acted on), in the table views and so in every view and report built on them.
+
+Creating the views costs no file scan and no schema inference at each command: the file list
+and the column types are taken from `_analytics/views.json` under the archive root, a cache keyed
+by every table file's name, size and modification time (and by the table definitions' source
+files); when they change, the cache is rebuilt once (one narrow scan of the event ids) by the next
+command that connects. The event ids that occur twice are rare, so the cache lists the sessions
+that hold any; the table views apply the first-by-offset window to those sessions only and read
+every other session's rows as they are. An archive the user cannot write to is read the same way,
+the cache then being rebuilt in memory at every command.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from processors.archiver.files import table_files
-from processors.archiver.tables import TABLES
 from replay.analytics.shape import shape_views
 from replay.errors import ReplayError
+
+CACHE = Path("_analytics") / "views.json"
+"""The view cache, under the archive root (a `_` folder: not archive data, see `processors.archiver.files`)."""
+_CACHE_VERSION = 1
+_DEFINITIONS = ("processors.archiver.tables", "schemas.events", "schemas.arrow", "schemas.envelope")
+"""Modules that define the tables' columns: the cache is rebuilt when their source changes."""
 
 EVENT_VIEWS = {
     "audio_chunks": "audio_chunk",
@@ -49,26 +67,92 @@ FROM session_started s FULL OUTER JOIN session_ended e USING (session_id)
 """
 
 
-_FIRST_PER_EVENT = """
-SELECT * FROM {source}
-QUALIFY row_number() OVER (PARTITION BY session_id, event_id ORDER BY kafka_partition, kafka_offset) = 1
-"""
-"""One row per event id, the first by log offset. `session_id` leads the window's partition (an event
-id names its session) so that a filter on the session still reaches the Parquet scan."""
+_WINDOW = "PARTITION BY session_id, event_id ORDER BY kafka_partition, kafka_offset"
+"""One row per event id, the first by log offset (`session_id` leads: an event id names its session)."""
 
 
-def _fingerprints(files: list[Path]) -> set[str]:
-    """The schema fingerprints in the names of a table's files (`part-<epoch>-<fingerprint>-<id>.parquet`)."""
-    return {path.name.split("-")[2] if path.name.count("-") >= 3 else "" for path in files}
+def _sql_list(items: list[str]) -> str:
+    return "[" + ", ".join("'" + item.replace("'", "''") + "'" for item in items) + "]"
 
 
-def _sql_list(files: list[Path]) -> str:
-    return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+def _definitions_key() -> list[object]:
+    key: list[object] = []
+    for module in _DEFINITIONS:
+        spec = find_spec(module)
+        origin = spec.origin if spec else None
+        st = os.stat(origin) if origin else None
+        key.append([module, st.st_size, st.st_mtime_ns] if st else [module])
+    return key
 
 
-def _empty(schema: pa.Schema) -> pa.Table:
-    with_folders = schema.append(pa.field("date", pa.date32())).append(pa.field("hour", pa.int64()))
-    return with_folders.empty_table()
+def _files_key(files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in files:
+        st = path.stat()
+        digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _columns(con: duckdb.DuckDBPyConnection, name: str) -> list[list[str]]:
+    """(name, DuckDB type) of table `name`'s columns, from its Arrow schema plus the folder columns."""
+    import pyarrow as pa
+
+    from processors.archiver.tables import TABLES
+
+    schema = TABLES[name].schema.append(pa.field("date", pa.date32())).append(pa.field("hour", pa.int64()))
+    con.register("_schema_probe", schema.empty_table())
+    try:
+        return [[str(row[0]), str(row[1])] for row in con.execute("DESCRIBE _schema_probe").fetchall()]
+    finally:
+        con.unregister("_schema_probe")
+
+
+def _source(files: list[Path], columns: list[list[str]]) -> str:
+    """A SELECT over `files` with exactly `columns`; files of older schema versions are read by column
+    name, columns they lack being NULL."""
+    if not files:
+        return "SELECT " + ", ".join(f'NULL::{t} AS "{c}"' for c, t in columns) + " WHERE false"
+    fingerprints = {p.name.split("-")[2] if p.name.count("-") >= 3 else "" for p in files}
+    return (
+        f"SELECT * FROM read_parquet({_sql_list([str(f) for f in files])}, hive_partitioning = true, "
+        f"union_by_name = {len(fingerprints) > 1})"
+    )
+
+
+def _duplicated_sessions(con: duckdb.DuckDBPyConnection, source: str) -> list[str]:
+    rows = con.execute(
+        f"SELECT DISTINCT session_id FROM ({source}) GROUP BY session_id, event_id HAVING count(*) > 1 ORDER BY 1"
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def _load_cache(root: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads((root / CACHE).read_text())
+    except (OSError, ValueError):
+        return {}
+    ok = isinstance(doc, dict) and doc.get("version") == _CACHE_VERSION and isinstance(doc.get("tables"), dict)
+    return doc if ok else {}
+
+
+def _save_cache(root: Path, doc: dict[str, Any]) -> None:
+    """Write the cache atomically; an archive the user cannot write to is left as it is."""
+    path = root / CACHE
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(exist_ok=True)
+        tmp.write_text(json.dumps(doc))
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def _table_names(cached: dict[str, Any]) -> list[str]:
+    if cached.get("definitions") == _definitions_key():
+        return list(cached["tables"])
+    from processors.archiver.tables import TABLES
+
+    return list(TABLES)
 
 
 def connect(root: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection:
@@ -76,20 +160,36 @@ def connect(root: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection
     if not root.is_dir():
         raise ReplayError(f"no archive at {root}: start an archiver (`microturn archive run`) or pass --archive")
     con = duckdb.connect(config={"threads": threads} if threads else {})
-    for name, spec in TABLES.items():
-        files = table_files(root, name)  # the very files the audit verifier checks
-        schemas = _fingerprints(files)
-        if schemas:  # files of several schema versions are read by column name, older ones padded with NULLs
-            con.execute(
-                f"CREATE VIEW {name} AS SELECT * FROM read_parquet({_sql_list(files)}, hive_partitioning = true, "
-                f"union_by_name = {len(schemas) > 1})"
-            )
-        else:  # no files yet: an empty view with the same columns, so queries still bind
-            con.register(f"_empty_{name}", _empty(spec.schema))
-            con.execute(f"CREATE VIEW {name} AS SELECT * FROM _empty_{name}")
-    for name in TABLES:  # de-duplicated under the table's own name
-        con.execute(f"ALTER VIEW {name} RENAME TO _archived_{name}")
-        con.execute(f"CREATE VIEW {name} AS {_FIRST_PER_EVENT.format(source=f'_archived_{name}')}")
+    cached = _load_cache(root)
+    fresh = cached.get("definitions") == _definitions_key()
+    doc: dict[str, Any] = {"version": _CACHE_VERSION, "definitions": _definitions_key(), "tables": {}}
+    changed = not fresh
+    try:
+        for name in _table_names(cached):
+            files = table_files(root, name)  # the very files the audit verifier checks
+            key = _files_key(files)
+            entry = cached["tables"].get(name) if fresh else None
+            if not isinstance(entry, dict) or entry.get("files") != key:
+                columns = entry["columns"] if isinstance(entry, dict) else _columns(con, name)
+                entry = {"files": key, "columns": columns, "duplicated": None}
+                entry["duplicated"] = _duplicated_sessions(con, _source(files, columns))
+                changed = True
+            doc["tables"][name] = entry
+            con.execute(f"CREATE VIEW _archived_{name} AS {_source(files, entry['columns'])}")
+            dup = entry["duplicated"]
+            if dup:  # the first record per event id, for the few sessions that hold an id twice
+                con.execute(
+                    f"CREATE VIEW {name} AS SELECT * FROM _archived_{name} WHERE session_id NOT IN "
+                    f"(SELECT unnest({_sql_list(dup)})) UNION ALL (SELECT * FROM _archived_{name} WHERE session_id "
+                    f"IN (SELECT unnest({_sql_list(dup)})) QUALIFY row_number() OVER ({_WINDOW}) = 1)"
+                )
+            else:
+                con.execute(f"CREATE VIEW {name} AS SELECT * FROM _archived_{name}")
+    except duckdb.Error as exc:
+        con.close()
+        raise ReplayError(f"reading the archive at {root} failed: {exc}") from exc
+    if changed:
+        _save_cache(root, doc)
     for view, table in EVENT_VIEWS.items():
         con.execute(f"CREATE VIEW {view} AS SELECT * FROM {table}")
     con.execute(_SESSIONS)

@@ -15,13 +15,22 @@ from replay.session.sources import from_archive
 log = structlog.get_logger(__name__)
 
 
-def archived_sessions(root: Path) -> list[str]:
-    """Ids of every session the archive at `root` holds, sorted."""
+def archived_sessions(root: Path, latest: int | None = None) -> list[str]:
+    """Ids of every session the archive at `root` holds, sorted; with `latest`, only the `latest`
+    sessions that started last."""
     from replay.analytics import connect
 
     con = connect(root)
     try:
-        return [str(row[0]) for row in con.execute("SELECT DISTINCT session_id FROM sessions ORDER BY 1").fetchall()]
+        if latest is None:
+            rows = con.execute("SELECT DISTINCT session_id FROM sessions ORDER BY 1").fetchall()
+        else:
+            rows = con.execute(
+                "SELECT session_id FROM (SELECT session_id, max(started_at) AS t FROM sessions GROUP BY 1) "
+                "ORDER BY t DESC NULLS LAST, session_id LIMIT ?",
+                [latest],
+            ).fetchall()
+        return sorted(str(row[0]) for row in rows)
     finally:
         con.close()
 

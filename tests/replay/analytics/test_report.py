@@ -41,7 +41,12 @@ def test_fleet_report_aggregates_every_session(archived: Archived, cli: Cli) -> 
     assert doc["dead_letters"]["count"] == archived.dead_letters_logged() and doc["pipeline_ms"]["p50"] > 0
     assert doc["turn_taking"]["sessions"] == 2  # the headline of `eval --fleet`
     code, out, _ = cli("report", "--fleet", *archived.cli_flags())
-    assert code == 0 and "talk-over ratio" in out and "turn-taking       (microturn eval --fleet, 2 sessions)" in out
+    assert code == 0 and "talk-over ratio" in out
+    assert "turn-taking       (the 2 latest sessions; `microturn eval --fleet` for all)" in out
+    code, out, _ = cli("report", "--fleet", "--json", "--turn-taking-sessions", "1", *archived.cli_flags())
+    assert code == 0 and json.loads(out)["turn_taking"]["sessions"] == 1  # bounded: a VAD runs per session
+    code, out, _ = cli("report", "--fleet", "--json", "--turn-taking-sessions", "0", *archived.cli_flags())
+    assert code == 0 and json.loads(out)["turn_taking"] is None
     code, _, err = cli("report", "nobody", *archived.cli_flags())
     assert code == 1 and "not in the archive" in err
     assert cli("report", *archived.cli_flags())[0] == 2

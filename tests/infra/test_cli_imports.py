@@ -1,0 +1,31 @@
+"""The command line imports only what a command uses: `--help` and `query` load no Kafka client,
+no Triton client, no torch, no plotting (start-up time; see benchmarks/query_fleet.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks.query_archive_data import write_batch
+
+HEAVY = ("torch", "faust", "aiokafka", "matplotlib", "tritonclient", "av", "rich")
+
+
+def _imported(code: str) -> list[str]:
+    probe = f"import sys\n{code}\nprint(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return list(eval(done.stdout.strip().splitlines()[-1]))
+
+
+def test_help_imports_nothing_heavy() -> None:
+    code = "from infra.cli.main import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass"
+    assert _imported(code) == []
+
+
+def test_query_imports_nothing_heavy(tmp_path: Path) -> None:
+    root = tmp_path / "archive"
+    write_batch(root, 0, sessions=2, turns=20, seed=0)
+    args = ["query", "--json", "SELECT count(*) FROM turns", "--archive", str(root)]
+    code = f"from infra.cli.main import main\nassert main({args!r}) == 0"
+    assert _imported(code) == []

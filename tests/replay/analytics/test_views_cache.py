@@ -1,0 +1,84 @@
+"""The view cache (`_analytics/views.json`): views cost no scan once built, and never serve stale rows."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from benchmarks.query_archive_data import write_batch
+from replay.analytics import connect
+from replay.analytics.views import CACHE
+
+
+def _archive(tmp_path: Path) -> Path:
+    root = tmp_path / "archive"
+    write_batch(root, 0, sessions=3, turns=40, seed=1)
+    return root
+
+
+def _counts(root: Path) -> tuple[object, ...]:
+    con = connect(root)
+    try:
+        row = con.execute(
+            "SELECT (SELECT count(*) FROM outputs), (SELECT count(*) FROM sessions), "
+            "(SELECT max(kafka_offset) FROM outputs WHERE session_id = 's0000001')"
+        ).fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    return tuple(row)
+
+
+def test_a_file_added_after_the_cache_was_built_is_read_and_deduplicated(tmp_path: Path) -> None:
+    root = _archive(tmp_path)
+    before = _counts(root)
+    assert before[:2] == (120, 3) and (root / CACHE).is_file()
+    # the same outputs again, later in the log (a redelivery), in a new file of the same folder
+    [path] = (root / "model_output").rglob("*.parquet")
+    table = pq.read_table(path, partitioning=None)
+    index = table.schema.get_field_index("kafka_offset")
+    later = table.set_column(
+        index, table.schema.field(index), pc.add(table.column(index), pa.scalar(1_000_000, pa.int64()))
+    )
+    pq.write_table(later, path.with_name(path.name.replace("-bench", "-redelivered")))
+    assert _counts(root) == before  # every event once, the first by offset kept
+    con = connect(root)
+    try:
+        assert con.execute("SELECT count(*) FROM _archived_model_output").fetchone() == (240,)
+    finally:
+        con.close()
+
+
+def test_a_removed_file_is_not_read_from_the_cache(tmp_path: Path) -> None:
+    root = _archive(tmp_path)
+    assert _counts(root)[0] == 120
+    for path in (root / "model_output").rglob("*.parquet"):
+        path.unlink()
+    assert _counts(root)[0] == 0
+
+
+def test_a_corrupt_or_unwritable_cache_changes_nothing(tmp_path: Path) -> None:
+    root = _archive(tmp_path)
+    expected = _counts(root)
+    (root / CACHE).write_text("{not json")
+    assert _counts(root) == expected
+    (root / CACHE).unlink()
+    (root / CACHE).mkdir()  # cannot be replaced by a file: the views are built in memory
+    assert _counts(root) == expected
+
+
+def test_views_over_a_cached_archive_import_no_arrow_and_infer_no_schema(tmp_path: Path) -> None:
+    root = _archive(tmp_path)
+    _counts(root)
+    probe = (
+        "import sys; from pathlib import Path; from replay.analytics import connect; "
+        f"con = connect(Path({str(root)!r})); print(con.execute('SELECT count(*) FROM video_frames').fetchone()[0], "
+        "sorted(m for m in ('pyarrow', 'numpy', 'processors.archiver.tables') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "[]"]
