@@ -16,7 +16,7 @@ async def _create(bootstrap: str, topics: Topics) -> list[str]:
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [spec for spec in topics.specs() if spec.name not in existing]
+        wanted = [spec for spec in (*topics.specs(), topics.checkpoint_spec()) if spec.name not in existing]
         if wanted:
             response = await admin.create_topics(
                 [NewTopic(s.name, s.partitions, 1, topic_configs=dict(s.config)) for s in wanted]

@@ -96,6 +96,26 @@ class Topics:
     def audit(self) -> str:
         return f"{self.prefix}.audit"
 
+    @property
+    def checkpoints(self) -> str:
+        """Workers' per-partition state checkpoints (`processors.checkpoint`); not in `specs()`:
+        not an event topic, so neither archived nor read by consumers of events."""
+        return f"{self.prefix}.checkpoints"
+
+    def checkpoint_spec(self) -> TopicSpec:
+        """The checkpoints topic: one partition, compacted by key (a partition number), so it holds
+        about one record per partition; small segments so compaction keeps up."""
+        return TopicSpec(
+            self.checkpoints,
+            1,
+            {
+                "cleanup.policy": "compact",
+                "segment.ms": str(60_000),
+                "min.cleanable.dirty.ratio": "0.1",
+                "max.message.bytes": str(8 * _TURN_MAX_BYTES),
+            },
+        )
+
     def specs(self) -> tuple[TopicSpec, ...]:
         """Every topic of the set with its partitions and configs."""
         p = self.partitions

@@ -6,6 +6,7 @@ and the tests all read the log through `read_topics`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -47,12 +48,14 @@ async def read_topics(
     partitions: int = PARTITIONS,
     session_id: str | None = None,
     only_partition: int | None = None,
+    start: Mapping[tuple[str, int], int] | None = None,
 ) -> list[LogRecord]:
     """Every record of `topics` up to the end offsets at call time, per partition in offset order.
 
     With `session_id`, only records keyed by that session, read from its partition alone (same key,
     same partitioner, same count on every session-keyed topic); with `only_partition`, only that
-    partition of each topic.
+    partition of each topic; `start` maps (topic, partition) to the offset to read it from (the
+    others are read from their beginning).
     """
     if session_id is not None and only_partition is None:
         only_partition = session_partition(session_id, partitions)
@@ -69,14 +72,18 @@ async def read_topics(
         assigned = [TopicPartition(t, p) for t in topics for p in numbers]
         consumer.assign(assigned)
         ends = await consumer.end_offsets(assigned)
+        first = {tp: (start or {}).get((tp.topic, tp.partition), 0) for tp in assigned}
+        for tp, offset in first.items():
+            if 0 < offset < ends[tp]:
+                consumer.seek(tp, offset)
         key = session_id.encode() if session_id is not None else None
         out: list[LogRecord] = []
-        remaining = {tp for tp in assigned if ends[tp] > 0}
+        remaining = {tp for tp in assigned if ends[tp] > first[tp]}
         while remaining:
             batches = await consumer.getmany(*remaining, timeout_ms=1000)
             for tp, records in batches.items():
                 for r in records:
-                    if r.offset < ends[tp] and (key is None or r.key == key):
+                    if first[tp] <= r.offset < ends[tp] and (key is None or r.key == key):
                         value = r.value or b""
                         try:
                             event: Event | None = decode(value)
