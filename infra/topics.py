@@ -11,7 +11,7 @@ from infra.errors import SetupError
 from schemas import Topics
 
 
-async def _create(bootstrap: str, topics: Topics) -> list[str]:
+async def _create(bootstrap: str, topics: Topics, replication_factor: int) -> list[str]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -19,7 +19,7 @@ async def _create(bootstrap: str, topics: Topics) -> list[str]:
         wanted = [spec for spec in (*topics.specs(), topics.checkpoint_spec()) if spec.name not in existing]
         if wanted:
             response = await admin.create_topics(
-                [NewTopic(s.name, s.partitions, 1, topic_configs=dict(s.config)) for s in wanted]
+                [NewTopic(s.name, s.partitions, replication_factor, topic_configs=dict(s.config)) for s in wanted]
             )
             for name, code, message in getattr(response, "topic_errors", ()):
                 if code not in (0, TopicAlreadyExistsError.errno):
@@ -42,6 +42,7 @@ async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], timeou
         await asyncio.sleep(0.1)
 
 
-def ensure_topics(bootstrap: str, topics: Topics) -> list[str]:
-    """Create every topic of `topics` that does not exist yet; the names created."""
-    return asyncio.run(_create(bootstrap, topics))
+def ensure_topics(bootstrap: str, topics: Topics, replication_factor: int = 1) -> list[str]:
+    """Create every topic of `topics` that does not exist yet, with `topics.partitions` partitions
+    and `replication_factor` replicas (both fixed from then on); the names created."""
+    return asyncio.run(_create(bootstrap, topics, replication_factor))

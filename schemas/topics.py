@@ -97,6 +97,21 @@ class Topics:
         return f"{self.prefix}.audit"
 
     @property
+    def session_keyed(self) -> tuple[str, ...]:
+        """The topics keyed by session id: they must all have the same partition count."""
+        return (
+            self.session,
+            self.audio,
+            self.video,
+            self.text,
+            self.playback,
+            self.background_results,
+            self.background_tasks,
+            self.turns,
+            self.output,
+        )
+
+    @property
     def checkpoints(self) -> str:
         """Workers' per-partition state checkpoints (`processors.checkpoint`); not in `specs()`:
         not an event topic, so neither archived nor read by consumers of events."""

@@ -85,7 +85,9 @@ class OutputTail:
             await self._consumer.start()
             if self._topic not in await self._consumer.topics():
                 raise TailError(f"output topic {self._topic} does not exist: run `microturn up` first")
-            assigned = [TopicPartition(self._topic, p) for p in range(self._partitions)]
+            # The broker's partition count, not an assumed one (`--partitions` sets it at creation).
+            count = len(self._consumer.partitions_for_topic(self._topic) or ()) or self._partitions
+            assigned = [TopicPartition(self._topic, p) for p in range(count)]
             self._consumer.assign(assigned)
             await self._consumer.seek_to_end(*assigned)
             for tp in assigned:  # resolve the end offsets now, before anything is streamed
