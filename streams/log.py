@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
@@ -43,6 +44,17 @@ def session_partition(session_id: str, partitions: int) -> int:
     return int(DefaultPartitioner()(session_key(session_id), every, every))
 
 
+async def cluster_metadata(consumer: AIOKafkaConsumer) -> Any:
+    """The cluster's topics and partitions, in one request (aiokafka's `topics()` fetches the same
+    but keeps only the names; its `partitions_for_topic` knows only topics it was asked to track)."""
+    return await consumer._client.fetch_all_metadata()
+
+
+def partitions_of(cluster: Any, topic: str) -> int:
+    """How many partitions `topic` has in `cluster` (0: not there)."""
+    return len(cluster.partitions_for_topic(topic) or ())
+
+
 def _partitions(count: int, session_id: str | None, only_partition: int | None) -> Sequence[int]:
     """Which of a topic's `count` partitions `read_topics` reads."""
     if only_partition is not None:
@@ -73,14 +85,15 @@ async def read_topics(
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
     try:
-        existing = await consumer.topics()
+        cluster = await cluster_metadata(consumer)
+        existing = cluster.topics()
         missing = [t for t in topics if t not in existing]
         if missing:
             raise TopicMissing(f"topics {missing} do not exist on {bootstrap}: run `microturn up` first")
         assigned = [
             TopicPartition(t, p)
             for t in topics
-            for p in _partitions(len(consumer.partitions_for_topic(t) or ()) or partitions, session_id, only_partition)
+            for p in _partitions(partitions_of(cluster, t) or partitions, session_id, only_partition)
         ]
         consumer.assign(assigned)
         ends = await consumer.end_offsets(assigned)
@@ -118,11 +131,11 @@ async def partition_count(bootstrap: str, topics: Topics) -> int:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        existing = await consumer.topics()
-        missing = [t for t in topics.session_keyed if t not in existing]
+        cluster = await cluster_metadata(consumer)
+        missing = [t for t in topics.session_keyed if t not in cluster.topics()]
         if missing:
             raise TopicMissing(f"topics {missing} do not exist on {bootstrap}: run `microturn up` first")
-        counts = {t: len(consumer.partitions_for_topic(t) or ()) for t in topics.session_keyed}
+        counts = {t: partitions_of(cluster, t) for t in topics.session_keyed}
     finally:
         await consumer.stop()
     if len(set(counts.values())) != 1:

@@ -32,6 +32,7 @@ from schemas import DecodeError, ModelOutput, decode
 from schemas.codec import session_key
 from schemas.topics import PARTITIONS
 from streams.errors import StreamsError
+from streams.log import cluster_metadata, partitions_of
 
 
 class TailError(StreamsError):
@@ -83,10 +84,11 @@ class OutputTail:
         """Connect and resolve the end offset of every partition; TailError if that fails."""
         try:
             await self._consumer.start()
-            if self._topic not in await self._consumer.topics():
+            cluster = await cluster_metadata(self._consumer)
+            if self._topic not in cluster.topics():
                 raise TailError(f"output topic {self._topic} does not exist: run `microturn up` first")
             # The broker's partition count, not an assumed one (`--partitions` sets it at creation).
-            count = len(self._consumer.partitions_for_topic(self._topic) or ()) or self._partitions
+            count = partitions_of(cluster, self._topic) or self._partitions
             assigned = [TopicPartition(self._topic, p) for p in range(count)]
             self._consumer.assign(assigned)
             await self._consumer.seek_to_end(*assigned)
