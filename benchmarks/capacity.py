@@ -1,9 +1,10 @@
 """Real-time capacity: how many simultaneous Twilio calls the whole stack answers in time.
 
-The stack is the one `microturn up` runs (Kafka, Triton with the served checkpoint, --workers
-worker processes and the archiver), started in a temporary state dir, plus `microturn serve
-twilio` as its own process: the front door. Nothing is switched off. Each level places N calls
-at once from separate caller processes (`benchmarks.capacity_callers`, at most
+The stack is the one `microturn up` runs (Kafka, --tritons Triton servers with the served
+checkpoint (Triton's statistics below are the first server's), --workers worker processes and
+the archiver), started in a temporary state dir, plus `microturn serve twilio` as its own
+process: the front door. Nothing is switched off. Each level places N calls at once from
+separate caller processes (`benchmarks.capacity_callers`, at most
 --calls-per-process each), so the callers never share the server's event loop. A call streams
 --seconds of a caller who talks 0.6 s of every 1.2 s as 20 ms mu-law frames in real time, then
 1 s of silence, and plays back what comes like Twilio's media buffer. Calls start spread over
@@ -379,6 +380,7 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--levels", default="1,5,10,20,50,100", help="simultaneous calls per level, ascending")
     parser.add_argument("--seconds", type=float, default=10.0, help="caller audio per call (default 10 s)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes, as `microturn up --workers`")
+    parser.add_argument("--tritons", type=int, default=1, help="local Triton servers, as `microturn up --tritons`")
     parser.add_argument("--calls-per-process", type=int, default=50, help="calls per caller process (default 50)")
     parser.add_argument("--keep-going", action="store_true", help="run every level even after one fails")
     parser.add_argument("--warmup-calls", type=int, default=10, help="calls of the unreported warm-up level (10)")
@@ -405,7 +407,12 @@ def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
     prefix = f"cap-{uuid.uuid4().hex[:6]}"
     state_dir = tmp / "stack"
     settings = StackSettings.from_env(
-        state_dir=state_dir, cache_dir=CACHE, topic_prefix=prefix, workers=args.workers, archivers=1
+        state_dir=state_dir,
+        cache_dir=CACHE,
+        topic_prefix=prefix,
+        workers=args.workers,
+        tritons=args.tritons,
+        archivers=1,
     )
     stack = Stack(settings)
     server = None
@@ -417,6 +424,8 @@ def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
         processes = {"kafka": status["kafka"]["pid"], "ingress server": server.pid}
         processes.update({w["name"]: w["pid"] for w in status["workers"]})
         processes.update({a["name"]: a["pid"] for a in status.get("archivers", [])})
+        # Servers after the first: their CPU with their stubs (the first one's is split out).
+        processes.update({f"triton-{i}": t["pid"] for i, t in enumerate(status["tritons"][1:], start=1)})
         target = Target(
             url, token, bootstrap, Topics(prefix), status["triton"]["http"], processes, status["triton"]["pid"]
         )
@@ -449,6 +458,7 @@ def main() -> None:
         f"{platform.python_version()}",
         "seconds_per_call": args.seconds,
         "workers": args.workers,
+        "tritons": args.tritons,
         "levels": docs,
         "result": conclusion(docs),
     }

@@ -7,6 +7,7 @@ dir is kept, a dead worker is restarted. `down` stops exactly the processes `up`
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -20,9 +21,13 @@ from processors.logs import FILE_ENV as LOG_FILE_ENV
 from processors.settings import default_state_dir
 from schemas import Topics
 from schemas.errors import ConfigError
+from schemas.topics import PARTITIONS
+from streams.log import partition_count
 from streams.metrics import PORT_ENV as METRICS_PORT_ENV
 
 WORKER_MARKER = "processors"
+MAX_PARTITIONS = 256
+"""More partitions than workers could ever use only slow recovery and the broker down."""
 MAX_WORKERS = 64
 """More workers than partitions sit idle; 64 bounds what a typo can start."""
 MAX_TRITONS = 8
@@ -60,12 +65,21 @@ class StackSettings:
     """Local Triton servers to run when none is given (1..8; $MICROTURN_TRITONS, `up --tritons`)."""
     archivers: int = 0
     """Archiver processes to run (0 or 1: one per archive root); `microturn up` runs one."""
+    partitions: int | None = None
+    """Partition count of the topics `up` creates ($MICROTURN_PARTITIONS, `up --partitions`; None:
+    4); existing topics keep theirs, and `up` refuses when they differ from it."""
+    replication_factor: int = 1
+    """Replicas of each topic `up` creates ($MICROTURN_REPLICATION_FACTOR, `up --replication-factor`)."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.workers <= MAX_WORKERS:
             raise ConfigError(f"stack settings: workers must be 1..{MAX_WORKERS}; got {self.workers}")
         if not 1 <= self.tritons <= MAX_TRITONS:
             raise ConfigError(f"stack settings: tritons must be 1..{MAX_TRITONS}; got {self.tritons}")
+        if self.partitions is not None and not 1 <= self.partitions <= MAX_PARTITIONS:
+            raise ConfigError(f"stack settings: partitions must be 1..{MAX_PARTITIONS}; got {self.partitions}")
+        if not 1 <= self.replication_factor <= 16:
+            raise ConfigError(f"stack settings: replication factor must be 1..16; got {self.replication_factor}")
         if self.archivers not in (0, 1):
             raise ConfigError(f"stack settings: archivers must be 0 or 1; got {self.archivers}")
 
@@ -80,6 +94,8 @@ class StackSettings:
             "workers": _int_env("MICROTURN_WORKERS", 1),
             "tritons": _int_env("MICROTURN_TRITONS", 1),
             "archivers": _int_env("MICROTURN_ARCHIVERS", 1),
+            "partitions": _int_env("MICROTURN_PARTITIONS", 0) or None,
+            "replication_factor": _int_env("MICROTURN_REPLICATION_FACTOR", 1),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -114,9 +130,18 @@ class Stack:
         self._save(state)
         from infra.topics import ensure_topics  # aiokafka's admin client, only when needed
 
-        created = ensure_topics(state["kafka"]["bootstrap"], Topics(s.topic_prefix))
+        bootstrap = state["kafka"]["bootstrap"]
+        topics = Topics(s.topic_prefix, s.partitions or PARTITIONS)
+        created = ensure_topics(bootstrap, topics, s.replication_factor)
         if created:
-            say(f"created {len(created)} topics under {s.topic_prefix}.*")
+            say(f"created {len(created)} topics under {s.topic_prefix}.* ({topics.partitions} partitions)")
+        count = asyncio.run(partition_count(bootstrap, topics))  # ConfigError when they disagree
+        if s.partitions is not None and count != s.partitions:
+            raise ConfigError(
+                f"stack settings: expected {s.partitions} partitions (--partitions); the topics under "
+                f"{s.topic_prefix!r} exist with {count}, and a keyed topic's count cannot change without "
+                "moving its sessions: use another --topic-prefix, or leave --partitions out"
+            )
         known = state.get("tritons") or ([state["triton"]] if state.get("triton") else [])
         state["tritons"] = self._up_tritons(known, say)
         state["triton"] = state["tritons"][0]

@@ -9,18 +9,19 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from infra.errors import SetupError
 from schemas import Topics
+from schemas.topics import PARTITIONS
 from streams.kafka_security import aiokafka_options
 
 
-async def _create(bootstrap: str, topics: Topics, replication: int = 1) -> list[str]:
+async def _create(bootstrap: str, topics: Topics, replication_factor: int) -> list[str]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **aiokafka_options())
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [spec for spec in topics.specs() if spec.name not in existing]
+        wanted = [spec for spec in (*topics.specs(), topics.checkpoint_spec()) if spec.name not in existing]
         if wanted:
             response = await admin.create_topics(
-                [NewTopic(s.name, s.partitions, replication, topic_configs=dict(s.config)) for s in wanted]
+                [NewTopic(s.name, s.partitions, replication_factor, topic_configs=dict(s.config)) for s in wanted]
             )
             for name, code, message in getattr(response, "topic_errors", ()):
                 if code not in (0, TopicAlreadyExistsError.errno):
@@ -43,14 +44,16 @@ async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], timeou
         await asyncio.sleep(0.1)
 
 
-def ensure_topics(bootstrap: str, topics: Topics, replication: int = 1) -> list[str]:
-    """Create every topic of `topics` that does not exist yet (`replication` copies); the names created."""
-    return asyncio.run(_create(bootstrap, topics, replication))
+def ensure_topics(bootstrap: str, topics: Topics, replication_factor: int = 1) -> list[str]:
+    """Create every topic of `topics` that does not exist yet, with `topics.partitions` partitions
+    and `replication_factor` replicas (both fixed from then on); the names created."""
+    return asyncio.run(_create(bootstrap, topics, replication_factor))
 
 
 def main() -> int:
     """`python -m infra.topics`: create the topics on $MICROTURN_KAFKA under $MICROTURN_TOPIC_PREFIX with
-    $MICROTURN_TOPIC_REPLICATION copies (default 1); the deployment's topic-creation job. Idempotent."""
+    $MICROTURN_PARTITIONS partitions (default 4) and $MICROTURN_REPLICATION_FACTOR replicas (default 1);
+    the deployment's topic-creation job. Idempotent."""
     import os
     import sys
 
@@ -60,13 +63,14 @@ def main() -> int:
     configure(os.environ.get("MICROTURN_LOG_LEVEL", "info"))
     try:
         bootstrap = os.environ.get("MICROTURN_KAFKA", "")
-        replication = os.environ.get("MICROTURN_TOPIC_REPLICATION", "1")
-        if not bootstrap or not replication.isdigit() or int(replication) < 1:
+        replication = os.environ.get("MICROTURN_REPLICATION_FACTOR", "1")
+        partitions = os.environ.get("MICROTURN_PARTITIONS", str(PARTITIONS))
+        if not bootstrap or not (replication.isdigit() and int(replication) >= 1) or not partitions.isdigit():
             raise ConfigError(
-                "expected MICROTURN_KAFKA (host:port) and MICROTURN_TOPIC_REPLICATION >= 1; "
-                f"got {bootstrap or 'no MICROTURN_KAFKA'} and {replication!r}"
+                "expected MICROTURN_KAFKA (host:port), MICROTURN_REPLICATION_FACTOR >= 1 and MICROTURN_PARTITIONS "
+                f">= 1; got {bootstrap or 'no MICROTURN_KAFKA'}, {replication!r} and {partitions!r}"
             )
-        topics = Topics(os.environ.get("MICROTURN_TOPIC_PREFIX", "microturn"))
+        topics = Topics(os.environ.get("MICROTURN_TOPIC_PREFIX", "microturn"), max(1, int(partitions)))
         created = ensure_topics(bootstrap, topics, int(replication))
     except MicroturnError as exc:
         print(f"topics: {exc}", file=sys.stderr)

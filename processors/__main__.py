@@ -7,6 +7,8 @@ partition's first record arrives (`processors.recovery`).
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import os
 
@@ -15,9 +17,13 @@ import mode.loop
 import structlog
 
 from processors.app import create_app
+from processors.errors import ConfigError
 from processors.logs import configure, route_stdlib
 from processors.settings import WorkerSettings
+from schemas import Topics
 from streams import metrics, tracing
+from streams.errors import TopicMissing
+from streams.log import partition_count
 
 
 class Worker(faust.Worker):  # type: ignore[misc]
@@ -43,11 +49,21 @@ def main() -> None:
     mode.loop.use("uvloop")  # a worker's time goes to its event loop's socket work (docs/performance.md)
     configure()
     settings = WorkerSettings.from_env()
+    try:  # the broker's partition count, once: every session -> partition mapping uses it
+        count = asyncio.run(partition_count(settings.kafka, settings.topics))
+    except (ConfigError, TopicMissing) as exc:
+        structlog.get_logger(__name__).error("worker_refuses_to_start", error=str(exc))
+        raise SystemExit(2) from exc
+    settings = dataclasses.replace(settings, topics=Topics(settings.topics.prefix, count))
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     metrics.serve_metrics()
     tracing.setup("worker")
     structlog.get_logger(__name__).info(
-        "worker_starting", kafka=settings.kafka, triton=settings.triton, topic_prefix=settings.topics.prefix
+        "worker_starting",
+        kafka=settings.kafka,
+        triton=settings.triton,
+        topic_prefix=settings.topics.prefix,
+        partitions=settings.topics.partitions,
     )
     worker = Worker(create_app(settings), loglevel="warning", redirect_stdouts=False)
     worker.ready_file = str(settings.state_dir / "ready")

@@ -7,8 +7,9 @@ described in `processors.app`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -22,10 +23,18 @@ from inference.pool import ServerPool
 from processors.assembler import INPUT_TYPES, SessionAssembly, TurnAssembler
 from processors.background import BackgroundAgent, SessionFacts
 from processors.background.llm import ChatCompletions
+from processors.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    checkpoint_key,
+    encode_checkpoint,
+    end_offsets,
+    read_checkpoints,
+)
 from processors.deadletter import dead_letter
 from processors.interaction import Interaction
 from processors.lanes import Lanes
-from processors.recovery import answered_in_partition, first_per_turn, load_partition
+from processors.recovery import answered_in_partition, first_per_turn, input_topics, load_partition
 from processors.settings import WorkerSettings
 from schemas import (
     BackgroundResult,
@@ -44,6 +53,18 @@ from streams.log import read_topics, session_partition
 
 log = structlog.get_logger(__name__)
 E = TypeVar("E", bound=Event)
+
+FINISHED_IN_CHECKPOINT = 1000
+"""Finished sessions (light tombstones) a partition's checkpoint keeps, latest first seen; older
+ones are left out so a checkpoint stays bounded (a straggler of one, older than the checkpoint's
+offsets, is then treated as a new session's event)."""
+
+_partition_of = functools.lru_cache(maxsize=65_536)(session_partition)
+"""`session_partition`, remembered (checkpoints ask it for every held session every few seconds)."""
+
+REVOKE_WAIT_S = 20.0
+"""How long a revocation waits for the answers in flight (a Triton step's deadline is 10 s by
+default); faust's rebalance gives up on a member after its session timeout."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +117,16 @@ class Agents:
         self._interaction: Interaction | None = None
         self._started = asyncio.Event()
         self._models: dict[str, str] = {}  # session -> model its SessionStarted selected (seen by the assembler)
+        self._app = app
+        self._owned: set[int] | None = None  # partitions of the current assignment (None: none yet)
+        self._settled = asyncio.Event()  # cleared from a revocation until the next assignment
+        self._settled.set()
+        self._in_flight = 0  # answers and ticks running now (a revocation waits for them)
+        self._checkpoints_topic = app.topic(topics.checkpoints)
+        self._next_input: dict[tuple[str, int], int] = {}  # (input topic, partition) -> first offset not applied
+        self._restart_points: dict[int, Checkpoint | None] = {}  # partition -> checkpoint its recovery starts from
+        self._restart_lock = asyncio.Lock()  # the assembler and the lanes of a new partition read it once
+        self._dirty: set[int] = set()  # partitions changed since their last checkpoint
         metrics.track_live_sessions(lambda: sum(not s.finished for s in list(self._assembly.values())))
 
     async def start(self) -> None:
@@ -165,6 +196,20 @@ class Agents:
                 await self._reject(record, f"assembly failed ({type(exc).__name__}): {exc}"[:4000], "worker:assembler")
 
     async def _assemble_one(self, record: Any) -> None:
+        msg = record.message
+        partition = msg.partition
+        if partition not in self._assembled_partitions:
+            loaded = await load_partition(
+                self.settings.kafka, self.topics, partition, self._assembler, await self._restart_point(partition)
+            )
+            self._assembly.update(loaded.states)
+            self._next_input.update({(name, partition): offset for name, offset in loaded.next_input.items()})
+            self._assembled_partitions.add(partition)
+            await self._emit_turns(loaded.closed, partition)
+        if msg.offset < self._next_input.get((msg.topic, partition), 0):
+            return  # the state reflects it already (redelivered after a rebalance or a restart)
+        self._next_input[(msg.topic, partition)] = msg.offset + 1
+        self._dirty.add(partition)
         try:
             event = decode(record.value)
             if not isinstance(event, INPUT_TYPES):
@@ -173,12 +218,6 @@ class Agents:
         except DecodeError as exc:
             await self._reject(record, str(exc), "worker:assembler")
             return
-        partition = record.message.partition
-        if partition not in self._assembled_partitions:
-            states, closed = await load_partition(self.settings.kafka, self.topics, partition, self._assembler)
-            self._assembly.update(states)
-            self._assembled_partitions.add(partition)
-            await self._emit_turns(closed, partition)
         if isinstance(event, SessionStarted):
             self._models[event.session_id] = event.metadata.get(SESSION_MODEL_KEY, "")
         state = self._assembly.get(event.session_id)
@@ -198,7 +237,16 @@ class Agents:
             )
 
     async def tick(self) -> None:
-        """Close the due turns of ticker-clocked (text-only) sessions."""
+        """Close the due turns of ticker-clocked (text-only) sessions (not while a rebalance runs)."""
+        if not self._settled.is_set():
+            return
+        self._in_flight += 1
+        try:
+            await self._tick()
+        finally:
+            self._in_flight -= 1
+
+    async def _tick(self) -> None:
         now = time.time_ns()
         for session_id, since in list(self._ticking.items()):
             state = self._assembly.get(session_id)
@@ -208,6 +256,111 @@ class Agents:
             await self._emit_turns(turns, session_partition(session_id, self.topics.partitions))
             if state.finished:
                 self._ticking.pop(session_id, None)
+
+    async def on_revoked(self, revoked: Iterable[Any]) -> None:
+        """faust calls this in a rebalance, after the records it delivered were acked and its producer
+        flushed, and before the partitions can go to another worker (eager rebalancing: the group
+        waits for every member's revocation). The new owner rebuilds their sessions from the log as
+        soon as it gets them, so from here on this worker must add nothing to them: lanes hold their
+        turns until `on_assigned` says which partitions stay, the answers and ticks in flight finish,
+        and what they produced is flushed to the broker before this returns."""
+        self._settled.clear()
+        deadline = time.monotonic() + REVOKE_WAIT_S
+        while self._in_flight and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        if self._in_flight:
+            log.warning("revocation_left_answers_in_flight", answers=self._in_flight)
+        await self._app.producer.flush()
+        log.info("partitions_revoked", partitions=sorted({tp.partition for tp in revoked}))
+
+    async def on_assigned(self, assigned: Iterable[Any]) -> None:
+        """faust calls this when a rebalance ends. The sessions of partitions this worker lost are
+        forgotten (state, answered marks, lanes' turns: dropped when they come up), so a partition that
+        comes back later is rebuilt from the log, which holds what its other owner did meanwhile."""
+        t = self.topics
+        names = {t.session, t.audio, t.video, t.text, t.background_results, t.turns, t.background_tasks}
+        owned = {tp.partition for tp in assigned if tp.topic in names}
+        lost = (set(range(self.topics.partitions)) if self._owned is None else self._owned) - owned
+        if lost:
+            self._forget(lost)
+        self._owned = owned
+        self._settled.set()
+        log.info("partitions_assigned", partitions=sorted(owned), lost=sorted(lost))
+
+    def _forget(self, partitions: set[int]) -> None:
+        count = self.topics.partitions
+
+        def lost(session_id: str) -> bool:
+            return session_partition(session_id, count) in partitions
+
+        for table in (self._assembly, self._answered, self._ticking, self._models):
+            for session_id in [s for s in table if lost(s)]:
+                del table[session_id]
+        if self._interaction is not None:
+            self._interaction.forget(lost)
+        self._assembled_partitions -= partitions
+        self._answered_partitions -= partitions
+        self._dirty -= partitions
+        for p in partitions:
+            self._restart_points.pop(p, None)
+        for key in [k for k in self._next_input if k[1] in partitions]:
+            del self._next_input[key]
+
+    async def _restart_point(self, partition: int) -> Checkpoint | None:
+        """The checkpoint `partition`'s recovery starts from (read once per partition and contact;
+        None: none yet, recovery reads the partition from its beginning)."""
+        async with self._restart_lock:
+            if partition not in self._restart_points:
+                self._restart_points[partition] = await self._read_restart_point(partition)
+        return self._restart_points[partition]
+
+    async def _read_restart_point(self, partition: int) -> Checkpoint | None:
+        try:
+            found = await read_checkpoints(self.settings.kafka, self.topics)
+        except Exception as exc:  # noqa: BLE001  # no checkpoint: recovery is slower, never wrong
+            log.warning("checkpoints_unreadable", partition=partition, error=f"{type(exc).__name__}: {exc}")
+            found = {}
+        checkpoint = found.get(partition)
+        sessions = len(checkpoint.sessions) if checkpoint else 0
+        start = "checkpoint" if checkpoint is not None else "beginning"
+        log.info("recovery_starts", partition=partition, start=start, sessions=sessions)
+        return checkpoint
+
+    async def checkpoint(self) -> None:
+        """Write a checkpoint of each owned partition that changed since its last one (every
+        `CHECKPOINT_S`; `processors.checkpoint` says what one holds and why this order is safe)."""
+        owned = self._owned
+        if not self._settled.is_set() or owned is None:
+            return
+        due = sorted(self._dirty & owned & self._assembled_partitions & self._answered_partitions)
+        if not due:
+            return
+        t = self.topics
+        try:
+            ends = await end_offsets(self.settings.kafka, [t.turns, t.output], due)
+        except CheckpointError as exc:
+            log.warning("checkpoint_skipped", error=str(exc))
+            return
+        if not self._settled.is_set():
+            return  # a rebalance began meanwhile
+        values = [encode_checkpoint(self._snapshot(p, ends)) for p in due]  # no await: one moment
+        self._dirty -= set(due)
+        await self._app.producer.flush()  # what the snapshot reflects is in the log before it is
+        for p, value in zip(due, values, strict=True):
+            await self._checkpoints_topic.send(key=checkpoint_key(p), value=value)
+        log.debug("checkpointed", partitions=due)
+
+    def _snapshot(self, partition: int, ends: dict[tuple[str, int], int]) -> Checkpoint:
+        count, t = self.topics.partitions, self.topics
+        mine = [s for sid, s in self._assembly.items() if _partition_of(sid, count) == partition]
+        finished = [s for s in mine if s.finished]
+        sessions = [s for s in mine if not s.finished] + finished[-FINISHED_IN_CHECKPOINT:]
+        # Marks of sessions left out go too: their turns' offsets are long committed.
+        answered = {s.session_id: self._answered[s.session_id] for s in sessions if s.session_id in self._answered}
+        inputs = {name: self._next_input.get((name, partition), 0) for name in input_topics(t)}
+        return Checkpoint(
+            partition, sessions, answered, inputs, ends[(t.turns, partition)], ends[(t.output, partition)]
+        )
 
     async def _recorded_turns(self, session_id: str, before: int) -> list[MicroTurn]:
         records = await read_topics(self.settings.kafka, [self.topics.turns], self.topics.partitions, session_id)
@@ -236,12 +389,28 @@ class Agents:
                 self._lanes.put(turn.session_id, Work(turn, record.message.partition, noack, record))
 
     async def _answer(self, work: Work) -> None:
+        """Answer `work`'s turn unless it is answered already or its partition is no longer this
+        worker's (held while a rebalance runs: see `on_revoked`)."""
+        await self._settled.wait()
+        if self._owned is not None and work.partition not in self._owned:
+            turn = work.turn
+            log.info("revoked_turn_dropped", session_id=turn.session_id, turn=turn.seq, partition=work.partition)
+            return  # the new owner answers it from the turns topic (an unacked record is not committed)
+        self._in_flight += 1  # no await since the check: a revocation sees this answer in flight
+        try:
+            await self._answer_owned(work)
+        finally:
+            self._in_flight -= 1
+
+    async def _answer_owned(self, work: Work) -> None:
         turn, partition = work.turn, work.partition
         bound = log.bind(session_id=turn.session_id, turn=turn.seq, partition=partition, in_process=work.record is None)
         if partition not in self._answered_partitions:
             async with self._answered_lock:  # lanes of one partition wait for one scan
                 if partition not in self._answered_partitions:
-                    found = await answered_in_partition(self.settings.kafka, self.topics, partition)
+                    found = await answered_in_partition(
+                        self.settings.kafka, self.topics, partition, await self._restart_point(partition)
+                    )
                     self._answered.update({k: max(v, self._answered.get(k, -1)) for k, v in found.items()})
                     self._answered_partitions.add(partition)
         done = self._answered.get(turn.session_id, -1)
@@ -262,6 +431,7 @@ class Agents:
         if result.task is not None:
             await self._send(self.tasks_topic, result.task)
         self._answered[turn.session_id] = turn.seq
+        self._dirty.add(partition)
         if work.record is not None:
             await work.stream.ack(work.record)
         bound.debug(

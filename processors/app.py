@@ -13,7 +13,10 @@ effects are already in the log. Nothing is lost.
 
 from __future__ import annotations
 
+from typing import Any
+
 import faust
+from faust.types import TP
 
 from processors.agents import Agents
 from processors.settings import WorkerSettings
@@ -53,6 +56,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
     )
     app.task(agents.start)
     app.timer(TICK_S)(agents.tick)
+    app.timer(settings.checkpoint_s)(agents.checkpoint)
     app.agent(agents.turns_topic)(agents.interact)
     app.agent(agents.tasks_topic)(agents.background)
 
@@ -60,4 +64,16 @@ def create_app(settings: WorkerSettings) -> faust.App:
         await metrics.sample_consumer_lag(settings.app_id, app.consumer)
 
     app.timer(LAG_SAMPLE_S)(sample_lag)
+
+    # faust sends each signal as receiver(app, partitions, signal=...).
+    @app.on_partitions_revoked.connect
+    async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        revoked: set[TP] = args[0]
+        await agents.on_revoked(revoked)
+
+    @app.on_partitions_assigned.connect
+    async def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        assigned: set[TP] = args[0]
+        await agents.on_assigned(assigned)
+
     return app

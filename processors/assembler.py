@@ -172,13 +172,16 @@ class TurnAssembler:
         """Rebuild a session's state from the log: its recorded turns and its input events.
 
         `turns` are the first MicroTurn recorded per turn, `inputs` the session's input events in
-        log order. Events a recorded turn included are marked seen; the others are applied as if
-        they arrived now. Returns the turns that applying them closes (to be emitted).
+        log order (with a `state` from a checkpoint: those recorded after it). Events a recorded
+        turn included are marked seen; the others are applied as if they arrived now. Returns
+        the turns that applying them closes (to be emitted).
         """
         included = {i for t in turns for i in t.event_ids}
-        if turns:
-            state.next_turn = max(t.seq for t in turns) + 1
-            state.finished = any(t.final for t in turns)
+        if turns:  # `state` may come from a checkpoint: recorded turns only move it forward
+            state.next_turn = max(state.next_turn, max(t.seq for t in turns) + 1)
+            state.finished = state.finished or any(t.final for t in turns)
+            state.pending = [e for e in state.pending if e.event_id not in included]
+            state.background = [e for e in state.background if e.event_id not in included]
         closed: list[MicroTurn] = []
         for event in inputs:
             if event.event_id in included:

@@ -158,6 +158,13 @@ class Interaction:
             client = self._clients[server] = self._connect(server)
         return client
 
+    def forget(self, lost: Callable[[str], bool]) -> None:
+        """Drop what this worker keeps of the sessions `lost` selects (their partition moved to
+        another worker; the model's own state lives on the Triton server, keyed by session id)."""
+        for table in (self._contexts, self._models):
+            for session_id in [s for s in table if lost(s)]:
+                del table[session_id]
+
     async def close(self) -> None:
         """Close every server's client (worker shutdown)."""
         clients, self._clients = list(self._clients.values()), {}

@@ -6,8 +6,10 @@ inherited from a crashed worker) from the log: the MicroTurns already recorded, 
 input events, the outputs already emitted. Records redelivered after a crash are then dropped by
 the assembler's high-water marks and by the answered turns.
 
-Cost: one scan of each topic's partition from its beginning, once per partition per worker
-process (bounded by retention; a state checkpoint would bound it further). (faust
+Cost: with a checkpoint of the partition (`processors.checkpoint`), the records after it: at most
+about `CHECKPOINT_S` of the partition's traffic plus the checkpointed state, whatever the
+retention; without one (a new topic set, or an unreadable checkpoint), one scan of each topic's
+partition from its beginning, once per partition per worker process. (faust
 tables were the first choice; their changelog recovery hangs after a SIGKILL with faust-streaming
 0.15.3 + aiokafka 0.14, a long-known faust failure mode, so recovery stays in our hands.)
 """
@@ -15,8 +17,10 @@ tables were the first choice; their changelog recovery hangs after a SIGKILL wit
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from processors.assembler import InputEvent, SessionAssembly, TurnAssembler
+from processors.checkpoint import Checkpoint
 from schemas import (
     AudioChunk,
     BackgroundResult,
@@ -42,41 +46,71 @@ def first_per_turn(events: Sequence[object]) -> list[MicroTurn]:
     return [first[k] for k in sorted(first)]
 
 
+def input_topics(topics: Topics) -> list[str]:
+    """The topics the assembler reads."""
+    return [topics.session, topics.audio, topics.video, topics.text, topics.background_results]
+
+
+class Loaded(NamedTuple):
+    """A partition's sessions rebuilt from the log."""
+
+    states: dict[str, SessionAssembly]
+    """Assembly state of every session of the partition."""
+    closed: list[MicroTurn]
+    """Turns that rebuilding closed (not in the log yet: to be emitted)."""
+    next_input: dict[str, int]
+    """Input topic -> offset of the partition's first record the states do not reflect."""
+
+
 async def load_partition(
-    bootstrap: str, topics: Topics, partition: int, assembler: TurnAssembler
-) -> tuple[dict[str, SessionAssembly], list[MicroTurn]]:
-    """Every session of `partition` rebuilt from the log, and the turns rebuilding closed.
+    bootstrap: str, topics: Topics, partition: int, assembler: TurnAssembler, checkpoint: Checkpoint | None = None
+) -> Loaded:
+    """Every session of `partition` rebuilt from the log (from `checkpoint` on when given).
 
     Called once per partition per worker process, before its first record is handled. The scan
     reads up to the end offsets at call time; a session with no event before then is new, and
-    every later event reaches the worker through its stream (redelivered ones are duplicates).
+    every later event reaches the worker through its stream (redelivered ones are duplicates:
+    `next_input` says which).
     """
-    names = [topics.turns, topics.session, topics.audio, topics.video, topics.text, topics.background_results]
-    records = await read_topics(bootstrap, names, topics.partitions, only_partition=partition)
+    names = [topics.turns, *input_topics(topics)]
+    start: dict[tuple[str, int], int] = {}
+    states: dict[str, SessionAssembly] = {}
+    next_input = {name: 0 for name in input_topics(topics)}
+    if checkpoint is not None:
+        start = {(name, partition): offset for name, offset in checkpoint.inputs.items()}
+        start[(topics.turns, partition)] = checkpoint.turns
+        states = {state.session_id: state for state in checkpoint.sessions}
+        next_input.update(checkpoint.inputs)
+    records = await read_topics(bootstrap, names, topics.partitions, only_partition=partition, start=start)
     by_session: dict[str, list[object]] = {}
     for r in records:
+        if r.topic in next_input:
+            next_input[r.topic] = max(next_input[r.topic], r.offset + 1)
         if r.event is not None:
             by_session.setdefault(r.event.session_id, []).append(r.event)
-    states: dict[str, SessionAssembly] = {}
     closed: list[MicroTurn] = []
     for session_id, events in by_session.items():
         inputs: list[InputEvent] = [e for e in events if isinstance(e, tuple(_ORDER))]  # type: ignore[misc]
         # Replay order: as they would arrive live (by session time, audio last within a turn).
         inputs.sort(key=_live_order)
-        state = SessionAssembly(session_id)
+        state = states.get(session_id) or SessionAssembly(session_id)
         closed.extend(assembler.restore(state, first_per_turn(events), inputs))
         states[session_id] = state
-    return states, closed
+    return Loaded(states, closed, next_input)
 
 
 def _live_order(e: InputEvent) -> tuple[bool, bool, int, int, int]:
     return (type(e) is not SessionStarted, type(e) is SessionEnded, e.event_time_ms, _ORDER[type(e)], e.seq)
 
 
-async def answered_in_partition(bootstrap: str, topics: Topics, partition: int) -> dict[str, int]:
-    """Per session of `partition`, the highest turn with a ModelOutput in the log."""
-    records = await read_topics(bootstrap, [topics.output], topics.partitions, only_partition=partition)
-    answered: dict[str, int] = {}
+async def answered_in_partition(
+    bootstrap: str, topics: Topics, partition: int, checkpoint: Checkpoint | None = None
+) -> dict[str, int]:
+    """Per session of `partition`, the highest turn with a ModelOutput in the log (the checkpoint's
+    marks and the outputs after it, when given)."""
+    start = {(topics.output, partition): checkpoint.output} if checkpoint is not None else {}
+    records = await read_topics(bootstrap, [topics.output], topics.partitions, only_partition=partition, start=start)
+    answered: dict[str, int] = dict(checkpoint.answered) if checkpoint is not None else {}
     for r in records:
         if isinstance(r.event, ModelOutput):
             answered[r.event.session_id] = max(answered.get(r.event.session_id, -1), r.event.seq)

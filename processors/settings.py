@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from processors.assembler import MAX_CLOCK_JUMP_MS, MAX_SESSION_MS
+from processors.checkpoint import CHECKPOINT_S
 from processors.errors import ConfigError
 from schemas import Topics
 
@@ -52,6 +53,9 @@ class WorkerSettings:
     events beyond it are dead-lettered."""
     max_session_ms: int = MAX_SESSION_MS
     """Longest session (MICROTURN_MAX_SESSION_MS): events with a later time are dead-lettered."""
+    checkpoint_s: float = CHECKPOINT_S
+    """Seconds between checkpoints of a changed partition (MICROTURN_CHECKPOINT_S, 0 < s <= 3600):
+    about how much of a partition's traffic a worker that takes it over replays."""
 
     @property
     def tritons(self) -> list[str]:
@@ -66,6 +70,8 @@ class WorkerSettings:
             problems.append(f"MICROTURN_MAX_CLOCK_JUMP_MS must be >= 0; got {self.max_clock_jump_ms}")
         if self.max_session_ms <= 0:
             problems.append(f"MICROTURN_MAX_SESSION_MS must be > 0; got {self.max_session_ms}")
+        if not 0 < self.checkpoint_s <= 3600:
+            problems.append(f"MICROTURN_CHECKPOINT_S must be in (0, 3600] seconds; got {self.checkpoint_s}")
         if problems:
             raise ConfigError("worker settings: " + "; ".join(problems))
 
@@ -93,6 +99,7 @@ class WorkerSettings:
             else None,
             max_clock_jump_ms=_number("MICROTURN_MAX_CLOCK_JUMP_MS", str(MAX_CLOCK_JUMP_MS), int),
             max_session_ms=_number("MICROTURN_MAX_SESSION_MS", str(MAX_SESSION_MS), int),
+            checkpoint_s=_number("MICROTURN_CHECKPOINT_S", str(CHECKPOINT_S), float),
         )
 
 

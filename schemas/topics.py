@@ -96,6 +96,41 @@ class Topics:
     def audit(self) -> str:
         return f"{self.prefix}.audit"
 
+    @property
+    def session_keyed(self) -> tuple[str, ...]:
+        """The topics keyed by session id: they must all have the same partition count."""
+        return (
+            self.session,
+            self.audio,
+            self.video,
+            self.text,
+            self.playback,
+            self.background_results,
+            self.background_tasks,
+            self.turns,
+            self.output,
+        )
+
+    @property
+    def checkpoints(self) -> str:
+        """Workers' per-partition state checkpoints (`processors.checkpoint`); not in `specs()`:
+        not an event topic, so neither archived nor read by consumers of events."""
+        return f"{self.prefix}.checkpoints"
+
+    def checkpoint_spec(self) -> TopicSpec:
+        """The checkpoints topic: one partition, compacted by key (a partition number), so it holds
+        about one record per partition; small segments so compaction keeps up."""
+        return TopicSpec(
+            self.checkpoints,
+            1,
+            {
+                "cleanup.policy": "compact",
+                "segment.ms": str(60_000),
+                "min.cleanable.dirty.ratio": "0.1",
+                "max.message.bytes": str(8 * _TURN_MAX_BYTES),
+            },
+        )
+
     def specs(self) -> tuple[TopicSpec, ...]:
         """Every topic of the set with its partitions and configs."""
         p = self.partitions

@@ -33,6 +33,7 @@ from schemas.codec import session_key
 from schemas.topics import PARTITIONS
 from streams.errors import StreamsError
 from streams.kafka_security import aiokafka_options
+from streams.log import cluster_metadata, partitions_of
 
 
 class TailError(StreamsError):
@@ -87,9 +88,12 @@ class OutputTail:
         """Connect and resolve the end offset of every partition; TailError if that fails."""
         try:
             await self._consumer.start()
-            if self._topic not in await self._consumer.topics():
+            cluster = await cluster_metadata(self._consumer)
+            if self._topic not in cluster.topics():
                 raise TailError(f"output topic {self._topic} does not exist: run `microturn up` first")
-            assigned = [TopicPartition(self._topic, p) for p in range(self._partitions)]
+            # The broker's partition count, not an assumed one (`--partitions` sets it at creation).
+            count = partitions_of(cluster, self._topic) or self._partitions
+            assigned = [TopicPartition(self._topic, p) for p in range(count)]
             self._consumer.assign(assigned)
             await self._consumer.seek_to_end(*assigned)
             for tp in assigned:  # resolve the end offsets now, before anything is streamed

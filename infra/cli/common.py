@@ -63,6 +63,8 @@ def stack_from(args: argparse.Namespace) -> Stack:
         "topic_prefix": getattr(args, "topic_prefix", None),
         "workers": getattr(args, "workers", None),
         "tritons": getattr(args, "tritons", None),
+        "partitions": getattr(args, "partitions", None),
+        "replication_factor": getattr(args, "replication_factor", None),
     }
     if overrides["state_dir"] is not None:
         from pathlib import Path

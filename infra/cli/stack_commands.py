@@ -69,5 +69,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                 metavar="M",
                 help="local Triton servers; sessions spread over them (default: $MICROTURN_TRITONS or 1)",
             )
+            parser.add_argument(
+                "--partitions",
+                type=int,
+                metavar="P",
+                help="partitions of the topics it creates (default: $MICROTURN_PARTITIONS or 4); "
+                "existing topics keep theirs, and a different P is refused",
+            )
+            parser.add_argument(
+                "--replication-factor",
+                type=int,
+                metavar="R",
+                help="replicas of the topics it creates (default: $MICROTURN_REPLICATION_FACTOR or 1)",
+            )
         add_json_flag(parser)
         parser.set_defaults(func=func)
