@@ -77,7 +77,7 @@ class KafkaBroker:
         props = self._write_config()
         classpath = f"{lib}/*"
         if not (self.home / "data" / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            cluster_id = _cluster_id()
             fmt = subprocess.run(
                 [
                     "java",
@@ -155,6 +155,16 @@ class KafkaBroker:
         path = self.home / "server.properties"
         path.write_text("".join(f"{k}={v}\n" for k, v in lines.items()))
         return path
+
+
+def _cluster_id() -> str:
+    """A random cluster id in the form `kafka-storage format` takes: 22 url-safe base64 characters,
+    not starting with "-" (the tool reads that as an option and refuses it, as Kafka's own
+    `Uuid.randomUuid()` avoids)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def metadata_ready(bootstrap: str, timeout_s: float = 5.0) -> bool:
