@@ -24,12 +24,12 @@ import wave
 from pathlib import Path
 
 import numpy as np
-from streams.session import publish_file
 
 from benchmarks.capacity_broker import end_offsets, read_level
 from benchmarks.live_common import CACHE, percentile
 from infra.stack import Stack, StackSettings
 from schemas import Topics
+from streams.publish import publish_file
 
 
 def write_wav(path: Path, seconds: float, freq: float, rate: int = 16_000) -> Path:

@@ -15,12 +15,11 @@ import signal
 from collections.abc import Sequence
 from pathlib import Path
 
-from streams.session import StreamSummary, publish_file
-
 from infra import process
 from infra.stack import WORKER_MARKER, Stack
 from schemas import MicroTurn, ModelOutput, Topics
 from streams.log import read_topics, session_partition
+from streams.publish import StreamSummary, publish_file
 from streams.tail import OutputTail, sessions_complete
 from tests.integration.test_end_to_end import write_wav
 from tests.integration.test_worker_crash import by_turn
