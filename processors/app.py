@@ -5,7 +5,9 @@ exactly-once mode is not used (it has open reports of duplicates and fencing cra
 rebalance). For every record the order is: compute (pure) -> queue what it produces -> update
 the in-memory state -> ack the record; faust commits acked offsets only after flushing its
 producer, so an offset is committed only once everything its record produced is durable.
-State is rebuilt from the log on first contact with a partition (processors/recovery.py). So a
+State is rebuilt on first contact with a partition from its latest checkpoint and the log after it
+(processors/recovery.py, processors/checkpoint.py). A MicroTurn is also handed to the interaction
+step in process, and its output waits for the MicroTurn's ack (processors/agents.py `Work`). So a
 crash at any point either re-sends an output with the same event id (consumers drop it: the
 interaction skips answered turns, replay and analytics keep the first) or skips a record whose
 effects are already in the log. Nothing is lost.

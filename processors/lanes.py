@@ -1,7 +1,8 @@
 """Per-session lanes: a session's items run in order, different sessions run concurrently.
 
-The interaction agent hands each MicroTurn to its session's lane and goes on reading, so one slow
-model call never holds up other sessions, and Triton gets concurrent sessions to batch.
+The assembler (in process) and the interaction agent (from the turns topic) hand each MicroTurn to
+its session's lane and go on, so one slow model call never holds up other sessions, and Triton gets
+concurrent sessions to batch.
 """
 
 from __future__ import annotations
