@@ -33,6 +33,7 @@ from aiokafka.errors import KafkaError
 from processors.assembler import SessionAssembly
 from processors.errors import ProcessorError
 from schemas import Topics
+from streams.kafka_security import aiokafka_options
 
 log = structlog.get_logger(__name__)
 
@@ -101,7 +102,7 @@ async def read_checkpoints(bootstrap: str, topics: Topics) -> dict[int, Checkpoi
 
 async def end_offsets(bootstrap: str, names: Iterable[str], partitions: Iterable[int]) -> dict[tuple[str, int], int]:
     """The current end offset of each topic's partitions."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **aiokafka_options())
     await consumer.start()
     try:
         wanted = [TopicPartition(t, p) for t in names for p in partitions]

@@ -59,7 +59,8 @@ class Loaded(NamedTuple):
     closed: list[MicroTurn]
     """Turns that rebuilding closed (not in the log yet: to be emitted)."""
     next_input: dict[str, int]
-    """Input topic -> offset of the partition's first record the states do not reflect."""
+    """Input topic -> the partition's first offset after the checkpoint the rebuild started from (0
+    without one): earlier records are reflected by the checkpoint's states and skipped by offset."""
 
 
 async def load_partition(
@@ -69,8 +70,10 @@ async def load_partition(
 
     Called once per partition per worker process, before its first record is handled. The scan
     reads up to the end offsets at call time; a session with no event before then is new, and
-    every later event reaches the worker through its stream (redelivered ones are duplicates:
-    `next_input` says which).
+    every later event reaches the worker through its stream. `next_input` is where the checkpoint's
+    states end (0 without one): the records from there on are handled again as they arrive, so the
+    ones the rebuild applied are dropped as duplicates (per-stream high-water marks) and the ones it
+    could not apply (undecodable, rejected) reach the dead-letter topic like any other.
     """
     names = [topics.turns, *input_topics(topics)]
     start: dict[tuple[str, int], int] = {}
@@ -84,8 +87,6 @@ async def load_partition(
     records = await read_topics(bootstrap, names, topics.partitions, only_partition=partition, start=start)
     by_session: dict[str, list[object]] = {}
     for r in records:
-        if r.topic in next_input:
-            next_input[r.topic] = max(next_input[r.topic], r.offset + 1)
         if r.event is not None:
             by_session.setdefault(r.event.session_id, []).append(r.event)
     closed: list[MicroTurn] = []

@@ -131,7 +131,7 @@ async def partition_count(bootstrap: str, topics: Topics) -> int:
     session-keyed topic (`Topics.session_keyed`); ConfigError, naming each topic's count, when they
     disagree, and TopicMissing when one does not exist.
     """
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **aiokafka_options())
     await consumer.start()
     try:
         cluster = await cluster_metadata(consumer)

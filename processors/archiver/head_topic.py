@@ -12,13 +12,16 @@ from aiokafka.errors import KafkaError
 from processors.archiver.errors import ArchiveError
 from processors.archiver.partitions import topic_partitions
 from schemas.audit import HeadRecord
+from streams.kafka_security import aiokafka_options
 
 
 async def read_head_records(bootstrap: str, topic: str) -> list[HeadRecord]:
     """Every record of `topic` up to its end offsets now, per partition in offset order."""
     assigned: list[TopicPartition] = await topic_partitions(bootstrap, [topic], "reading chain heads")
     # No group, so no committed offsets: "earliest" starts every partition at its beginning.
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest", **aiokafka_options()
+    )
     out: list[HeadRecord] = []
     try:
         await consumer.start()
