@@ -57,7 +57,9 @@ async def test_bad_text_input_exits_2_and_publishes_nothing(
     args = [a.replace("{transcript}", str(transcript)) for a in extra]
     result = stream(media, "texty", kafka_bootstrap, topics_only, *args)
     assert result.returncode == 2, result.stderr
-    assert fragment in result.stderr and "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]  # under --json the error line is a JSON object
+    message = json.loads(last)["error"] if last.startswith("{") else last
+    assert fragment in message and "Traceback" not in result.stderr
     assert await everything(kafka_bootstrap, topics_only) == []
 
 
