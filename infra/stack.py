@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,7 @@ class Stack:
             return {"bootstrap": self.settings.kafka, "pid": None, "external": True}
         if process.is_alive(known.get("pid"), kafka.MARKER):
             return known
+        _wait_gone(known.get("pid"), kafka.MARKER)  # a SIGKILLed broker still holds its port while it dies
         broker = kafka.KafkaBroker(
             self.settings.state_dir / "kafka",
             _reuse_port(known.get("port")),
@@ -398,12 +400,38 @@ def _read(path: Path) -> str:
         return ""
 
 
+def _wait_gone(pid: int | None, marker: str, timeout_s: float = 15.0) -> None:
+    """Wait (at most `timeout_s`) until `pid`, once the process named by `marker`, has fully exited.
+
+    A killed process loses its command line (its memory goes first) before it closes its sockets;
+    until then `process.is_alive` already says dead but its port is still taken, and a restart
+    would move to another port its clients do not know.
+    """
+    if not pid:
+        return
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return
+        if stat.rsplit(")", 1)[-1].split()[0] == "Z" or (cmdline and marker.encode() not in cmdline):
+            return  # exited (a zombie holds no sockets), or the pid is another process's now
+        time.sleep(0.05)
+
+
 def _reuse_port(port: int | None) -> int:
-    """`port` again if it is still free (keeps addresses stable across restarts), else a new one."""
+    """`port` again if it is still free (keeps addresses stable across restarts), else a new one.
+
+    Free as a server sees it: SO_REUSEADDR, as Kafka and Triton bind, so the TIME_WAIT connections a
+    SIGKILLed server leaves on its port do not move the restarted one (its clients keep the address).
+    """
     if port:
         import socket
 
         with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind(("127.0.0.1", port))
                 return port
