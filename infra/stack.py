@@ -44,6 +44,8 @@ def _int_env(name: str, default: int) -> int:
 
 
 ARCHIVER_MARKER = "processors.archiver"
+KAFKA_PORT_WAIT_S = 20.0
+"""How long `up` waits for a dead local broker's port before it starts the broker on another one."""
 
 
 @dataclass(frozen=True)
@@ -160,10 +162,11 @@ class Stack:
         if process.is_alive(known.get("pid"), kafka.MARKER):
             return known
         _wait_gone(known.get("pid"), kafka.MARKER)  # a SIGKILLed broker still holds its port while it dies
+        # Its clients (workers, archiver, ingress) keep the address: wait for the old port a while.
         broker = kafka.KafkaBroker(
             self.settings.state_dir / "kafka",
-            _reuse_port(known.get("port")),
-            _reuse_port(known.get("controller_port")),
+            _reuse_port(known.get("port"), wait_s=KAFKA_PORT_WAIT_S),
+            _reuse_port(known.get("controller_port"), wait_s=KAFKA_PORT_WAIT_S),
         )
         say(f"starting Kafka on {broker.bootstrap} (log: {broker.log_path})")
         pid = broker.start(self.settings.cache_dir)
@@ -421,7 +424,7 @@ def _wait_gone(pid: int | None, marker: str, timeout_s: float = 15.0) -> None:
         time.sleep(0.05)
 
 
-def _reuse_port(port: int | None) -> int:
+def _reuse_port(port: int | None, wait_s: float = 0.0) -> int:
     """`port` again if it is still free (keeps addresses stable across restarts), else a new one.
 
     Free as a server sees it: SO_REUSEADDR, as Kafka and Triton bind, so the TIME_WAIT connections a
@@ -430,11 +433,16 @@ def _reuse_port(port: int | None) -> int:
     if port:
         import socket
 
-        with socket.socket() as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                pass
+        deadline = time.monotonic() + wait_s
+        while True:
+            with socket.socket() as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    sock.bind(("127.0.0.1", port))
+                    return port
+                except OSError:
+                    pass
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.2)
     return process.free_port()

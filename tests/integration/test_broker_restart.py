@@ -95,7 +95,9 @@ async def test_broker_sigkilled_mid_call_and_restarted_loses_and_repeats_nothing
     assert server.returncode == 0
     assert result.server_closed and result.close_code == 1000, (result.close_code, result.close_reason)
 
-    log = [r.event for r in await read_topics(bootstrap, [topics.turns, topics.output], topics.partitions)]
+    log: list[object] = [
+        r.event for r in await read_topics(bootstrap, [topics.turns, topics.output], topics.partitions)
+    ]
     turns, outputs = by_turn(log, MicroTurn), by_turn(log, ModelOutput)
     expected = set(range(int(CALL_S + 1.0) * 5))  # 200 ms turns of the call and its 1 s tail
     assert set(turns[session]) >= expected and set(turns[session]) == set(outputs[session])
@@ -112,4 +114,4 @@ async def test_broker_sigkilled_mid_call_and_restarted_loses_and_repeats_nothing
     archiver = after["archivers"][0]
     assert process.stop(archiver["pid"], ARCHIVER_MARKER)
     archive = Path(archiver["archive"])
-    await assert_exactly_once_and_sealed(bootstrap, topics, archive, own_stack.audit_key_path, [session])
+    await assert_exactly_once_and_sealed(bootstrap, topics, archive, own_stack.audit_key_path(), [session])
