@@ -165,8 +165,8 @@ class Stack:
         # Its clients (workers, archiver, ingress) keep the address: wait for the old port a while.
         broker = kafka.KafkaBroker(
             self.settings.state_dir / "kafka",
-            _reuse_port(known.get("port"), wait_s=KAFKA_PORT_WAIT_S),
-            _reuse_port(known.get("controller_port"), wait_s=KAFKA_PORT_WAIT_S),
+            _reuse_port(known.get("port"), KAFKA_PORT_WAIT_S, as_server=True),
+            _reuse_port(known.get("controller_port"), KAFKA_PORT_WAIT_S, as_server=True),
         )
         say(f"starting Kafka on {broker.bootstrap} (log: {broker.log_path})")
         pid = broker.start(self.settings.cache_dir)
@@ -424,11 +424,11 @@ def _wait_gone(pid: int | None, marker: str, timeout_s: float = 15.0) -> None:
         time.sleep(0.05)
 
 
-def _reuse_port(port: int | None, wait_s: float = 0.0) -> int:
-    """`port` again if it is still free (keeps addresses stable across restarts), else a new one.
+def _reuse_port(port: int | None, wait_s: float = 0.0, as_server: bool = False) -> int:
+    """`port` again if it is free within `wait_s` (keeps addresses stable across restarts), else a new one.
 
-    Free as a server sees it: SO_REUSEADDR, as Kafka and Triton bind, so the TIME_WAIT connections a
-    SIGKILLed server leaves on its port do not move the restarted one (its clients keep the address).
+    `as_server`: free as a server binding it sees it (SO_REUSEADDR, as Kafka binds), so the
+    TIME_WAIT connections a SIGKILLed broker leaves on its port do not move the restarted one.
     """
     if port:
         import socket
@@ -436,7 +436,8 @@ def _reuse_port(port: int | None, wait_s: float = 0.0) -> int:
         deadline = time.monotonic() + wait_s
         while True:
             with socket.socket() as sock:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if as_server:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     sock.bind(("127.0.0.1", port))
                     return port
