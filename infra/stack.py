@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,8 @@ def _int_env(name: str, default: int) -> int:
 
 
 ARCHIVER_MARKER = "processors.archiver"
+KAFKA_PORT_WAIT_S = 20.0
+"""How long `up` waits for a dead local broker's port before it starts the broker on another one."""
 
 
 @dataclass(frozen=True)
@@ -158,10 +161,12 @@ class Stack:
             return {"bootstrap": self.settings.kafka, "pid": None, "external": True}
         if process.is_alive(known.get("pid"), kafka.MARKER):
             return known
+        _wait_gone(known.get("pid"), kafka.MARKER)  # a SIGKILLed broker still holds its port while it dies
+        # Its clients (workers, archiver, ingress) keep the address: wait for the old port a while.
         broker = kafka.KafkaBroker(
             self.settings.state_dir / "kafka",
-            _reuse_port(known.get("port")),
-            _reuse_port(known.get("controller_port")),
+            _reuse_port(known.get("port"), KAFKA_PORT_WAIT_S, as_server=True),
+            _reuse_port(known.get("controller_port"), KAFKA_PORT_WAIT_S, as_server=True),
         )
         say(f"starting Kafka on {broker.bootstrap} (log: {broker.log_path})")
         pid = broker.start(self.settings.cache_dir)
@@ -398,15 +403,47 @@ def _read(path: Path) -> str:
         return ""
 
 
-def _reuse_port(port: int | None) -> int:
-    """`port` again if it is still free (keeps addresses stable across restarts), else a new one."""
+def _wait_gone(pid: int | None, marker: str, timeout_s: float = 15.0) -> None:
+    """Wait (at most `timeout_s`) until `pid`, once the process named by `marker`, has fully exited.
+
+    A killed process loses its command line (its memory goes first) before it closes its sockets;
+    until then `process.is_alive` already says dead but its port is still taken, and a restart
+    would move to another port its clients do not know.
+    """
+    if not pid:
+        return
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return
+        if stat.rsplit(")", 1)[-1].split()[0] == "Z" or (cmdline and marker.encode() not in cmdline):
+            return  # exited (a zombie holds no sockets), or the pid is another process's now
+        time.sleep(0.05)
+
+
+def _reuse_port(port: int | None, wait_s: float = 0.0, as_server: bool = False) -> int:
+    """`port` again if it is free within `wait_s` (keeps addresses stable across restarts), else a new one.
+
+    `as_server`: free as a server binding it sees it (SO_REUSEADDR, as Kafka binds), so the
+    TIME_WAIT connections a SIGKILLed broker leaves on its port do not move the restarted one.
+    """
     if port:
         import socket
 
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                pass
+        deadline = time.monotonic() + wait_s
+        while True:
+            with socket.socket() as sock:
+                if as_server:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    sock.bind(("127.0.0.1", port))
+                    return port
+                except OSError:
+                    pass
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.2)
     return process.free_port()

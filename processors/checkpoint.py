@@ -101,10 +101,11 @@ async def read_checkpoints(bootstrap: str, topics: Topics) -> dict[int, Checkpoi
 
 
 async def end_offsets(bootstrap: str, names: Iterable[str], partitions: Iterable[int]) -> dict[tuple[str, int], int]:
-    """The current end offset of each topic's partitions."""
+    """The current end offset of each topic's partitions; CheckpointError when the broker cannot be
+    reached (during a broker restart, say): the caller skips this checkpoint and tries again later."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **aiokafka_options())
-    await consumer.start()
     try:
+        await consumer.start()
         wanted = [TopicPartition(t, p) for t in names for p in partitions]
         ends: Mapping[TopicPartition, int] = await consumer.end_offsets(wanted)
         return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}

@@ -13,9 +13,29 @@ from aiokafka.errors import KafkaError
 
 from schemas import Event, Topics, encode
 from schemas.codec import session_key
+from schemas.errors import ConfigError
 from streams import tracing
 from streams.errors import OversizedEvent, PublishError
 from streams.kafka_security import aiokafka_options
+
+RECONNECT_ENV = "MICROTURN_KAFKA_RECONNECT_S"
+DEFAULT_RECONNECT_S = 60.0
+"""How long a send may wait for an unreachable broker before it fails: outlasts a local broker's
+restart (SIGKILL, `microturn up`, its log recovery) on a loaded machine."""
+
+
+def reconnect_window_s() -> float:
+    """$MICROTURN_KAFKA_RECONNECT_S (seconds, > 0), else DEFAULT_RECONNECT_S; ConfigError when malformed."""
+    raw = os.environ.get(RECONNECT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_RECONNECT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise ConfigError(f"{RECONNECT_ENV}: expected seconds in (0, 3600]; got {raw!r}")
+    return value
 
 
 def producer_id(role: str) -> str:
@@ -28,16 +48,26 @@ class EventProducer:
 
     `send` returns once the event is queued; `flush` waits until the broker acknowledged every
     queued event. Events of one session keep their order (same key, same partition, idempotent).
+
+    A broker outage shorter than `reconnect_s` (default: `reconnect_window_s()`) is ridden out:
+    `send` and `flush` wait while the client reconnects and retries, and the idempotent producer's
+    sequence numbers keep a retried batch from being written twice. Longer, and they raise
+    PublishError: nothing is dropped silently.
     """
 
-    def __init__(self, bootstrap: str, topics: Topics, max_in_flight: int = 2000) -> None:
+    def __init__(
+        self, bootstrap: str, topics: Topics, max_in_flight: int = 2000, reconnect_s: float | None = None
+    ) -> None:
         self.topics = topics
+        window_ms = int((reconnect_s if reconnect_s is not None else reconnect_window_s()) * 1000)
         self._limits = {spec.name: spec.max_message_bytes for spec in topics.specs()}
         self._producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap,
             enable_idempotence=True,
             acks="all",
             linger_ms=5,
+            request_timeout_ms=window_ms,  # aiokafka: how long send waits for room and a batch for its ack
+            retry_backoff_ms=200,
             max_request_size=max(self._limits.values()),
             **aiokafka_options(),
         )
