@@ -186,4 +186,6 @@ def test_an_unreadable_served_checkpoint_is_a_clear_error_not_a_traceback(
     monkeypatch.setenv("MICROTURN_MODEL_CHECKPOINT", str(junk))  # a CheckpointError, a NetworkError
     code, doc, err = cli(capsys, "replay", SESSION, *streamed.flags, "--json")
     assert code == 1 and doc == {"text": ""}
-    assert err.startswith("microturn replay: ") and "junk.pt" in err and "Traceback" not in err
+    error = json.loads(err)  # under --json the one error line is a JSON object
+    assert error["kind"] == "CheckpointError" and error["exit_code"] == 1 and "junk.pt" in error["error"]
+    assert "Traceback" not in err
