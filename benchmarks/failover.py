@@ -20,27 +20,14 @@ import signal
 import tempfile
 import time
 import uuid
-import wave
 from pathlib import Path
-
-import numpy as np
 
 from benchmarks.capacity_broker import end_offsets, read_level
 from benchmarks.live_common import CACHE, percentile
 from infra.stack import Stack, StackSettings
 from schemas import Topics
+from streams.media.testing import write_wav
 from streams.publish import publish_file
-
-
-def write_wav(path: Path, seconds: float, freq: float, rate: int = 16_000) -> Path:
-    t = np.arange(int(seconds * rate)) / rate
-    pcm = (0.3 * 32767 * np.sin(2 * np.pi * freq * t) * (t % 1.0 < 0.6)).astype("<i2")
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(pcm.tobytes())
-    return path
 
 
 async def run(args: argparse.Namespace, tmp: Path) -> None:

@@ -82,7 +82,7 @@ class SessionHeads:
         if current is None or head.prev_head == current.hash():
             self.head = head
         elif digest == current.hash():
-            pass  # the same head again
+            return  # the same head published again (a producer's retry): already taken
         elif digest in self._seen or head.count <= current.count:
             self.problems.append(
                 HeadProblem(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -145,3 +146,15 @@ def _video_frames(picture: Picture) -> Iterator[tuple[float, av.VideoFrame]]:
         frame = av.VideoFrame.from_ndarray(image, format="rgb24")
         frame.pts, frame.time_base = index, Fraction(1, picture.fps)
         yield index / picture.fps, frame
+
+
+def write_wav(path: Path, seconds: float, freq: float, rate: int = 16_000) -> Path:
+    """A mono s16 WAV of a caller who talks (a `freq` Hz tone) 0.6 s of every second."""
+    t = np.arange(int(seconds * rate)) / rate
+    pcm = (0.3 * 32767 * np.sin(2 * np.pi * freq * t) * (t % 1.0 < 0.6)).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm.tobytes())
+    return path

@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import wave
 from pathlib import Path
-
-import numpy as np
 
 from infra.stack import Stack
 from schemas import ACTIONS, Topics
 from streams.log import read_topics
+from streams.media.testing import write_wav
 from streams.publish import publish_file
 from streams.tail import OutputTail, sessions_complete
-
-
-def write_wav(path: Path, seconds: float, freq: float, rate: int = 16_000) -> Path:
-    t = np.arange(int(seconds * rate)) / rate
-    pcm = (0.3 * 32767 * np.sin(2 * np.pi * freq * t) * (t % 1.0 < 0.6)).astype("<i2")
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(pcm.tobytes())
-    return path
 
 
 async def test_two_concurrent_sessions_get_one_output_per_chunk_in_order(
