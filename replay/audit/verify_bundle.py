@@ -385,10 +385,7 @@ def read_rows(root: Path, session_id: str, manifest: dict[str, Any]) -> list[Row
                 found = fragment.to_table(schema=schema, filter=pc.field("session_id") == session_id).to_pylist()
             except (pa.ArrowException, OSError, StopIteration) as exc:
                 raise BundleError(f"reading {path}: expected an archive Parquet file; {exc}") from exc
-            if found and table not in tables:
-                raise BundleError(
-                    f"{path}: table {table!r} holds events of the session but the manifest does not describe it"
-                )
+            # a table the manifest does not describe rebuilds to bytes no sealed event has: inserted
             for row in found:
                 rows.append(_row(table, tables.get(table, {}).get("fields", []), tag_field, row, schema, path))
     rows.sort(key=lambda r: r.order)
@@ -562,6 +559,7 @@ def verify(bundle: Path, archive: Path, public_key: Path | None = None) -> dict[
         "events": int(head["count"]),
         "rows": len(rows),
         "key_id": key_id(key),
+        "key_from": str(public_key) if public_key else "the bundle (compare key_id with the key id you hold)",
         "chain": "matches the signed head" if chain is None else chain,
         "findings": [asdict(f) for f in findings],
         "playback": {"records": len(archived_playback), "played_turns": played, "cleared_turns": cleared},
@@ -572,7 +570,7 @@ def _text(doc: dict[str, Any]) -> str:
     sid = doc["session_id"]
     lines = [
         f"{sid}: {'intact' if doc['intact'] else 'NOT INTACT'}: {doc['rows']} archived events, "
-        f"the signed head (key {doc['key_id']}) seals {doc['events']}; chain {doc['chain']}"
+        f"the signed head (key {doc['key_id']}, from {doc['key_from']}) seals {doc['events']}; chain {doc['chain']}"
     ]
     lines += [f"{sid}: {f['kind'].upper()} at position {f['position']}: {f['detail']}" for f in doc["findings"]]
     if not doc["ended"]:
