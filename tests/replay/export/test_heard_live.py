@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from aiokafka import AIOKafkaConsumer
 
 from infra.testing import ArchiverProcess
 from infra.topics import ensure_topics
@@ -58,6 +59,17 @@ def _mark(name: str) -> str:
     return json.dumps({"event": "mark", "streamSid": SID, "mark": {"name": name}})
 
 
+async def _recorded(bootstrap: str, topics: Topics) -> None:
+    """Wait until the first Playback record of the call is on the playback topic."""
+    consumer = AIOKafkaConsumer(topics.playback, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        async with asyncio.timeout(10):
+            await consumer.getone()
+    finally:
+        await consumer.stop()
+
+
 async def _call(bootstrap: str, topics: Topics) -> list[str]:
     """The call; the events the carrier received, by kind."""
     async with running(bootstrap, topics.prefix, TwilioProtocol(TOKEN), drain_timeout_s=0.5) as server:
@@ -71,7 +83,7 @@ async def _call(bootstrap: str, topics: Topics) -> list[str]:
             await producer.flush()
             received += await _events(websocket, 33)
             await websocket.send(_mark("turn-0"))  # the carrier played turn 0 ...
-            await asyncio.sleep(0.5)  # ... and its echo is recorded before the model stops
+            await _recorded(bootstrap, topics)  # ... and its echo is recorded before the model stops
             await producer.send(topics.output, _output(3))  # LISTEN: turns 1 and 2 are cut
             await producer.flush()
             received += await _events(websocket, 1)
@@ -81,8 +93,7 @@ async def _call(bootstrap: str, topics: Topics) -> list[str]:
                 await producer.send(topics.output, _output(turn))
             await producer.flush()
             received += await _events(websocket, 22)
-            await websocket.send(_mark("turn-4"))  # turn 5 is never confirmed
-        await asyncio.sleep(0.5)
+            await websocket.send(_mark("turn-4"))  # turn 5 is never confirmed (messages are taken in order)
         await websocket.send(json.dumps({"event": "stop", "sequenceNumber": "99", "streamSid": SID}))
         await closed_with(websocket)
     return [str(e["event"]) for e in received]
