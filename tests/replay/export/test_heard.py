@@ -109,3 +109,15 @@ def test_full_duplex_bench_output_holds_only_played_turns_one_turn_later(tmp_pat
         assert set(placed.tolist()) == {100 + turn if turn in (0, 4) else 0}, turn
     meta = json.loads((folder / "microturn.json").read_text())
     assert meta["model_audio"]["cleared_turns"] == [1, 2]
+
+
+def test_an_mp4_says_in_its_metadata_which_model_speech_it_holds(tmp_path: Path) -> None:
+    import av
+
+    from replay.export import export
+
+    export(_recording(True, LIVE), tmp_path / "live.mp4")
+    export(_recording(False), tmp_path / "file.mp4")
+    with av.open(str(tmp_path / "live.mp4")) as live, av.open(str(tmp_path / "file.mp4")) as file:
+        assert live.metadata["comment"].startswith("microturn model audio: carrier")
+        assert file.metadata["comment"].startswith("microturn model audio: unconfirmed")
