@@ -148,3 +148,17 @@ def test_a_rewritten_bundle_cannot_cover_a_tampered_archive(archived: Archived, 
     )
     kinds = {kind for kind, _ in findings(copy, archive, archived)}
     assert "hashes_mismatch" in kinds and "modified" in kinds
+
+
+def test_a_bundle_exported_from_a_tampered_archive_says_so(archived: Archived, tmp_path: Path, cli: Cli) -> None:
+    archive = tampered_copy(archived, tmp_path)
+    assert rewrite(archive, "audio_chunk", lambda rows: [r for r in rows if r["event_id"] != "alice/audio/4"]) == 1
+    flags = [*archived.cli_flags()[2:], "--archive", str(archive)]
+    code, out, _ = cli(
+        "audit", "export", "alice", str(tmp_path / "b"), "--key", f"{archived.key}.pub", *flags, "--json"
+    )
+    assert code == 4 and not json.loads(out)["verdict"]["intact"]
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert manifest["verdict_at_export"]["finding"]["kind"] == "deleted"
+    kinds = {kind for kind, _ in findings(tmp_path / "b", archive, archived)}
+    assert "hashes_mismatch" in kinds and "deleted" in kinds
