@@ -1,4 +1,4 @@
-"""`microturn archive run|sync`, `query`, `report` and `audit verify|keygen`."""
+"""`microturn archive run|sync`, `query`, `report` and `audit verify|export|keygen`."""
 
 from __future__ import annotations
 
@@ -218,6 +218,33 @@ def audit_verify(args: argparse.Namespace) -> int:
     return 0 if verdict.ended else EXIT_UNENDED
 
 
+def audit_export(args: argparse.Namespace) -> int:
+    from replay.audit.bundle import export_bundle
+    from replay.audit.errors import AuditError
+    from replay.audit.verify import read_heads
+    from schemas import Topics
+
+    key = _verify_key(args)
+    kafka, _, prefix = endpoints(args)
+    try:
+        records = asyncio.run(read_heads(kafka, Topics(prefix), args.session))
+        bundle = export_bundle(_archive_dir(args), records, args.session, key, Path(args.dir))
+    except AuditError as exc:
+        raise CommandError(f"audit export: {exc}") from exc
+    verdict = bundle.verdict
+    state = "intact" if verdict.intact else "NOT INTACT (see manifest.json verdict_at_export)"
+    emit(
+        args,
+        bundle.as_dict(),
+        f"wrote {bundle.path}/: {verdict.events} event hashes, signed heads, public key {verdict.key_id}, "
+        f"playback record ({bundle.playback['basis']}); archive {state}.\n"
+        f"verify it anywhere: python {bundle.path}/verify_bundle.py {bundle.path} ARCHIVE_DIR --public-key KEY.pub",
+    )
+    if not verdict.intact:
+        return EXIT_TAMPERED
+    return 0 if verdict.ended else EXIT_UNENDED
+
+
 def audit_keygen(args: argparse.Namespace) -> int:
     from replay.audit import generate_key
     from schemas.audit import AuditChainError
@@ -293,6 +320,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _common(p)
     p.set_defaults(func=report)
 
+    _register_audit(sub, key_help)
+
+
+def _register_audit(sub: argparse._SubParsersAction, key_help: str) -> None:  # type: ignore[type-arg]
     audit = sub.add_parser("audit", help="verify the archive against signed hash chains", description="the audit")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
     text = (
@@ -310,6 +341,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--key", help="a key file to take the public key from (prefer --public-key)")
     _common(p)
     p.set_defaults(func=audit_verify)
+    text = (
+        "write a session's audit bundle to DIR: per-event hashes, the signed chain heads, the public key, the "
+        "playback record and the stand-alone verifier (docs/audit.md); exit codes as verify"
+    )
+    p = audit_sub.add_parser("export", help=text, description=text)
+    p.add_argument("session", type=session_id_arg, help="the session id")
+    p.add_argument("dir", metavar="DIR", help="the bundle folder (created; must be empty)")
+    p.add_argument(
+        "--public-key",
+        metavar="FILE",
+        help="the archiver's public key (KEY.pub) the heads verify with (default: $MICROTURN_AUDIT_PUBLIC_KEY)",
+    )
+    p.add_argument("--key", help="a key file to take the public key from (prefer --public-key)")
+    _common(p)
+    p.set_defaults(func=audit_export)
     text = "create an Ed25519 audit key pair (KEY and KEY.pub)"
     p = audit_sub.add_parser("keygen", help=text, description=text)
     p.add_argument("--key", help=key_help)

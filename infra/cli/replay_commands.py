@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -148,10 +149,12 @@ def export_command(args: argparse.Namespace) -> int:
         from replay.export.fdb import write_fdb
 
         folder = write_fdb(_recording(args), out)
+        heard = json.loads((folder / "microturn.json").read_text())["model_audio"]
         emit(
             args,
-            {"path": str(folder), "format": "full-duplex-bench", "session_id": args.session},
-            f"wrote {folder}/ (input.wav, output.wav, microturn.json): Full-Duplex-Bench v1 layout",
+            {"path": str(folder), "format": "full-duplex-bench", "session_id": args.session, "model_audio": heard},
+            f"wrote {folder}/ (input.wav, output.wav, microturn.json): Full-Duplex-Bench v1 layout; "
+            f"{_heard_text(heard)}",
         )
         return 0
     if out.suffix.lower() not in FORMATS:
@@ -162,9 +165,18 @@ def export_command(args: argparse.Namespace) -> int:
         args,
         summary.as_dict(),
         f"wrote {out}: {summary.duration_ms / 1000:.1f} s of session "
-        f"{summary.session_id} ({', '.join(summary.streams)})",
+        f"{summary.session_id} ({', '.join(summary.streams)}); {_heard_text(summary.model_audio)}",
     )
     return 0
+
+
+def _heard_text(heard: dict[str, Any]) -> str:
+    if heard["basis"] == "unconfirmed":
+        return "model audio: every output (no carrier confirmed playback)"
+    return (
+        f"model audio: only what the caller heard ({len(heard['played_turns'])} turns played; "
+        f"{len(heard['cleared_turns'])} cleared and {len(heard['unconfirmed_turns'])} unconfirmed left silent)"
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

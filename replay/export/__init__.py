@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 
 from replay.export.errors import ExportError
+from replay.export.heard import ModelAudio, model_audio
 from replay.export.mp4 import write_mp4
 from replay.export.tracks import Tracks, lay_out
 from replay.export.wav import write_wav
@@ -34,6 +35,9 @@ class ExportSummary:
     """What the file holds: audio, video, subtitles."""
     cues: int
     """Subtitle cues written (MP4 only)."""
+    model_audio: dict[str, Any]
+    """Which model speech the file holds (`replay.export.heard.ModelAudio.as_dict`): basis "carrier" (only
+    turns the carrier confirmed as played) or "unconfirmed" (no carrier: every output)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +46,7 @@ class ExportSummary:
             "duration_ms": self.duration_ms,
             "streams": list(self.streams),
             "cues": self.cues,
+            "model_audio": self.model_audio,
         }
 
 
@@ -62,6 +67,7 @@ def export(recording: Recording, path: Path) -> ExportSummary:
         tracks.duration_ms,
         _streams(tracks, path),
         len(tracks.cues) if path.suffix.lower() == ".mp4" else 0,
+        tracks.model_audio.as_dict(),
     )
     log.info(
         "exported",
@@ -69,6 +75,7 @@ def export(recording: Recording, path: Path) -> ExportSummary:
         path=str(path),
         duration_ms=summary.duration_ms,
         streams=summary.streams,
+        model_audio=tracks.model_audio.basis,
     )
     return summary
 
@@ -79,4 +86,4 @@ def _streams(tracks: Tracks, path: Path) -> tuple[str, ...]:
     return ("audio", *(("video",) if tracks.frames else ()), *(("subtitles",) if tracks.cues else ()))
 
 
-__all__ = ["ExportError", "ExportSummary", "Tracks", "export", "lay_out"]
+__all__ = ["ExportError", "ExportSummary", "ModelAudio", "Tracks", "export", "lay_out", "model_audio"]

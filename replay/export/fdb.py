@@ -12,6 +12,10 @@ heard once turn k's input is complete (the same convention as `microturn eval`; 
 export places it at turn k instead). A session holds several moments where FDB's samples hold one
 each: the first turn end and the first interruption fill FDB's metadata files, microturn.json lists
 them all. We have no transcripts, so "context" and "interrupt" are empty.
+
+output.wav holds what the caller heard (`replay.export.heard`): in a live call only the turns the
+carrier confirmed as played; microturn.json's `model_audio` says which basis applied and which
+turns were played, cleared or left unconfirmed.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from replay.export.errors import ExportError
+from replay.export.heard import ModelAudio, model_audio
 from replay.session.recording import Recording
 from schemas import AudioChunk, SessionStarted
 from schemas.clock import TURN_MS
@@ -45,8 +50,12 @@ def _mono(path: Path, samples: npt.NDArray[np.int16]) -> None:
         raise ExportError(f"writing {path}: {exc}") from exc
 
 
-def tracks(recording: Recording) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int16]]:
-    """(caller, model) mono tracks of equal length; the model's turn k at turn k + 1."""
+def tracks(
+    recording: Recording, heard: ModelAudio | None = None
+) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int16]]:
+    """(caller, model) mono tracks of equal length; the model's turn k at turn k + 1, for the turns
+    `heard` places (default: `model_audio(recording)`, what the caller heard)."""
+    heard = model_audio(recording) if heard is None else heard
     turns = recording.duration_ms // TURN_MS + 1
     caller = np.zeros(turns * TURN_SAMPLES, dtype=np.int16)
     model = np.zeros(turns * TURN_SAMPLES, dtype=np.int16)
@@ -55,6 +64,8 @@ def tracks(recording: Recording) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.
         pcm = np.frombuffer(chunk.samples, dtype="<i2")[:TURN_SAMPLES]
         caller[start : start + len(pcm)] = pcm
     for output in recording.outputs:
+        if not heard.places(output.seq):
+            continue
         start = (output.seq + 1) * TURN_SAMPLES
         pcm = np.frombuffer(output.audio, dtype="<i2")[:TURN_SAMPLES]
         if start + len(pcm) <= len(model):
@@ -70,7 +81,8 @@ def write_fdb(recording: Recording, root: Path) -> Path:
         raise ExportError(f"session {recording.session_id!r} has no caller audio to export from {recording.source}")
     folder = root / recording.session_id
     folder.mkdir(exist_ok=True)
-    caller, model = tracks(recording)
+    heard = model_audio(recording)
+    caller, model = tracks(recording, heard)
     _mono(folder / "input.wav", caller)
     _mono(folder / "output.wav", model)
     moments: list[dict[str, object]] = []
@@ -93,6 +105,7 @@ def write_fdb(recording: Recording, root: Path) -> Path:
         "session_id": recording.session_id,
         "model_versions": sorted({o.model_version for o in recording.outputs}),
         "output_alignment": "model turn k at [200(k+1), 200(k+2)) ms",
+        "model_audio": heard.as_dict(),
         "moments": moments,
     }
     (folder / "microturn.json").write_text(json.dumps(meta, indent=1) + "\n")

@@ -1,5 +1,7 @@
 """Writing tracks as an MP4: AAC stereo audio, H.264 video of the recorded frames, mov_text subtitles.
 
+The container's `comment` tag names the model audio's basis (carrier-confirmed or unconfirmed).
+
 Every stream starts at session time 0. Audio and video are encoded turn by turn and muxed as they
 come, so memory stays flat for long sessions; subtitles are muxed as raw mov_text samples (a
 16-bit big-endian length, then the UTF-8 text), since FFmpeg's subtitle encoder API is not
@@ -25,6 +27,11 @@ from streams.media import decode_jpeg
 
 VIDEO_CODEC = "h264"
 _MS = Fraction(1, 1000)
+_BASIS = {
+    "carrier": "only what the carrier confirmed as played",
+    "unconfirmed": "every output: no carrier confirmed playback",
+}
+"""The container's `comment` tag says which model speech the file holds (`replay.export.heard`)."""
 _ASS_HEADER = (
     b"[Script Info]\nScriptType: v4.00+\nPlayResX: 384\nPlayResY: 288\n\n[V4+ Styles]\n"
     b"Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, "
@@ -62,6 +69,9 @@ def write_mp4(tracks: Tracks, path: Path) -> None:
 
 def _write(tracks: Tracks, path: Path) -> None:
     with av.open(str(path), "w", format="mp4") as container:
+        container.metadata["comment"] = (
+            f"microturn model audio: {tracks.model_audio.basis} ({_BASIS[tracks.model_audio.basis]})"
+        )
         audio: AudioStream = container.add_stream("aac", rate=SAMPLE_RATE)
         audio.layout = "stereo"
         video: VideoStream | None = None

@@ -4,11 +4,14 @@ Sample n of either channel is session time n/16 ms, so both sides line up exactl
 heard and answered them:
 
 - left (caller): AudioChunk k at samples [3200k, 3200k + 3200) (its padding is silence already);
-- right (model): the ModelOutput of turn k at the same place (it answers turn k right after it);
+- right (model): the ModelOutput of turn k at the same place (it answers turn k right after it),
+  for the turns `replay.export.heard.model_audio` places: in a live call only what the carrier
+  confirmed as played (cleared and unconfirmed turns are silent); without a carrier, every turn;
 - video: turn k shows the recorded frame of turn k, else the latest earlier one (black before any);
 - cues: each caller TextEvent for `CALLER_HOLD_MS` from its event time ("caller: ..."); the model's
   utterance as it grows, turn by turn ("model: ...", its last `MAX_CUE_CHARS` characters; an
-  utterance is a run of consecutive turns with text), held `MODEL_HOLD_MS` after its last turn.
+  utterance is a run of consecutive turns with text), held `MODEL_HOLD_MS` after its last turn;
+  only the text of turns whose audio is placed (what the caller did not hear is not subtitled).
   Cues never overlap (mov_text shows one sample at a time): where lines overlap, one cue holds
   them all, caller first. Control characters are dropped.
 
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from replay.export.heard import ModelAudio, model_audio
 from replay.session.recording import Recording
 from schemas import AudioChunk, TextEvent, VideoFrame
 from schemas.clock import TURN_MS, TURN_SAMPLES
@@ -53,6 +57,8 @@ class Tracks:
     """JPEG shown during each turn (None: black); empty when the session has no video."""
     cues: tuple[Cue, ...]
     """Subtitles in time order, not overlapping."""
+    model_audio: ModelAudio
+    """Which of the model's turns the right channel and the model's cues hold, and on what basis."""
 
     @property
     def turns(self) -> int:
@@ -74,7 +80,7 @@ def _printable(text: str) -> str:
     return "".join(c for c in text if c == "\n" or c.isprintable()).strip()
 
 
-def _spans(recording: Recording) -> list[Cue]:
+def _spans(recording: Recording, heard: ModelAudio) -> list[Cue]:
     """Caller lines and growing model utterances, possibly overlapping."""
     callers = [
         Cue(e.event_time_ms, e.event_time_ms + CALLER_HOLD_MS, f"caller: {_printable(e.text)}")
@@ -84,7 +90,7 @@ def _spans(recording: Recording) -> list[Cue]:
     model: list[Cue] = []
     said, last = "", -2
     for output in recording.outputs:
-        if not output.text:
+        if not output.text or not heard.places(output.seq):
             continue
         said = said + output.text if output.seq == last + 1 else output.text
         last = output.seq
@@ -95,9 +101,9 @@ def _spans(recording: Recording) -> list[Cue]:
     return callers + held + model[-1:]  # each model line ends where the next begins
 
 
-def _cues(recording: Recording, end_ms: int) -> tuple[Cue, ...]:
+def _cues(recording: Recording, heard: ModelAudio, end_ms: int) -> tuple[Cue, ...]:
     """Non-overlapping cues: between any two span boundaries, every span active there, callers first."""
-    spans = [Cue(s.start_ms, min(s.end_ms, end_ms), s.text) for s in _spans(recording)]
+    spans = [Cue(s.start_ms, min(s.end_ms, end_ms), s.text) for s in _spans(recording, heard)]
     spans = [s for s in spans if s.end_ms > s.start_ms]
     starts: dict[int, list[int]] = defaultdict(list)
     ends: dict[int, list[int]] = defaultdict(list)
@@ -124,10 +130,13 @@ def lay_out(recording: Recording) -> Tracks:
     stereo = np.zeros((turns * TURN_SAMPLES, 2), dtype=np.int16)
     for chunk in recording.of_type(AudioChunk):
         _place(stereo[:, 0], chunk.event_time_ms // TURN_MS, chunk.samples)
+    heard = model_audio(recording)
     for output in recording.outputs:
-        _place(stereo[:, 1], output.seq, output.audio)
+        if heard.places(output.seq):
+            _place(stereo[:, 1], output.seq, output.audio)
     by_turn = {f.event_time_ms // TURN_MS: f.jpeg for f in recording.of_type(VideoFrame)}
     frames: list[bytes | None] = []
     for k in range(turns if by_turn else 0):
         frames.append(by_turn.get(k, frames[-1] if frames else None))
-    return Tracks(recording.session_id, stereo, tuple(frames), _cues(recording, turns * TURN_MS))
+    cues = _cues(recording, heard, turns * TURN_MS)
+    return Tracks(recording.session_id, stereo, tuple(frames), cues, heard)

@@ -1,7 +1,8 @@
 """One session's recorded events, as read back from a source (Kafka or the archive).
 
 A `Recording` is the raw material of replay and export: the input events the assembler saw, the
-MicroTurns it recorded and the ModelOutputs that answered them. Duplicates are normal in the log
+MicroTurns it recorded and the ModelOutputs that answered them, and (live calls) the Playback
+events that say which of the model's speech the caller actually heard. Duplicates are normal in the log
 (a worker that crashed re-emits the turn and output it had not committed), so each turn and output
 is kept once: the first recorded, the one that was answered and delivered.
 """
@@ -18,6 +19,7 @@ from schemas import (
     AudioChunk,
     MicroTurn,
     ModelOutput,
+    Playback,
     VideoFrame,
 )
 from schemas.clock import TURN_MS
@@ -40,6 +42,9 @@ class Recording:
     """The first MicroTurn recorded per turn, by turn."""
     outputs: tuple[ModelOutput, ...]
     """The first ModelOutput recorded per turn, by turn."""
+    playbacks: tuple[Playback, ...] = ()
+    """Playback events of a live call (played / cleared model speech), in log order, first copy of each id;
+    never model input, so replay ignores them. Empty for a session streamed from a file."""
 
     @classmethod
     def from_events(cls, session_id: str, source: str, events: Iterable[Event]) -> Recording:
@@ -52,15 +57,19 @@ class Recording:
                 seen.add(event.event_id)
                 inputs.append(event)
         outputs: dict[int, ModelOutput] = {}
+        playbacks: dict[str, Playback] = {}
         for event in mine:
             if isinstance(event, ModelOutput):
                 outputs.setdefault(event.seq, event)
+            elif isinstance(event, Playback):
+                playbacks.setdefault(event.event_id, event)
         return cls(
             session_id=session_id,
             source=source,
             inputs=tuple(inputs),
             turns=tuple(first_per_turn(list(mine))),
             outputs=tuple(outputs[k] for k in sorted(outputs)),
+            playbacks=tuple(playbacks.values()),
         )
 
     @property

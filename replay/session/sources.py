@@ -30,6 +30,7 @@ ARCHIVED_TABLES = (
     "background_result",
     "micro_turn",
     "model_output",
+    "playback",
 )
 """The archive tables a recording is made of (schema tags)."""
 
@@ -44,6 +45,7 @@ async def from_kafka(bootstrap: str, topics: Topics, session_id: str) -> Recordi
         topics.background_results,
         topics.turns,
         topics.output,
+        topics.playback,
     ]
     partition = session_partition(session_id, topics.partitions)
     try:
