@@ -67,9 +67,9 @@ _decoder = msgspec.msgpack.Decoder(list[Any])
 
 
 def _empty(field: mi.Field) -> Any:
-    if field.default is not mi.NODEFAULT:
+    if field.default is not msgspec.NODEFAULT:
         return field.default
-    if field.default_factory is not mi.NODEFAULT:
+    if field.default_factory is not msgspec.NODEFAULT:
         return field.default_factory()
     return b"" if isinstance(field.type, mi.BytesType) else ""
 
@@ -90,7 +90,11 @@ _LABELS: dict[type[Event], bytes] = {
 
 def associated_data(event: Event) -> bytes:
     """What the ciphertext of `event` is bound to: session id, event id, event type and its fields."""
-    return b"\x00".join((b"microturn/1", event.session_id.encode(), event.event_id.encode(), _LABELS[type(event)]))
+    return _associated(type(event), event.session_id, event.event_id)
+
+
+def _associated(kind: type[Event], session_id: str, event_id: str) -> bytes:
+    return b"\x00".join((b"microturn/1", session_id.encode(), event_id.encode(), _LABELS[kind]))
 
 
 def is_encrypted(event: Event) -> bool:
@@ -128,22 +132,27 @@ class SessionCipher:
         if not event.encrypted:
             return event
         self._check_session(event)
-        names = PAYLOAD_FIELDS.get(type(event))
-        data = event.encrypted
+        fields = self.open_fields(type(event), event.event_id, event.encrypted)
+        return msgspec.structs.replace(event, encrypted=b"", **fields)
+
+    def open_fields(self, kind: type[Event], event_id: str, data: bytes) -> dict[str, Any]:
+        """The payload fields in `data`, the `encrypted` value of `kind` event `event_id` of this session."""
+        names = PAYLOAD_FIELDS.get(kind)
         if names is None or len(data) < 1 + NONCE_BYTES + 16 or data[:1] != VERSION:
             raise PayloadError(
-                f"opening {type(event).__name__} {event.event_id}: expected format {VERSION!r} with a "
+                f"opening {kind.__name__} {event_id}: expected format {VERSION!r} with a "
                 f"{NONCE_BYTES}-byte nonce and a GCM tag; got {len(data)} bytes starting {data[:1]!r}"
             )
         try:
-            plain = self._aead.decrypt(data[1 : 1 + NONCE_BYTES], data[1 + NONCE_BYTES :], associated_data(event))
+            plain = self._aead.decrypt(
+                data[1 : 1 + NONCE_BYTES], data[1 + NONCE_BYTES :], _associated(kind, self.session_id, event_id)
+            )
         except InvalidTag as exc:
             raise PayloadError(
-                f"opening {type(event).__name__} {event.event_id} of session {event.session_id}: the ciphertext "
+                f"opening {kind.__name__} {event_id} of session {self.session_id}: the ciphertext "
                 "does not authenticate (altered, moved from another event or session, or another key)"
             ) from exc
-        values = _decoder.decode(plain)
-        return msgspec.structs.replace(event, encrypted=b"", **dict(zip(names, values, strict=True)))
+        return dict(zip(names, _decoder.decode(plain), strict=True))
 
     def _check_session(self, event: Event) -> None:
         if event.session_id != self.session_id:

@@ -84,13 +84,22 @@ def master_id(master_key: bytes) -> str:
 
 
 class KeyStore:
-    """Wrapped data keys in `root`, one file per session; every method is safe across processes."""
+    """Wrapped data keys in `root`, one file per session; every method is safe across processes.
 
-    def __init__(self, root: Path, master_key: bytes, clock: Callable[[], int] = time.time_ns) -> None:
+    Without a master key (None) it can only tell and erase (`state`, `erase`, `sweep`), never load
+    or make a key.
+    """
+
+    def __init__(self, root: Path, master_key: bytes | None, clock: Callable[[], int] = time.time_ns) -> None:
         self.root = root
-        self._master = master_key
-        self._master_id = master_id(master_key)
+        self._master = master_key or b""
+        self._master_id = master_id(master_key) if master_key else ""
         self._clock = clock
+
+    def _need_master(self, session_id: str) -> bytes:
+        if not self._master:
+            raise KeyStoreError(f"the data key of session {session_id} needs the master key (MICROTURN_MASTER_KEY)")
+        return self._master
 
     def _key_path(self, session_id: str) -> Path:
         return self.root / f"{_checked(session_id)}.key"
@@ -135,7 +144,7 @@ class KeyStore:
                 f"data key of session {session_id} was wrapped by master key {owner}; this process holds "
                 f"{self._master_id} (MICROTURN_MASTER_KEY)"
             )
-        return unwrap_data_key(self._master, session_id, wrapped)
+        return unwrap_data_key(self._need_master(session_id), session_id, wrapped)
 
     def create_or_load(self, session_id: str) -> bytes:
         """The session's data key, made and stored first if it has none; SessionErased after `erase`."""
@@ -149,7 +158,7 @@ class KeyStore:
             "session_id": session_id,
             "created_ns": self._clock(),
             "master_id": self._master_id,
-            "wrapped": base64.b64encode(wrap_data_key(self._master, session_id, key)).decode(),
+            "wrapped": base64.b64encode(wrap_data_key(self._need_master(session_id), session_id, key)).decode(),
         }
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = self.root / f".tmp-{uuid.uuid4().hex}"
@@ -168,6 +177,13 @@ class KeyStore:
             self.erase(session_id)
             raise SessionErased(f"session {session_id} was erased: no new payload is written for it")
         return key
+
+    def erased_ns(self, session_id: str) -> int | None:
+        """When the session's key was erased (ns since the epoch), None if it was not (or is unreadable)."""
+        try:
+            return int(json.loads(self._tombstone(session_id).read_bytes())["erased_ns"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     def erase(self, session_id: str, reason: str = "erase") -> bool:
         """Destroy the session's key (tombstone first, then zeros, fsync, unlink); True if a key was destroyed."""

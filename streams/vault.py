@@ -28,13 +28,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from schemas.encryption import PAYLOAD_FIELDS, SessionCipher
 from schemas.envelope import Event
 from schemas.errors import ConfigError
 from schemas.events import SessionEnded
-from streams.keystore import KeyMissing, KeyStore, load_master_key
+from streams.keystore import KeyMissing, KeyState, KeyStore, load_master_key
 
 E = TypeVar("E", bound=Event)
 
@@ -118,6 +118,14 @@ class Vault:
             return event
         return self._cipher(event.session_id, create=False).open(event)
 
+    def open_fields(self, kind: type[Event], session_id: str, event_id: str, data: bytes) -> dict[str, Any]:
+        """The payload fields of an encrypted value read without its event (an archive cell)."""
+        return self._cipher(session_id, create=False).open_fields(kind, event_id, data)
+
+    def key_state(self, session_id: str) -> KeyState:
+        """active / erased / none (`KeyStore.state`); none when this process has no key store."""
+        return self.store.state(session_id) if self.store is not None else "none"
+
     def forget(self, session_id: str) -> None:
         """Drop the session's key from the cache (its next use reads the key store again)."""
         self._ciphers.pop(session_id, None)
@@ -154,24 +162,27 @@ def _seconds(name: str, default: float) -> float:
     return value
 
 
-_current: Vault | None = None
+_process: dict[str, Vault] = {}
+"""This process's vault under "vault", once configured."""
 
 
 def configure(state_dir: Path | None = None) -> Vault:
     """Build this process's vault from the environment (at start-up: ConfigError, exit 2, when wrong)."""
-    global _current
     if state_dir is None:
         state_dir = Path(os.environ.get("MICROTURN_STATE_DIR") or ".microturn")
-    _current = Vault.from_env(state_dir)
-    return _current
+    vault = _process["vault"] = Vault.from_env(state_dir)
+    return vault
 
 
 def use(vault: Vault | None) -> None:
     """Make `vault` this process's vault (None: configure from the environment on next use)."""
-    global _current
-    _current = vault
+    if vault is None:
+        _process.pop("vault", None)
+    else:
+        _process["vault"] = vault
 
 
 def current() -> Vault:
     """This process's vault, configured from the environment on first use if `configure` was not called."""
-    return _current if _current is not None else configure()
+    vault = _process.get("vault")
+    return vault if vault is not None else configure()
