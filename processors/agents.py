@@ -28,7 +28,9 @@ from processors.checkpoint import (
     CheckpointError,
     checkpoint_key,
     encode_checkpoint,
+    encrypted_checkpoint,
     end_offsets,
+    opened_checkpoint,
     read_checkpoints,
 )
 from processors.deadletter import dead_letter
@@ -325,6 +327,8 @@ class Agents:
             log.warning("checkpoints_unreadable", partition=partition, error=f"{type(exc).__name__}: {exc}")
             found = {}
         checkpoint = found.get(partition)
+        if checkpoint is not None:
+            checkpoint = opened_checkpoint(checkpoint, self._vault)
         sessions = len(checkpoint.sessions) if checkpoint else 0
         start = "checkpoint" if checkpoint is not None else "beginning"
         log.info("recovery_starts", partition=partition, start=start, sessions=sessions)
@@ -347,7 +351,9 @@ class Agents:
             return
         if not self._settled.is_set():
             return  # a rebalance began meanwhile
-        values = [encode_checkpoint(self._snapshot(p, ends)) for p in due]  # no await: one moment
+        values = [  # no await: one moment
+            encode_checkpoint(encrypted_checkpoint(self._snapshot(p, ends), self._vault)) for p in due
+        ]
         self._dirty -= set(due)
         await self._app.producer.flush()  # what the snapshot reflects is in the log before it is
         for p, value in zip(due, values, strict=True):
