@@ -162,27 +162,35 @@ def _seconds(name: str, default: float) -> float:
     return value
 
 
-_process: dict[str, Vault] = {}
-"""This process's vault under "vault", once configured."""
+_process: dict[str, Any] = {}
+"""This process's vault under "vault", once configured; the state dir it is made for under "state_dir"."""
 
 
 def configure(state_dir: Path | None = None) -> Vault:
-    """Build this process's vault from the environment (at start-up: ConfigError, exit 2, when wrong)."""
+    """Build this process's vault from the environment (at start-up: ConfigError, exit 2, when wrong)
+    for `state_dir` (default: the one `use_state_dir` named, else $MICROTURN_STATE_DIR or ./.microturn)."""
     if state_dir is None:
-        state_dir = Path(os.environ.get("MICROTURN_STATE_DIR") or ".microturn")
-    vault = _process["vault"] = Vault.from_env(state_dir)
+        state_dir = _process.get("state_dir") or Path(os.environ.get("MICROTURN_STATE_DIR") or ".microturn")
+    vault: Vault = Vault.from_env(state_dir)
+    _process["vault"] = vault
     return vault
+
+
+def use_state_dir(state_dir: Path) -> None:
+    """Make the process's vault (on its next use) the one of `state_dir`: a command given `--state-dir`."""
+    _process["state_dir"] = state_dir
+    _process.pop("vault", None)
 
 
 def use(vault: Vault | None) -> None:
     """Make `vault` this process's vault (None: configure from the environment on next use)."""
     if vault is None:
-        _process.pop("vault", None)
+        _process.clear()
     else:
         _process["vault"] = vault
 
 
 def current() -> Vault:
     """This process's vault, configured from the environment on first use if `configure` was not called."""
-    vault = _process.get("vault")
+    vault: Vault | None = _process.get("vault")
     return vault if vault is not None else configure()

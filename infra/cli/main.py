@@ -116,12 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     configure(args.log_level)
     try:
-        if getattr(args, "state_dir", None) and args.command not in ("up", "down", "status", "erase"):
+        if getattr(args, "state_dir", None):
             from pathlib import Path
 
-            from streams.vault import configure as configure_vault
+            from streams.vault import use_state_dir
 
-            configure_vault(Path(args.state_dir).resolve())  # this state dir's master key, not ./.microturn's
+            use_state_dir(Path(args.state_dir).resolve())  # its master key and key store, not ./.microturn's
         code: int = args.func(args)
     except MicroturnError as exc:  # every error microturn raises on purpose; its class says the exit code
         _error(args, exc)
