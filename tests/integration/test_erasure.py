@@ -191,6 +191,8 @@ def test_replay_export_report_and_query_say_the_session_was_erased(shredded: Shr
         code, _, err = cli("replay", "erin", "--source", source, *archive)
         assert code == 8, err
         assert err.count("\n") == 1 and "erin was erased" in err
+    code, _, err = cli("eval", "erin", "frank", *archive)
+    assert code == 8 and "erin were erased" in err
     exported = s.home / "exported-erin.wav"
     code, _, err = cli("export", "erin", str(exported), "--source", "archive", *archive)
     assert code == 8 and "erin was erased" in err
