@@ -32,6 +32,9 @@ deadline; every process started here is stopped by pid at the end. --profile N r
 server during level N; see docs/performance.md.
 
     .venv/bin/python benchmarks/capacity.py [--levels 1,5,10,20,50,100] [--seconds 10] [--json]
+
+Payloads are encrypted per session, as `microturn up` does by default; `--no-encryption` runs the
+same stack and front door with MICROTURN_ENCRYPTION=off, to A/B the added latency and CPU.
 """
 
 from __future__ import annotations
@@ -389,6 +392,12 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--profile-seconds", type=int, default=15)
     parser.add_argument("--profile-rate", type=int, default=50, help="py-spy samples per second (default 50)")
     parser.add_argument("--profile-dir", type=Path, default=Path("capacity-profile"))
+    parser.add_argument(
+        "--no-encryption",
+        dest="encryption",
+        action="store_false",
+        help="payloads in the clear (MICROTURN_ENCRYPTION=off for the stack and the front door)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     args.level_list = [int(n) for n in args.levels.split(",")]
@@ -451,6 +460,8 @@ def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
 
 def main() -> None:
     args = _args()
+    if not args.encryption:
+        os.environ["MICROTURN_ENCRYPTION"] = "off"  # read by `up` (StackSettings.from_env) and every process
     with tempfile.TemporaryDirectory() as tmp:
         docs = run(args, Path(tmp))
     report: dict[str, Any] = {
@@ -459,6 +470,7 @@ def main() -> None:
         "seconds_per_call": args.seconds,
         "workers": args.workers,
         "tritons": args.tritons,
+        "encryption": args.encryption,
         "levels": docs,
         "result": conclusion(docs),
     }

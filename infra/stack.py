@@ -23,8 +23,10 @@ from processors.settings import default_state_dir
 from schemas import Topics
 from schemas.errors import ConfigError
 from schemas.topics import PARTITIONS
+from streams.keystore import KeyStore, generate_master_key
 from streams.log import partition_count
 from streams.metrics import PORT_ENV as METRICS_PORT_ENV
+from streams.vault import KeyPaths, retention_s
 
 WORKER_MARKER = "processors"
 MAX_PARTITIONS = 256
@@ -73,6 +75,10 @@ class StackSettings:
     4); existing topics keep theirs, and `up` refuses when they differ from it."""
     replication_factor: int = 1
     """Replicas of each topic `up` creates ($MICROTURN_REPLICATION_FACTOR, `up --replication-factor`)."""
+    encryption: bool = False
+    """Whether the stack's processes encrypt payloads with per-session data keys (`streams.vault`);
+    `microturn up` does unless MICROTURN_ENCRYPTION=off or `up --no-encryption`. Off here, for
+    stacks built in code (tests), unless asked for."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.workers <= MAX_WORKERS:
@@ -99,6 +105,7 @@ class StackSettings:
             "archivers": _int_env("MICROTURN_ARCHIVERS", 1),
             "partitions": _int_env("MICROTURN_PARTITIONS", 0) or None,
             "replication_factor": _int_env("MICROTURN_REPLICATION_FACTOR", 1),
+            "encryption": os.environ.get("MICROTURN_ENCRYPTION", "").strip().lower() != "off",
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -149,6 +156,8 @@ class Stack:
         state["tritons"] = self._up_tritons(known, say)
         state["triton"] = state["tritons"][0]
         write_servers(self.discovery_path, [t["grpc"] for t in state["tritons"]])
+        self._save(state)
+        state["encryption"] = self._up_keys(say)
         self._save(state)
         state["workers"] = self._up_workers(state, say)
         self._save(state)
@@ -221,6 +230,34 @@ class Stack:
             "log": str(server.log_path),
         }
 
+    def key_paths(self) -> KeyPaths:
+        """The master key and key store of this state dir (`streams.vault.KeyPaths`), apart from the archive."""
+        return KeyPaths.from_env(self.settings.state_dir)
+
+    def _up_keys(self, say: Any) -> dict[str, Any]:
+        """Payload encryption: the master key made when missing (encryption on), the key store's
+        retention sweep run once; what `encryption_env` passes to every process."""
+        paths = self.key_paths()
+        if self.settings.encryption and not paths.master_key.exists():
+            generate_master_key(paths.master_key)
+            say(f"payloads are encrypted per session; master key {paths.master_key} (keep it out of the archive)")
+        if paths.master_key.exists():
+            expired = KeyStore(paths.store, None).sweep(retention_s())
+            if expired:
+                say(f"erased {len(expired)} sessions whose keys passed the key store's retention")
+        return {"on": self.settings.encryption, "master_key": str(paths.master_key), "key_store": str(paths.store)}
+
+    def encryption_env(self) -> dict[str, str]:
+        """The environment that gives a process this stack's payload encryption (`streams.vault`)."""
+        paths = self.key_paths()
+        env = {
+            "MICROTURN_ENCRYPTION": "on" if self.settings.encryption else "off",
+            "MICROTURN_KEY_STORE": str(paths.store.resolve()),
+        }
+        if paths.master_key.exists():
+            env["MICROTURN_MASTER_KEY"] = str(paths.master_key.resolve())
+        return env
+
     def _up_workers(self, state: dict[str, Any], say: Any) -> list[dict[str, Any]]:
         """`workers` worker processes in one consumer group: dead ones restarted, extra ones stopped."""
         workers = []
@@ -248,6 +285,7 @@ class Stack:
                 "MICROTURN_TOPIC_PREFIX": self.settings.topic_prefix,
                 "MICROTURN_STATE_DIR": str(home),
                 METRICS_PORT_ENV: str(metrics_port),
+                **self.encryption_env(),
             }
             out_path = log_path.with_suffix(".out")  # what escapes logging (a crash before it is set up)
             env[LOG_FILE_ENV] = str(log_path)
@@ -281,6 +319,7 @@ class Stack:
             "MICROTURN_ARCHIVE_DIR": str(archive),
             "MICROTURN_AUDIT_KEY": str(self.audit_key_path()),
             METRICS_PORT_ENV: str(metrics_port),
+            **self.encryption_env(),
         }
         out_path = log_path.with_suffix(".out")
         env[LOG_FILE_ENV] = str(log_path)

@@ -36,6 +36,7 @@ class ArchiverProcess:
         log_path: Path,
         roll_age_s: float = 0.3,
         roll_bytes: int = 64 * 1024 * 1024,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.archive_dir = archive_dir
         self.log_path = log_path
@@ -49,6 +50,7 @@ class ArchiverProcess:
             "MICROTURN_ARCHIVE_ROLL_AGE_S": str(roll_age_s),
             "MICROTURN_ARCHIVE_ROLL_BYTES": str(roll_bytes),
             "MICROTURN_LOG_LEVEL": "info",
+            **(env or {}),
         }
 
     def start(self, fault: str = "", timeout_s: float = 60.0) -> int:

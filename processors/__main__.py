@@ -24,6 +24,7 @@ from schemas import Topics
 from streams import metrics, tracing
 from streams.errors import TopicMissing
 from streams.log import partition_count
+from streams.vault import configure as configure_vault
 
 
 class Worker(faust.Worker):  # type: ignore[misc]
@@ -50,6 +51,7 @@ def main() -> None:
     configure()
     settings = WorkerSettings.from_env()
     try:  # the broker's partition count, once: every session -> partition mapping uses it
+        configure_vault()  # payload encryption: the master key is checked now, not at the first event
         count = asyncio.run(partition_count(settings.kafka, settings.topics))
     except (ConfigError, TopicMissing) as exc:
         structlog.get_logger(__name__).error("worker_refuses_to_start", error=str(exc))

@@ -28,7 +28,9 @@ from processors.checkpoint import (
     CheckpointError,
     checkpoint_key,
     encode_checkpoint,
+    encrypted_checkpoint,
     end_offsets,
+    opened_checkpoint,
     read_checkpoints,
 )
 from processors.deadletter import dead_letter
@@ -49,7 +51,9 @@ from schemas import (
 )
 from schemas.codec import decode_as, session_key
 from streams import metrics, tracing
+from streams.keystore import KeyStoreError
 from streams.log import read_topics, session_partition
+from streams.vault import current as current_vault
 
 log = structlog.get_logger(__name__)
 E = TypeVar("E", bound=Event)
@@ -118,6 +122,7 @@ class Agents:
         self._started = asyncio.Event()
         self._models: dict[str, str] = {}  # session -> model its SessionStarted selected (seen by the assembler)
         self._app = app
+        self._vault = current_vault()  # encrypts what the agents produce, opens what they consume
         self._owned: set[int] | None = None  # partitions of the current assignment (None: none yet)
         self._settled = asyncio.Event()  # cleared from a revocation until the next assignment
         self._settled.set()
@@ -151,7 +156,7 @@ class Agents:
         ack. Not waiting for it is safe: faust flushes its producer before committing any offset, so a
         record's offset is committed only after everything it produced is durable."""
         recorded: Awaitable[Any] = await topic.send(
-            key=session_key(event.session_id), value=encode(event), headers=headers or None
+            key=session_key(event.session_id), value=encode(self._vault.encrypt(event)), headers=headers or None
         )
         return recorded
 
@@ -168,8 +173,8 @@ class Agents:
         try:
             event = decode_as(record.value, kind)
             _check_key(record, event)
-            return event
-        except DecodeError as exc:
+            return self._vault.open(event)
+        except (DecodeError, KeyStoreError) as exc:
             await self._reject(record, str(exc), agent)
             await noack.ack(record)
             return None
@@ -215,7 +220,8 @@ class Agents:
             if not isinstance(event, INPUT_TYPES):
                 raise DecodeError(f"expected an input event; got a {type(event).__name__}")
             _check_key(record, event)
-        except DecodeError as exc:
+            event = self._vault.open(event)
+        except (DecodeError, KeyStoreError) as exc:
             await self._reject(record, str(exc), "worker:assembler")
             return
         if isinstance(event, SessionStarted):
@@ -321,6 +327,8 @@ class Agents:
             log.warning("checkpoints_unreadable", partition=partition, error=f"{type(exc).__name__}: {exc}")
             found = {}
         checkpoint = found.get(partition)
+        if checkpoint is not None:
+            checkpoint = opened_checkpoint(checkpoint, self._vault)
         sessions = len(checkpoint.sessions) if checkpoint else 0
         start = "checkpoint" if checkpoint is not None else "beginning"
         log.info("recovery_starts", partition=partition, start=start, sessions=sessions)
@@ -343,7 +351,9 @@ class Agents:
             return
         if not self._settled.is_set():
             return  # a rebalance began meanwhile
-        values = [encode_checkpoint(self._snapshot(p, ends)) for p in due]  # no await: one moment
+        values = [  # no await: one moment
+            encode_checkpoint(encrypted_checkpoint(self._snapshot(p, ends), self._vault)) for p in due
+        ]
         self._dirty -= set(due)
         await self._app.producer.flush()  # what the snapshot reflects is in the log before it is
         for p, value in zip(due, values, strict=True):

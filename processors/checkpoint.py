@@ -19,11 +19,16 @@ Taking one (`Checkpointer.take`, every `CHECKPOINT_S`): read the two end offsets
 without yielding to the event loop, flush the producer (everything the copy reflects is then in
 the log), then write the checkpoint. A crash before the write leaves the previous checkpoint,
 which is older but just as consistent; so does a late write by a worker that lost the partition.
+
+The events a session's state holds (pending text and frames, background results, the last audio
+chunk) are written encrypted as on the input topics (`encrypted_checkpoint`), and opened when the
+checkpoint is read back (`opened_checkpoint`); those of an erased session are left out both ways.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import msgspec
 import structlog
@@ -33,7 +38,10 @@ from aiokafka.errors import KafkaError
 from processors.assembler import SessionAssembly
 from processors.errors import ProcessorError
 from schemas import Topics
+from schemas.errors import DecodeError
 from streams.kafka_security import aiokafka_options
+from streams.keystore import KeyStoreError
+from streams.vault import Vault
 
 log = structlog.get_logger(__name__)
 
@@ -77,6 +85,34 @@ def decode_checkpoint(value: bytes) -> Checkpoint:
     except msgspec.DecodeError as exc:
         got = f"got {len(value)} bytes ({exc})"
         raise CheckpointError(f"expected a msgpack Checkpoint on the checkpoints topic; {got}") from exc
+
+
+def _each_event(checkpoint: Checkpoint, change: Callable[[Any], Any]) -> Checkpoint:
+    def kept(event: Any) -> Any:
+        try:
+            return change(event)
+        except (DecodeError, KeyStoreError):  # erased (or its key out of reach): its payloads are not kept
+            return None
+
+    def state(s: SessionAssembly) -> SessionAssembly:
+        if not s.pending and not s.background and s.last_chunk is None:
+            return s
+        pending = [e for e in map(kept, s.pending) if e is not None]
+        background = [e for e in map(kept, s.background) if e is not None]
+        last = kept(s.last_chunk) if s.last_chunk is not None else None
+        return msgspec.structs.replace(s, pending=pending, background=background, last_chunk=last)
+
+    return msgspec.structs.replace(checkpoint, sessions=[state(s) for s in checkpoint.sessions])
+
+
+def encrypted_checkpoint(checkpoint: Checkpoint, vault: Vault) -> Checkpoint:
+    """`checkpoint` with the events its sessions hold encrypted by `vault` (as they are when it does not encrypt)."""
+    return _each_event(checkpoint, vault.encrypt)
+
+
+def opened_checkpoint(checkpoint: Checkpoint, vault: Vault) -> Checkpoint:
+    """`checkpoint` with the events its sessions hold opened by `vault`."""
+    return _each_event(checkpoint, vault.open)
 
 
 def checkpoint_key(partition: int) -> bytes:

@@ -110,7 +110,9 @@ async def answered_in_partition(
     """Per session of `partition`, the highest turn with a ModelOutput in the log (the checkpoint's
     marks and the outputs after it, when given)."""
     start = {(topics.output, partition): checkpoint.output} if checkpoint is not None else {}
-    records = await read_topics(bootstrap, [topics.output], topics.partitions, only_partition=partition, start=start)
+    records = await read_topics(  # only their turns are needed: the payloads stay encrypted
+        bootstrap, [topics.output], topics.partitions, only_partition=partition, start=start, opened=False
+    )
     answered: dict[str, int] = dict(checkpoint.answered) if checkpoint is not None else {}
     for r in records:
         if isinstance(r.event, ModelOutput):

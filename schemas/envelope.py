@@ -38,6 +38,9 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="schema"):
     """Who produced the event (e.g. "stream:host:pid", "worker:interaction")."""
     schema_version: int = SCHEMA_VERSION
     """Version of the schema the producer wrote."""
+    encrypted: bytes = b""
+    """The event's payload fields, encrypted with its session's data key (`schemas.encryption`);
+    empty for an event in the clear. While set, those fields hold their empty values."""
 
 
 E = TypeVar("E", bound=Event)

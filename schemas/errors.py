@@ -42,3 +42,17 @@ class InvalidSessionId(SchemaError, ValueError):
     """A session id does not have the allowed form (`schemas.ids.SESSION_ID_PATTERN`): bad input, exit 2."""
 
     exit_code = 2
+
+
+class PayloadError(DecodeError):
+    """An encrypted payload does not open: altered, moved to another event or session, or the wrong key.
+
+    A DecodeError: a worker dead-letters the record with this message and goes on.
+    """
+
+
+class SessionErased(DecodeError):
+    """The session's data key was erased (`microturn erase`, or the key store's retention): its
+    payloads cannot be read by anyone. Exit code 8 when it ends a command."""
+
+    exit_code = 8

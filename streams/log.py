@@ -15,10 +15,12 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from schemas import DecodeError, Event, decode
 from schemas.codec import session_key
-from schemas.errors import ConfigError
+from schemas.errors import ConfigError, PayloadError, SessionErased
 from schemas.topics import PARTITIONS, Topics
 from streams.errors import TopicMissing
 from streams.kafka_security import aiokafka_options
+from streams.keystore import KeyMissing
+from streams.vault import Vault, current
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,9 @@ class LogRecord:
     value: bytes
     """The raw value."""
     event: Event | None
-    """The decoded event, or None when the value is not a valid event."""
+    """The decoded event, or None when the value is not a valid event. Opened (payload in the clear)
+    when `read_topics` was asked to; an event of an erased session, or one whose key this process
+    cannot reach, stays encrypted (`event.encrypted` is set)."""
 
 
 def session_partition(session_id: str, partitions: int) -> int:
@@ -72,6 +76,8 @@ async def read_topics(
     session_id: str | None = None,
     only_partition: int | None = None,
     start: Mapping[tuple[str, int], int] | None = None,
+    opened: bool = True,
+    vault: Vault | None = None,
 ) -> list[LogRecord]:
     """Every record of `topics` up to the end offsets at call time, per partition in offset order.
 
@@ -79,8 +85,10 @@ async def read_topics(
     has none). With `session_id`, only records keyed by that session, read from its partition alone
     (same key, same partitioner, same count on every session-keyed topic); with `only_partition`, only that
     partition of each topic; `start` maps (topic, partition) to the offset to read it from (the
-    others are read from their beginning).
+    others are read from their beginning). With `opened`, events are opened by `vault` (default:
+    the process's); an event whose ciphertext does not authenticate is reported as undecodable.
     """
+    vault = vault if vault is not None else current()
     # No group, so no committed offsets: "earliest" starts every partition at its beginning.
     # (seek_to_beginning() followed by position() loses the first fetch in aiokafka 0.14.)
     consumer = AIOKafkaConsumer(
@@ -117,11 +125,23 @@ async def read_topics(
                             event: Event | None = decode(value)
                         except DecodeError:
                             event = None
+                        if event is not None and event.encrypted and opened:
+                            event = _open(vault, event)
                         out.append(LogRecord(tp.topic, tp.partition, r.offset, r.key, value, event))
             remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
         return out
     finally:
         await consumer.stop()
+
+
+def _open(vault: Vault, event: Event) -> Event | None:
+    """`event` opened; as it is when its key is erased or out of reach; None when it was altered."""
+    try:
+        return vault.open(event)
+    except (SessionErased, KeyMissing):
+        return event
+    except PayloadError:
+        return None
 
 
 async def partition_count(bootstrap: str, topics: Topics) -> int:

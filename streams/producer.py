@@ -17,6 +17,7 @@ from schemas.errors import ConfigError
 from streams import tracing
 from streams.errors import OversizedEvent, PublishError
 from streams.kafka_security import aiokafka_options
+from streams.vault import Vault, current
 
 RECONNECT_ENV = "MICROTURN_KAFKA_RECONNECT_S"
 DEFAULT_RECONNECT_S = 60.0
@@ -53,12 +54,21 @@ class EventProducer:
     `send` and `flush` wait while the client reconnects and retries, and the idempotent producer's
     sequence numbers keep a retried batch from being written twice. Longer, and they raise
     PublishError: nothing is dropped silently.
+
+    Payloads are encrypted by `vault` (default: the process's, `streams.vault.current()`) before
+    they are encoded; a session's data key is stored before its first event is sent.
     """
 
     def __init__(
-        self, bootstrap: str, topics: Topics, max_in_flight: int = 2000, reconnect_s: float | None = None
+        self,
+        bootstrap: str,
+        topics: Topics,
+        max_in_flight: int = 2000,
+        reconnect_s: float | None = None,
+        vault: Vault | None = None,
     ) -> None:
         self.topics = topics
+        self._vault = vault if vault is not None else current()
         window_ms = int((reconnect_s if reconnect_s is not None else reconnect_window_s()) * 1000)
         self._limits = {spec.name: spec.max_message_bytes for spec in topics.specs()}
         self._producer = AIOKafkaProducer(
@@ -93,7 +103,7 @@ class EventProducer:
 
     async def send(self, topic: str, event: Event) -> None:
         """Queue `event` on `topic`; OversizedEvent if the topic would refuse it."""
-        value = encode(event)
+        value = encode(self._vault.encrypt(event))
         limit = self._limits.get(topic)
         if limit is not None and len(value) > limit:
             raise OversizedEvent(

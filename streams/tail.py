@@ -33,7 +33,9 @@ from schemas.codec import session_key
 from schemas.topics import PARTITIONS
 from streams.errors import StreamsError
 from streams.kafka_security import aiokafka_options
+from streams.keystore import KeyStoreError
 from streams.log import cluster_metadata, partitions_of
+from streams.vault import Vault, current
 
 
 class TailError(StreamsError):
@@ -65,9 +67,13 @@ class OutputTail:
         partitions: int = PARTITIONS,
         sessions: Iterable[str] | None = None,
         fetch_max_wait_ms: int = 100,
+        vault: Vault | None = None,
     ) -> None:
-        """`sessions`: the session ids to take (more with `watch`); None takes every session."""
+        """`sessions`: the session ids to take (more with `watch`); None takes every session.
+        Outputs are opened by `vault` (default: the process's); one that cannot be opened (erased,
+        altered) is counted as undecodable."""
         self._topic = topic
+        self._vault = vault if vault is not None else current()
         self._partitions = partitions
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
@@ -133,8 +139,8 @@ class OutputTail:
                     self.skipped += 1
                     continue
                 try:
-                    event = decode(record.value or b"")
-                except DecodeError:
+                    event = self._vault.open(decode(record.value or b""))
+                except (DecodeError, KeyStoreError):
                     self.undecodable += 1
                     continue
                 if isinstance(event, ModelOutput):

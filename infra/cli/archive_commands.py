@@ -141,10 +141,51 @@ def _table(columns: list[str], rows: list[tuple[object, ...]], width: int = 60) 
     return "\n".join(lines)
 
 
-def query(args: argparse.Namespace) -> int:
-    from replay.analytics import query as run_query
+def _key_state(session_id: str) -> str:
+    """The session's data key: active, erased, or none (never encrypted, or another key store)."""
+    from streams.vault import current
 
-    columns, rows = run_query(_archive_dir(args), args.sql)
+    return current().key_state(session_id)
+
+
+def _run_query(root: Path, sql: str) -> tuple[list[str], list[tuple[object, ...]]]:
+    """`replay.analytics.query`, with `payload_text(...)` to read encrypted text (`replay.analytics.payloads`)."""
+    import duckdb
+
+    from replay.analytics import connect
+    from replay.analytics.payloads import register_payload_text
+    from replay.errors import ReplayError
+
+    con = connect(root)
+    try:
+        register_payload_text(con)
+        result = con.execute(sql)
+        return [d[0] for d in result.description or ()], result.fetchall()
+    except duckdb.Error as exc:
+        raise ReplayError(f"query failed: {exc}") from exc
+    finally:
+        con.close()
+
+
+def _erased_note(columns: list[str], rows: list[tuple[object, ...]]) -> None:
+    """On stderr: which sessions of the result were erased (their payload columns can never be read)."""
+    if "session_id" not in columns:
+        return
+    index = columns.index("session_id")
+    erased = sorted({str(r[index]) for r in rows if r[index] is not None and _key_state(str(r[index])) == "erased"})
+    if erased:
+        shown = ", ".join(erased[:10]) + (f" and {len(erased) - 10} more" if len(erased) > 10 else "")
+        print(
+            escape_controls(f"note: erased sessions in the result (their payloads are unreadable ciphertext): {shown}"),
+            file=sys.stderr,
+        )
+
+
+def query(args: argparse.Namespace) -> int:
+    """Exit 0 with the rows, erased sessions included (named on stderr); payload columns of encrypted
+    events are empty, `payload_text(...)` opens text where the key exists."""
+    columns, rows = _run_query(_archive_dir(args), args.sql)
+    _erased_note(columns, rows)
     if args.json:
         print(json.dumps([{c: _cell(v, False) for c, v in zip(columns, row, strict=True)} for row in rows], indent=1))
     elif args.csv:
@@ -171,13 +212,27 @@ def report(args: argparse.Namespace) -> int:
             emit(args, doc, describe_fleet(doc))
             return 0
         doc = session_report(con, args.session)
+        doc["erased"] = _key_state(args.session) == "erased"
+        if not doc["erased"]:
+            from replay.analytics.payloads import task_texts
+
+            texts = task_texts(_archive_dir(args), args.session)
+            for d in doc["delegations"]:
+                d["task"] = d["task"] or texts.get(d["task_id"], "")
         if args.png:
             from replay.analytics.picture import render
 
             doc["png"] = str(render(doc, activity(con, args.session), Path(args.png)))
     finally:
         con.close()
-    emit(args, _cell(doc, False), describe(doc) + (f"\ntimeline picture: {doc['png']}" if args.png else ""))
+    erased = (
+        f"session {args.session} was ERASED: its audio, video and text are unreadable; timings, actions and "
+        "counts remain\n"
+        if doc["erased"]
+        else ""
+    )
+    human = erased + describe(doc) + (f"\ntimeline picture: {doc['png']}" if args.png else "")
+    emit(args, _cell(doc, False), human)
     return 0
 
 
@@ -207,12 +262,19 @@ def audit_verify(args: argparse.Namespace) -> int:
         else f"{args.session}: {f.kind.upper()} at chain position {f.position}: {f.detail}"
     ]
     lines += [f"{args.session}: {h.kind.upper()} on the audit topic: {h.detail}" for h in verdict.head_findings]
+    doc = verdict.as_dict()
+    doc["erased"] = _key_state(args.session) == "erased"
+    if doc["erased"]:
+        lines.append(
+            f"{args.session}: ERASED: its data key was destroyed; the chain is over the ciphertext, which still "
+            "verifies, and whose payloads nobody can read"
+        )
     if not verdict.ended:
         lines.append(
             f"{args.session}: no signed end: the newest genuine head covers {verdict.events} events and not the "
             "session's SessionEnded (the session is live, its producer died, or later events and heads were removed)"
         )
-    emit(args, verdict.as_dict(), "\n".join(lines))
+    emit(args, doc, "\n".join(lines))
     if not verdict.intact:
         return EXIT_TAMPERED
     return 0 if verdict.ended else EXIT_UNENDED

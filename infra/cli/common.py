@@ -65,6 +65,7 @@ def stack_from(args: argparse.Namespace) -> Stack:
         "tritons": getattr(args, "tritons", None),
         "partitions": getattr(args, "partitions", None),
         "replication_factor": getattr(args, "replication_factor", None),
+        "encryption": getattr(args, "encryption", None),
     }
     if overrides["state_dir"] is not None:
         from pathlib import Path

@@ -72,6 +72,7 @@ def eval_command(args: argparse.Namespace) -> int:
 
     if args.fleet == bool(args.sessions):
         raise CommandError("eval: give SESSION ids or --fleet", exit_code=2)
+    _refuse_erased(args.sessions)
     try:
         model = load_model(args.model) if args.model else None
     except EvaluationError as exc:
@@ -93,6 +94,18 @@ def eval_command(args: argparse.Namespace) -> int:
         doc = {**report.as_dict(), "skipped": skipped}
     emit(args, doc, describe(doc))
     return 0
+
+
+def _refuse_erased(session_ids: list[str]) -> None:
+    """SessionErased (exit 8) naming the sessions asked for by id that were erased (`--fleet` skips them)."""
+    from replay.session.errors import SessionErased
+    from streams.vault import current
+
+    erased = [s for s in session_ids if current().key_state(s) == "erased"]
+    if erased:
+        raise SessionErased(
+            f"session(s) {', '.join(erased)} were erased (`microturn erase`): their audio can no longer be read"
+        )
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -10,6 +10,7 @@ from typing import NoReturn
 
 from infra.cli import (
     archive_commands,
+    erase_commands,
     eval_commands,
     replay_commands,
     schema_commands,
@@ -35,6 +36,7 @@ look back    replay SESSION              bit-for-bit replay, or what-if with --m
              export SESSION OUT          stereo WAV or MP4 (video, subtitles)
              query SQL, report           DuckDB over the Parquet archive (`archive run|sync`)
              audit verify SESSION        prove the archive matches its signed hash chain
+             erase SESSION               destroy the session's data key: its payloads are gone everywhere
 integrate    schemas [--format json-schema]   the wire format of every event
              completion bash|zsh|tcsh    a shell completion script
 
@@ -68,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay_commands.register(sub)
     eval_commands.register(sub)
     schema_commands.register(sub)
+    erase_commands.register(sub)
     text = 'print a shell completion script (bash: `eval "$(microturn completion bash)"`)'
     completion = sub.add_parser("completion", help=text, description=text)
     completion.add_argument("shell", choices=("bash", "zsh", "tcsh"))
@@ -113,6 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     configure(args.log_level)
     try:
+        if getattr(args, "state_dir", None):
+            from pathlib import Path
+
+            from streams.vault import use_state_dir
+
+            use_state_dir(Path(args.state_dir).resolve())  # its master key and key store, not ./.microturn's
         code: int = args.func(args)
     except MicroturnError as exc:  # every error microturn raises on purpose; its class says the exit code
         _error(args, exc)

@@ -82,5 +82,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                 metavar="R",
                 help="replicas of the topics it creates (default: $MICROTURN_REPLICATION_FACTOR or 1)",
             )
+            parser.add_argument(
+                "--no-encryption",
+                dest="encryption",
+                action="store_false",
+                default=None,
+                help="workers produce payloads in the clear (default: encrypted per session with a master "
+                "key kept in <state dir>/keys; also MICROTURN_ENCRYPTION=off)",
+            )
         add_json_flag(parser)
         parser.set_defaults(func=func)

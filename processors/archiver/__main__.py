@@ -19,7 +19,9 @@ from processors.archiver.checkpoint import STATE_DIR
 from processors.archiver.settings import ArchiverSettings
 from processors.errors import ProcessorError
 from processors.logs import configure
+from schemas.errors import ConfigError
 from streams import metrics
+from streams.vault import configure as configure_vault
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +63,11 @@ async def _sample_lag(group: str, archiver: Archiver, stop: asyncio.Event) -> No
 
 def main() -> int:
     configure(os.environ.get("MICROTURN_LOG_LEVEL", "info"))
+    try:
+        configure_vault()  # the master key, when there is one: derived columns read audio energy
+    except ConfigError as exc:
+        print(f"archiver: {exc}", file=sys.stderr)
+        return 2
     try:
         metrics.serve_metrics()
         asyncio.run(serve(ArchiverSettings.from_env()))

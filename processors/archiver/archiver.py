@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections.abc import Callable
 from typing import NamedTuple
 
 import msgspec
@@ -57,6 +58,9 @@ from schemas import DeadLetter, DecodeError, Event, SessionEnded, decode, encode
 from schemas.audit import AuditKeyError, load_signing_key, walk_heads
 from streams import metrics
 from streams.kafka_security import aiokafka_options
+from streams.keystore import KeyStoreError
+from streams.vault import Vault
+from streams.vault import current as current_vault
 
 log = structlog.get_logger(__name__)
 
@@ -88,13 +92,26 @@ def admit(topic: str, partition: int, offset: int, key: bytes | None, value: byt
     return Admitted(event, f"the archive cannot hold this {spec.name}: {problem}", refused=True)
 
 
+def _opener(vault: Vault) -> Callable[[Event], Event]:
+    """The archiver's view of a payload for its derived columns (audio energy per 200 ms, a float
+    that stays after erasure): opened with the session's key when it can be, else as stored."""
+
+    def opened(event: Event) -> Event:
+        try:
+            return vault.open(event)
+        except (DecodeError, KeyStoreError):
+            return event
+
+    return opened
+
+
 class Archiver:
     """One archiver process's work; `run()` until `stop` is set, then commit what is buffered."""
 
     def __init__(self, settings: ArchiverSettings) -> None:
         self.settings = settings
         self.store = CheckpointStore(settings.archive_dir)
-        self.batch = EpochBatch(settings.roll_bytes, settings.roll_age_s)
+        self.batch = EpochBatch(settings.roll_bytes, settings.roll_age_s, opener=_opener(current_vault()))
         try:
             self.sealer = Sealer(load_signing_key(settings.key_path, create=True))
         except AuditKeyError as exc:

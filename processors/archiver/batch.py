@@ -58,6 +58,10 @@ class EpochBatch:
     """Commit once the oldest buffered row is this old."""
     clock: Callable[[], float] = time.monotonic
     """Monotonic clock for the age rule (tests pass their own)."""
+    opener: Callable[[Event], Event] = lambda event: event
+    """Gives the event the derived columns are computed from: the payload in the clear when the
+    archiver holds the session's key (`Archiver`), else the event as stored (energy 0). Only the
+    derived columns see it; the event's own columns are always the ciphertext as consumed."""
     nbytes: int = 0
     """Bytes of record values buffered."""
     rows: int = 0
@@ -77,8 +81,10 @@ class EpochBatch:
         cols = bucket.columns
         for name in spec.event_fields:
             cols[name].append(getattr(event, name))
-        for name, compute in spec.derived:
-            cols[name].append(compute(event))
+        if spec.derived:
+            plain = self.opener(event)
+            for name, compute in spec.derived:
+                cols[name].append(compute(plain))
         for name, value in (
             ("kafka_topic", topic),
             ("kafka_partition", partition),

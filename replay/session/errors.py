@@ -23,3 +23,14 @@ class WeightsUnavailable(ReplayError):
 
 class IncompatibleModel(ReplayError):
     """The what-if network cannot take the recorded turns (another video size, a broken config)."""
+
+
+class SessionErased(ReplayError):
+    """The session's data key was erased (`microturn erase`): its audio, video and text are
+    ciphertext nobody can open, so it cannot be replayed, exported or evaluated. Exit 8."""
+
+    exit_code = 8
+
+
+class PayloadUnreadable(ReplayError):
+    """An encrypted payload of the session does not open: no key in reach, or altered ciphertext."""

@@ -12,12 +12,16 @@ from pathlib import Path
 import structlog
 from aiokafka.errors import KafkaError
 
-from replay.session.errors import SessionNotFound, SourceUnavailable
+from replay.session.errors import PayloadUnreadable, SessionErased, SessionNotFound, SourceUnavailable
 from replay.session.recording import Recording
 from schemas import Topics
 from schemas.envelope import Event
+from schemas.errors import DecodeError
+from schemas.errors import SessionErased as KeyErased
 from streams.errors import TopicMissing
+from streams.keystore import KeyStoreError
 from streams.log import read_topics, session_partition
+from streams.vault import current as current_vault
 
 log = structlog.get_logger(__name__)
 
@@ -61,7 +65,7 @@ async def from_kafka(bootstrap: str, topics: Topics, session_id: str) -> Recordi
     where = f"kafka {bootstrap} ({topics.prefix}.*)"
     log.info("recording_read", session_id=session_id, source="kafka", records=len(records), partition=partition)
     return _found(
-        Recording.from_events(session_id, where, events),
+        Recording.from_events(session_id, where, opened(session_id, events)),
         "the log (retention may have dropped it: try --source archive)",
     )
 
@@ -91,9 +95,24 @@ def from_archive(root: Path, session_id: str) -> Recording:
     keyed.sort(key=lambda pair: pair[0])
     log.info("recording_read", session_id=session_id, source="archive", rows=len(keyed))
     return _found(
-        Recording.from_events(session_id, f"archive {root}", [e for _, e in keyed]),
+        Recording.from_events(session_id, f"archive {root}", opened(session_id, [e for _, e in keyed])),
         f"the archive at {root} (is its archiver running? `microturn archive sync` waits for it)",
     )
+
+
+def opened(session_id: str, events: list[Event]) -> list[Event]:
+    """`events` with their payloads in the clear; SessionErased when the session's key was erased,
+    PayloadUnreadable when its key is out of reach or a ciphertext was altered."""
+    vault = current_vault()
+    try:
+        return [vault.open(event) for event in events]
+    except KeyErased as exc:
+        raise SessionErased(
+            f"session {session_id} was erased (`microturn erase`): its audio, video and text can no "
+            "longer be read by anyone; `microturn audit verify` still checks its record"
+        ) from exc
+    except (DecodeError, KeyStoreError) as exc:
+        raise PayloadUnreadable(f"session {session_id}: {exc}") from exc
 
 
 def _found(recording: Recording, where: str) -> Recording:
