@@ -102,6 +102,8 @@ class TableSpec:
     """Event fields stored as Arrow maps (read back as lists of pairs)."""
     int_fields: tuple[str, ...] = ()
     """Event fields stored as int64 (Python ints on the wire may be larger: msgpack carries uint64)."""
+    int_list_fields: tuple[str, ...] = ()
+    """Event fields stored as lists of int64 (each element is checked like an int field)."""
 
     @property
     def fingerprint(self) -> str:
@@ -123,6 +125,10 @@ class TableSpec:
             value = getattr(event, name)
             if value is not None and not INT64_MIN <= value <= INT64_MAX:
                 return f"field {name} must fit int64 ({INT64_MIN}..{INT64_MAX}); got {value}"
+        for name in self.int_list_fields:
+            for value in getattr(event, name) or ():
+                if not INT64_MIN <= value <= INT64_MAX:
+                    return f"every element of field {name} must fit int64 ({INT64_MIN}..{INT64_MAX}); got {value}"
         return None
 
     def event_from_row(self, row: Mapping[str, Any]) -> Event:
@@ -163,7 +169,13 @@ def _spec(event_type: type[Event]) -> TableSpec:
     fields += [pa.field(name, pa.float32(), nullable=False) for name, _ in derived]
     maps = frozenset(f.name for f in fields if pa.types.is_map(f.type))
     ints = tuple(f.name for f in fields if f.name in order and f.type == pa.int64())
-    return TableSpec(tag, event_type, tuple(order), derived, pa.schema([*fields, *ARCHIVE_COLUMNS]), maps, ints)
+    int_lists = tuple(
+        f.name
+        for f in fields
+        if f.name in order and pa.types.is_list(f.type) and f.type.value_type == pa.int64()  # type: ignore[attr-defined]
+    )
+    schema = pa.schema([*fields, *ARCHIVE_COLUMNS])
+    return TableSpec(tag, event_type, tuple(order), derived, schema, maps, ints, int_lists)
 
 
 _EVENT_TYPES: tuple[type[Event], ...] = (

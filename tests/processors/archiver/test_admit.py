@@ -5,7 +5,7 @@ from __future__ import annotations
 from processors.archiver.archiver import admit
 from processors.archiver.batch import EpochBatch
 from processors.archiver.tables import TABLE_OF
-from schemas import DeadLetter, TextEvent, encode
+from schemas import DeadLetter, Playback, TextEvent, encode
 from schemas.audit import Chain
 from tests.processors.archiver.samples import envelope
 
@@ -32,3 +32,12 @@ def test_a_record_stamped_beyond_year_9999_is_filed_not_fatal() -> None:
     batch.add(TABLE_OF[TextEvent], event, ("t", 0, 0, 2**62), Chain().append(event.event_id, encode(event)), 10)
     [planned] = list(batch.files(1))
     assert planned.relpath.startswith("text_event/date=9999-12-31/hour=23/")
+
+
+def test_an_integer_beyond_int64_inside_a_list_is_refused_naming_the_field() -> None:
+    """The fuzz suite's finding: a Playback whose `turns` holds 2**63 broke the Parquet write."""
+    played = Playback(**envelope("s", "playback", 0, 0), kind="played", turns=(1, 2**63), audio_ms=400)
+    admitted = admit("t.playback", 0, 5, b"s", encode(played))
+    assert admitted.refused and "turns" in admitted.problem and str(2**63) in admitted.problem
+    fine = Playback(**envelope("s", "playback", 1, 0), kind="played", turns=(1, 2), audio_ms=400)
+    assert admit("t.playback", 0, 6, b"s", encode(fine)).problem == ""
