@@ -78,7 +78,7 @@ def _lines(path: Path, docs: Iterable[dict[str, Any]]) -> None:
 
 def _playback(root: Path, session_id: str, seqs: dict[str, int]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     try:
-        recording = from_archive(root, session_id)
+        recording = from_archive(root, session_id, sealed=True)
     except ReplayError as exc:
         raise AuditError(f"audit export {session_id}: reading its events from {root}: {exc}") from exc
     events = sorted(recording.playbacks, key=lambda p: seqs.get(p.event_id, -1))

@@ -66,7 +66,7 @@ def is_live(recording: Recording) -> bool:
 
 def model_audio(recording: Recording) -> ModelAudio:
     """The model speech an export of `recording` holds (module docstring)."""
-    audible = frozenset(o.seq for o in recording.outputs if o.action in AUDIBLE and o.audio)
+    audible = frozenset(o.seq for o in recording.outputs if o.action in AUDIBLE and (o.audio or o.encrypted))
     if not is_live(recording):
         every = frozenset(o.seq for o in recording.outputs)
         return ModelAudio("unconfirmed", every, frozenset(), frozenset(), frozenset())

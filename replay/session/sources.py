@@ -70,8 +70,12 @@ async def from_kafka(bootstrap: str, topics: Topics, session_id: str) -> Recordi
     )
 
 
-def from_archive(root: Path, session_id: str) -> Recording:
-    """The session as the Parquet archive at `root` holds it (committed files only)."""
+def from_archive(root: Path, session_id: str, *, sealed: bool = False) -> Recording:
+    """The session as the Parquet archive at `root` holds it (committed files only).
+
+    `sealed`: leave encrypted payloads as archived, for readers of the record's shape alone (the
+    audit bundle), which must work for an erased session too.
+    """
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
@@ -93,9 +97,10 @@ def from_archive(root: Path, session_id: str) -> Recording:
             where = (str(row["kafka_topic"]), int(row["kafka_partition"]), int(row["kafka_offset"]))
             keyed.append((where, spec.event_from_row(row)))
     keyed.sort(key=lambda pair: pair[0])
+    events = [e for _, e in keyed]
     log.info("recording_read", session_id=session_id, source="archive", rows=len(keyed))
     return _found(
-        Recording.from_events(session_id, f"archive {root}", opened(session_id, [e for _, e in keyed])),
+        Recording.from_events(session_id, f"archive {root}", events if sealed else opened(session_id, events)),
         f"the archive at {root} (is its archiver running? `microturn archive sync` waits for it)",
     )
 

@@ -34,6 +34,7 @@ from streams.publish import publish_file
 from streams.tail import OutputTail, sessions_complete
 from streams.vault import Vault
 from tests.conftest import CACHE_DIR, unique_prefix
+from tests.replay.audit.test_verify_bundle import run_isolated
 from tests.replay.conftest import (
     Cli,
     cli,  # noqa: F401  # the `cli` fixture (a conftest of a sibling folder)
@@ -181,6 +182,13 @@ def test_erase_shreds_one_session_everywhere_and_the_audit_still_verifies(shredd
     assert code == 0 and "ERASED" in out and "intact" in out
     code, out, _ = cli("audit", "verify", "frank", "--json", *audit)
     assert code == 0 and json.loads(out)["erased"] is False
+    # The offline bundle of the erased session verifies too: the chain is over ciphertext.
+    bundle = s.home / "bundle-erin"
+    code, out, err = cli("audit", "export", "erin", str(bundle), *audit)
+    assert code == 0, (out, err)
+    done = run_isolated(bundle / "verify_bundle.py", str(bundle), str(s.archive), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["intact"] is True
 
 
 def test_replay_export_report_and_query_say_the_session_was_erased(shredded: Shredded, cli: Cli) -> None:  # noqa: F811
