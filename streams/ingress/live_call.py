@@ -151,7 +151,9 @@ class LiveCall(ABC):
             self.log.info("call_closed_before_start")
             return
         limit = AudioLimit(self.settings.audio_burst_ms, int(self.settings.max_call_s * 1000))
-        session = self.session = LiveSession(self.context.producer, start.session_id, self.context.producer_name, limit)
+        session = self.session = LiveSession(
+            self.context.producer, start.session_id, self.context.producer_name, limit, self.context.redactor
+        )
         player: asyncio.Task[None] | None = None
         try:
             ending, player = await self._converse(start, session, outputs)

@@ -61,25 +61,32 @@ def scan_for(payloads: Iterable[bytes], needles: Iterable[str]) -> dict[str, int
 
 async def kafka_records(bootstrap: str, prefix: str) -> list[tuple[str, bytes, bytes]]:
     """(topic, raw value, raw key and headers) of every record on every topic under `prefix`."""
+    topics = Topics(prefix)
+    specs = [*topics.specs(), topics.checkpoint_spec()]
+    parts = [TopicPartition(spec.name, p) for spec in specs for p in range(spec.partitions)]
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        names = sorted(t for t in await consumer.topics() if t.startswith(prefix + "."))
-        parts = [TopicPartition(t, p) for t in names for p in consumer.partitions_for_topic(t) or ()]
+        present = await consumer.topics()
+        parts = [tp for tp in parts if tp.topic in present]
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
         out: list[tuple[str, bytes, bytes]] = []
         deadline = time.monotonic() + 60
-        while any(await consumer.position(tp) < ends[tp] for tp in parts) and time.monotonic() < deadline:
+        while await _behind(consumer, ends) and time.monotonic() < deadline:
             for tp, batch in (await consumer.getmany(timeout_ms=500)).items():
                 for message in batch:
                     headers = b"\0".join(value for _, value in message.headers or ())
                     out.append((tp.topic, message.value or b"", (message.key or b"") + b"\0" + headers))
     finally:
         await consumer.stop()
-    assert names and out, f"no records under {prefix}"
+    assert out, f"no records under {prefix}"
     return out
+
+
+async def _behind(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+    return any([await consumer.position(tp) < end for tp, end in ends.items()])
 
 
 def _cell_bytes(value: object) -> Iterator[bytes]:
