@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
-from streams.redaction.rules import BUILT_IN, CVV, Rule, Span, find_cvvs, pattern_rule
+from streams.redaction.rules import BUILT_IN, CVV, Rule, Span, find_cards, find_cvvs, pattern_rule
 from streams.redaction.settings import RedactionSettings
 
 _NOTHING: Mapping[str, int] = MappingProxyType({})
+_NON_ASCII = {code: "\0" for code in range(128, 256)}
 _MAYBE = re.compile(r"[\d@]")
 """What every built-in rule's finding holds: a digit (cards, CVVs, phones, IBANs) or an @ (e-mail)."""
 
@@ -53,18 +54,22 @@ class Redactor:
         3-4 digit number in `text` is taken for its CVV."""
         if not self._on or not text:
             return Redacted(text)
+        spans = self._spans(text, near_card, loose=False)
+        if not spans:
+            return Redacted(text)
+        return _replace(text, spans)
+
+    def _spans(self, text: str, near_card: bool, loose: bool) -> list[tuple[int, int, str]]:
         spans: list[tuple[int, int, str]] = []
         if _MAYBE.search(text) is not None:
             for rule in self._built_in:
-                found = list(rule.find(text))
+                found = list(find_cards(text, loose) if rule.name == "card" else rule.find(text))
                 spans += [(a, b, rule.name) for a, b in found]
                 if rule.name == "card" and self._cvv and (found or near_card):
                     spans += [(a, b, CVV) for a, b in find_cvvs(text, found, self.settings.cvv_chars, near_card)]
         for rule in self._patterns:
             spans += [(a, b, rule.name) for a, b in rule.find(text)]
-        if not spans:
-            return Redacted(text)
-        return _replace(text, spans)
+        return spans
 
     def text(self, text: str) -> str:
         """`redact(text).text`."""
@@ -81,11 +86,14 @@ class Redactor:
         return out
 
     def raw(self, data: bytes) -> bytes:
-        """Bytes of unknown encoding (a dead letter's record) redacted as Latin-1 text: every byte
-        that is no part of a finding is kept as it was."""
+        """Bytes of unknown format (a dead letter's record) redacted: findings are looked for in
+        the ASCII text of the bytes (other bytes read as a non-word character; card digits need no
+        word boundary) and replaced; every other byte is kept as it was."""
         if not self._on or not data:
             return data
-        return self.text(data.decode("latin-1")).encode("latin-1")
+        text = data.decode("latin-1")
+        spans = self._spans(text.translate(_NON_ASCII), near_card=False, loose=True)
+        return _replace(text, spans).text.encode("latin-1") if spans else data
 
 
 def _replace(text: str, spans: list[tuple[int, int, str]]) -> Redacted:

@@ -26,7 +26,8 @@ _DIGIT_RUN = re.compile(r"(?<![\w])\d(?:[ -]?\d)+(?![\w])")
 _SEPARATOR = re.compile(r"[ -]")
 _CVV = re.compile(r"(?<![\w-])\d{3,4}(?![\w-])")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ -]?)?(?:\(\d{1,4}\)[ -]?)?\d[\d -]{5,18}\d(?![\w])")
+_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ -]?)?(?:\(\d{1,4}\)[ -]?)?\d[\d -]{5,18}\d(?!\w|[:./]\d)")
+"""Digits in phone form; not followed by a time, a decimal or a path (e.g. a date and time)."""
 _IBAN = re.compile(r"(?<![\w])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?(?![\w])")
 
 
@@ -50,18 +51,32 @@ def iban_valid(text: str) -> bool:
     return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
 
 
-def find_cards(text: str) -> Iterator[Span]:
+def find_cards(text: str, loose: bool = False) -> Iterator[Span]:
     """Card numbers: runs of 13-19 digits (single spaces or hyphens between groups) passing Luhn.
 
     A longer run of separated groups is searched for its first, longest card-number window of
-    whole groups (e.g. a card followed by its CVV, "4111 1111 1111 1111 737").
+    whole groups (e.g. a card followed by its CVV, "4111 1111 1111 1111 737"). `loose` (bytes of
+    unknown format, e.g. a dead letter): any digits around a Luhn-valid 13-19 digit window count,
+    with no word boundary asked (a length byte may precede a string).
     """
+    if loose:
+        yield from _loose_cards(text)
+        return
     for run in _DIGIT_RUN.finditer(text):
         raw = run.group()
         if sum(c.isdigit() for c in raw) < CARD_DIGITS[0]:
             continue
         groups = [(m.start(), m.end()) for m in re.finditer(r"\d+", raw)]
         yield from ((run.start() + a, run.start() + b) for a, b in _card_windows(raw, groups))
+
+
+def _loose_cards(text: str) -> Iterator[Span]:
+    for run in re.finditer(r"\d(?:[ -]?\d)+", text):
+        digits = _SEPARATOR.sub("", run.group())
+        n = len(digits)
+        sizes = range(CARD_DIGITS[0], min(n, CARD_DIGITS[1]) + 1)
+        if any(luhn(digits[a : a + size]) for size in sizes for a in range(n - size + 1)):
+            yield run.span()
 
 
 def _card_windows(raw: str, groups: list[Span]) -> Iterator[Span]:
