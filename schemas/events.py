@@ -145,6 +145,8 @@ class ModelOutput(Event, frozen=True, tag="model_output"):
     """Time spent in the Triton request, in milliseconds."""
     final: bool = False
     """True on the session's last output (its turn ended the model sequence)."""
+    redaction: str = ""
+    """Digest of the redaction rules `text` and `delegate` passed ("" for none): replay applies the same."""
 
 
 class BackgroundTask(Event, frozen=True, tag="background_task"):

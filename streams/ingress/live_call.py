@@ -178,7 +178,7 @@ class LiveCall(ABC):
         player = None
         try:
             await session.start(start.source, start.media, start.metadata)
-            self.log.info("call_started", source=start.source, metadata=start.metadata)
+            self.log.info("call_started", source=start.source, metadata=self.context.redactor.mapping(start.metadata))
             if start.refusal is not None:
                 raise start.refusal
             await self.started(start)
