@@ -215,12 +215,12 @@ class LiveSession:
                 reason=reason,
                 turns=turns,
                 audio_chunks=self._audio_chunks,
-                detail=detail,
+                detail=self.redaction.redactor.text(detail),  # it may quote what the peer sent
                 stats=self.redaction.stats(),
             ),
         )
         await self._out.flush()
-        log.info("session_ended", session_id=self.session_id, reason=reason, turns=turns, detail=detail)
+        log.info("session_ended", session_id=self.session_id, reason=reason, turns=turns)
 
     async def _send_chunk(self, piece: AudioPiece) -> None:
         self._audio_chunks += 1

@@ -144,7 +144,7 @@ class LiveCall(ABC):
             outputs = self.context.outputs.subscribe(start.session_id)  # SessionInUse: not ours to end
         except CallRejected as exc:
             self.context.refusals[type(exc).__name__] += 1
-            self.log.warning("call_rejected_before_start", error=str(exc))
+            self.log.warning("call_rejected_before_start", error=self.context.redactor.text(str(exc)))
             await self._close(exc.close_code, str(exc))
             return
         except ConnectionClosed:
@@ -207,7 +207,11 @@ class LiveCall(ABC):
             self.log.error("session_end_not_recorded", reason=ending.reason, error=str(exc))
         level = self.log.info if ending.reason == "complete" else self.log.warning
         level(
-            "call_ended", reason=ending.reason, detail=ending.detail, audio_chunks=session.audio_chunks, **self.stats()
+            "call_ended",
+            reason=ending.reason,
+            detail=self.context.redactor.text(ending.detail),
+            audio_chunks=session.audio_chunks,
+            **self.stats(),
         )
 
     async def _drain(self, player: asyncio.Task[None]) -> None:

@@ -105,6 +105,8 @@ def find_cvvs(text: str, cards: list[Span], distance: int, anywhere: bool) -> It
 
 
 def find_emails(text: str) -> Iterator[Span]:
+    if "@" not in text:
+        return
     for match in _EMAIL.finditer(text):
         yield match.span()
 
