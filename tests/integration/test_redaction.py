@@ -108,15 +108,23 @@ def _cell_bytes(value: object) -> Iterator[bytes]:
 
 
 def parquet_payloads(archive: Path) -> list[bytes]:
-    """Every file under `archive` as raw bytes, and every value of every Parquet file (decompressed)."""
+    """Every file under `archive` as raw bytes, every value of every Parquet file (decompressed), and
+    each session's archived DTMF entries joined in order."""
     files = [p for p in archive.rglob("*") if p.is_file()]
     payloads = [p.read_bytes() for p in files]
     tables = [p for p in files if p.suffix == ".parquet"]
     assert tables, f"the archiver wrote no Parquet under {archive}"
+    keyed: dict[str, list[tuple[int, str]]] = {}
     for path in tables:
-        for column in pq.read_table(path).to_pydict().values():
+        table = pq.read_table(path).to_pydict()
+        for column in table.values():
             payloads += [b for cell in column for b in _cell_bytes(cell)]
-    return payloads
+        if {"speaker", "text", "seq", "session_id"} <= table.keys():  # DTMF keyed one per row, read as one string
+            rows = zip(table["session_id"], table["seq"], table["speaker"], table["text"], strict=True)
+            for session_id, seq, speaker, text in rows:
+                if speaker == "dtmf":
+                    keyed.setdefault(session_id, []).append((seq, text))
+    return payloads + ["".join(t for _, t in sorted(entries)).encode() for entries in keyed.values()]
 
 
 def keyed_sequences(records: list[tuple[str, bytes, bytes]], text_topic: str) -> list[bytes]:
