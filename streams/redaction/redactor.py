@@ -63,6 +63,9 @@ class Redactor:
         spans: list[tuple[int, int, str]] = []
         if _MAYBE.search(text) is not None:
             for rule in self._built_in:
+                cvv_only = rule.name == "card" and near_card
+                if not loose and not cvv_only and rule.first_look is not None and not rule.first_look.search(text):
+                    continue
                 found = list(find_cards(text, loose) if rule.name == "card" else rule.find(text))
                 spans += [(a, b, rule.name) for a, b in found]
                 if rule.name == "card" and self._cvv and (found or near_card):
@@ -98,12 +101,12 @@ class Redactor:
 
 def _replace(text: str, spans: list[tuple[int, int, str]]) -> Redacted:
     """`text` with the spans replaced; of overlapping spans the first found (earlier rule) wins."""
-    order = {name: index for index, name in enumerate(dict.fromkeys(name for _, _, name in spans))}
     taken: list[tuple[int, int, str]] = []
-    for span in sorted(spans, key=lambda s: order[s[2]]):
+    for span in spans:  # in the order found: earlier rules first
         if not any(span[0] < b and a < span[1] for a, b, _ in taken):
             taken.append(span)
-    taken.sort()
+    if len(taken) > 1:
+        taken.sort()
     parts, counts, at = [], Counter[str](), 0
     for start, end, name in taken:
         parts += [text[at:start], f"[{name}]"]
