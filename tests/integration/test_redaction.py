@@ -148,7 +148,7 @@ def _keys(start_s: float, keys: str, step_s: float = 0.1) -> list[tuple[float, s
 
 async def _ws_call(url: str) -> str:
     websocket = await connect(url, additional_headers={"Authorization": f"Bearer {TOKEN}"})
-    await websocket.send(json.dumps({"type": "start", "label": "redaction", "metadata": {"marker": TEXT_MARKER}}))
+    await websocket.send(json.dumps({"type": "start", "label": "redaction"}))
     started = json.loads(await websocket.recv())
     session_id: str = started["session_id"]
     receiving = asyncio.create_task(receive_all(websocket))
