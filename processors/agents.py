@@ -53,6 +53,7 @@ from schemas.codec import decode_as, session_key
 from streams import metrics, tracing
 from streams.keystore import KeyStoreError
 from streams.log import read_topics, session_partition
+from streams.redaction import Redactor
 from streams.vault import current as current_vault
 
 log = structlog.get_logger(__name__)
@@ -132,6 +133,7 @@ class Agents:
         self._restart_points: dict[int, Checkpoint | None] = {}  # partition -> checkpoint its recovery starts from
         self._restart_lock = asyncio.Lock()  # the assembler and the lanes of a new partition read it once
         self._dirty: set[int] = set()  # partitions changed since their last checkpoint
+        self._redactor = Redactor(settings.redaction)  # model text, tasks, results, dead letters
         metrics.track_live_sessions(lambda: sum(not s.finished for s in list(self._assembly.values())))
 
     async def start(self) -> None:
@@ -143,7 +145,9 @@ class Agents:
         def connect(address: str) -> InteractionClient:
             return InteractionClient(address, timeout_s=settings.triton_timeout_s)
 
-        self._interaction = Interaction(pool, connect, self._recorded_turns, session_model=self._session_model)
+        self._interaction = Interaction(
+            pool, connect, self._recorded_turns, session_model=self._session_model, redactor=self._redactor
+        )
         self._started.set()
         for address in pool.servers:
             client = connect(address)
@@ -163,10 +167,9 @@ class Agents:
     async def _reject(self, record: Any, reason: str, agent: str) -> None:
         msg = record.message
         metrics.dead_lettered(agent, reason)
-        log.warning("dead_letter", topic=msg.topic, partition=msg.partition, offset=msg.offset, reason=reason)
-        await self._send(
-            self._dlq, dead_letter(msg.topic, msg.partition, msg.offset, msg.key, msg.value, reason, agent)
-        )
+        letter = dead_letter(msg.topic, msg.partition, msg.offset, msg.key, msg.value, reason, agent, self._redactor)
+        log.warning("dead_letter", topic=msg.topic, partition=msg.partition, offset=msg.offset, reason=letter.reason)
+        await self._send(self._dlq, letter)
 
     async def _decode_or_reject(self, noack: Any, record: Any, kind: type[E], agent: str) -> E | None:
         """The record's event if it is a `kind` keyed by its session; otherwise dead-letter and ack it, and None."""
@@ -481,7 +484,9 @@ class Agents:
             await self._send(self._results, result)
             await noack.ack(pending.pop(id(task)))
 
-        agent = BackgroundAgent(SessionFacts(self._session_text), deliver, fallback=ChatCompletions.from_env())
+        agent = BackgroundAgent(
+            SessionFacts(self._session_text), deliver, fallback=ChatCompletions.from_env(), redactor=self._redactor
+        )
         async for record in noack.events():
             task = await self._decode_or_reject(noack, record, BackgroundTask, "worker:background")
             if task is not None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -32,7 +32,8 @@ from inference.pool import ServerPool
 from schemas import ACTIONS, BackgroundTask, MicroTurn, ModelOutput, event_id
 from schemas.clock import TURN_MS
 from schemas.envelope import Stamper
-from streams import tracing
+from streams import metrics, tracing
+from streams.redaction import Redactor
 
 log = structlog.get_logger(__name__)
 RecordedTurns = Callable[[str, int], Awaitable[Sequence[MicroTurn]]]
@@ -66,20 +67,33 @@ def to_request(turn: MicroTurn) -> TurnInput:
         raise BadRequest(error_message(BadRequest, str(exc))) from exc
 
 
-def model_output(stamper: Stamper, turn: MicroTurn, result: TurnResult) -> ModelOutput:
-    """The ModelOutput answering `turn` with `result`: the one way outputs are made, live and offline."""
+def model_output(
+    stamper: Stamper, turn: MicroTurn, result: TurnResult, redactor: Redactor | None = None
+) -> ModelOutput:
+    """The ModelOutput answering `turn` with `result`: the one way outputs are made, live and offline.
+
+    Its text and delegate pass `redactor` (None: not redacted), whose digest the output records.
+    """
+    text = result.text.decode(errors="replace")
+    delegate = result.delegate.decode(errors="replace")
+    if redactor is not None:
+        said, handed = redactor.redact(text), redactor.redact(delegate)
+        text, delegate = said.text, handed.text
+        metrics.redacted("model", said.counts)
+        metrics.redacted("model", handed.counts)
     return stamper.derive(
         ModelOutput,
         turn,
         "output",
         action=ACTIONS[result.action],
-        text=result.text.decode(errors="replace"),
+        text=text,
         audio=result.audio.astype("<i2").tobytes(),
-        delegate=result.delegate.decode(errors="replace"),
+        delegate=delegate,
         model_version=result.model_version,
         input_wall_time_ns=turn.ingest_wall_time_ns,
         model_ms=result.model_ms,
         final=turn.final,
+        redaction=redactor.digest if redactor is not None else "",
     )
 
 
@@ -127,10 +141,12 @@ class Interaction:
         producer: str = "worker:interaction",
         unavailable_s: float = 120.0,
         session_model: SessionModel = _default_model,
+        redactor: Redactor | None = None,
     ) -> None:
         """`pool` says which server runs a session; `connect(address)` makes a client for a server;
         `session_model(session_id)` names the model the session selected ("" = `MODEL`), asked once
-        per session and worker."""
+        per session and worker; `redactor`: what outputs and tasks pass (None: the default rules)."""
+        self._redactor = redactor or Redactor()
         self._pool = pool
         self._connect = connect
         self._clients: dict[str, InteractionClient] = {}
@@ -202,7 +218,7 @@ class Interaction:
             rebuilt = await self._rebuild(turn)
             result = await self._step(turn, start=turn.seq == 0, end=turn.final)
         context = self._contexts.setdefault(turn.session_id, _Context())
-        output = model_output(self._stamper, turn, result)
+        output = model_output(self._stamper, turn, result, self._redactor)
         if turn.text:
             context.said.append(Said(turn.event_time_ms, turn.text))
         if output.text:
@@ -223,19 +239,29 @@ class Interaction:
         """The task with its context package: recent conversation, recent outputs, elapsed time."""
         # The caller's own words are the task; the model's delegate text is its hint about it.
         task = turn.text or (context.said[-1].text if context.said else "") or output.delegate
+        found: Counter[str] = Counter()
+        asked = self._redactor.redact(task)
+        found.update(asked.counts)
+        said = self._redactor.mapping(
+            {
+                "recent_user_text": "\n".join(said.line() for said in context.said),
+                "recent_model_outputs": "\n".join(said.line() for said in context.answered),
+                "current_turn_text": turn.text,
+                "model_delegate": output.delegate,
+            },
+            found,
+        )
+        metrics.redacted("background", found)
         return self._stamper.derive(
             BackgroundTask,
             turn,
             "task",
             task_id=event_id(turn.session_id, "task", turn.seq),
-            task=task,
+            task=asked.text,
             context={
                 "elapsed_ms": str(turn.event_time_ms + TURN_MS),
                 "turn": str(turn.seq),
-                "recent_user_text": "\n".join(said.line() for said in context.said),
-                "recent_model_outputs": "\n".join(said.line() for said in context.answered),
-                "current_turn_text": turn.text,
-                "model_delegate": output.delegate,
+                **said,
                 "model_version": output.model_version,
             },
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ from processors.assembler import MAX_CLOCK_JUMP_MS, MAX_SESSION_MS
 from processors.checkpoint import CHECKPOINT_S
 from processors.errors import ConfigError
 from schemas import Topics
+from streams.redaction import RedactionSettings
 
 STATE_DIR = ".microturn"
 """The state dir when $MICROTURN_STATE_DIR is not set (relative to the working directory)."""
@@ -56,6 +57,9 @@ class WorkerSettings:
     checkpoint_s: float = CHECKPOINT_S
     """Seconds between checkpoints of a changed partition (MICROTURN_CHECKPOINT_S, 0 < s <= 3600):
     about how much of a partition's traffic a worker that takes it over replays."""
+    redaction: RedactionSettings = field(default_factory=RedactionSettings)
+    """What model text, background tasks and results and dead letters are redacted of
+    (MICROTURN_REDACT*, see `RedactionSettings`); its digest is recorded in every ModelOutput."""
 
     @property
     def tritons(self) -> list[str]:
@@ -100,6 +104,7 @@ class WorkerSettings:
             max_clock_jump_ms=_number("MICROTURN_MAX_CLOCK_JUMP_MS", str(MAX_CLOCK_JUMP_MS), int),
             max_session_ms=_number("MICROTURN_MAX_SESSION_MS", str(MAX_SESSION_MS), int),
             checkpoint_s=_number("MICROTURN_CHECKPOINT_S", str(CHECKPOINT_S), float),
+            redaction=RedactionSettings.from_env(),
         )
 
 

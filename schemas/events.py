@@ -58,6 +58,8 @@ class AudioChunk(Event, frozen=True, tag="audio_chunk"):
     """How many of the samples are real audio; the rest is silence padding (last chunk only)."""
     last: bool = False
     """True on the session's final audio chunk."""
+    masked: bool = False
+    """True when (some of) the turn's audio fell in a sensitive window and is stored as silence."""
 
 
 class VideoFrame(Event, frozen=True, tag="video_frame"):
@@ -143,6 +145,8 @@ class ModelOutput(Event, frozen=True, tag="model_output"):
     """Time spent in the Triton request, in milliseconds."""
     final: bool = False
     """True on the session's last output (its turn ended the model sequence)."""
+    redaction: str = ""
+    """Digest of the redaction rules `text` and `delegate` passed ("" for none): replay applies the same."""
 
 
 class BackgroundTask(Event, frozen=True, tag="background_task"):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
@@ -117,3 +117,17 @@ async def sample_consumer_lag(group: str, consumer: Any) -> None:
         if high is None or position is None:
             continue
         CONSUMER_LAG.labels(group, tp.topic, str(tp.partition)).set(max(high - position, 0))
+
+
+REDACTIONS = Counter(
+    "microturn_redactions",
+    "Findings redacted before they were produced, by where (caller_text, dtmf, metadata, model, background, "
+    "dead_letter, audio) and rule (card, cvv, email, phone, iban, a configured pattern, masked_keys, masked_chunks).",
+    ["source", "rule"],
+)
+
+
+def redacted(source: str, counts: Mapping[str, int]) -> None:
+    """Count the findings of one redaction (`counts`: by rule); nothing when there were none."""
+    for rule, count in counts.items():
+        REDACTIONS.labels(source, rule).inc(count)

@@ -29,6 +29,7 @@ from streams.log import session_partition
 from streams.media import TURN_MS, AudioPiece, MediaSource, TextLine, VideoPiece, open_media
 from streams.media.errors import TruncatedStream
 from streams.producer import EventProducer, producer_id
+from streams.redaction import Redactor, SessionRedaction
 
 
 @dataclass(frozen=True)
@@ -72,10 +73,13 @@ class SessionPublisher:
         producer_name: str,
         realtime: bool = False,
         metadata: Mapping[str, str] | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
-        """`metadata` goes into SessionStarted.metadata (e.g. "model": the Triton model to run on)."""
+        """`metadata` goes into SessionStarted.metadata (e.g. "model": the Triton model to run on);
+        it and the text lines pass `redactor` (the default rules when None) before they are sent."""
         self._out = producer
-        self._metadata = dict(metadata or {})
+        self._redaction = SessionRedaction(redactor or Redactor())
+        self._metadata = self._redaction.metadata(metadata or {})
         self._topics = producer.topics
         self.session_id = session_id
         self._stamper = Stamper(producer_name, session_id)
@@ -145,6 +149,7 @@ class SessionPublisher:
                 turns=self._turns,
                 audio_chunks=self._counts["audio"],
                 detail=detail,
+                stats=self._redaction.stats(),
             ),
         )
         await self._out.flush()
@@ -190,7 +195,7 @@ class SessionPublisher:
             self._topics.text,
             TextEvent(
                 **self._envelope("text", seq, line.time_ms, line.time_ms // TURN_MS),
-                text=line.text,
+                text=self._redaction.text(line.text, line.time_ms),
                 speaker=getattr(line, "speaker", "caller") or "caller",
             ),
         )
@@ -242,13 +247,14 @@ async def publish_file(
     on_turn: Callable[[int], None] | None = None,
     new_session: bool = False,
     metadata: Mapping[str, str] | None = None,
+    redactor: Redactor | None = None,
 ) -> StreamSummary:
     """Publish the media file at `path` as session `session_id`.
 
     Everything is checked before anything is sent: the session id (InvalidSessionId), the file
     (probed; MediaError) and, with `new_session`, that the log holds no session of that id yet
     (SessionExists); each publishes nothing. A file that breaks midway publishes what decoded and
-    ends `truncated`.
+    ends `truncated`. Text and metadata pass `redactor` (the default rules when None).
     """
     check_session_id(session_id)
     source = open_media(path)
@@ -257,5 +263,7 @@ async def publish_file(
             f"session {session_id} already exists in {topics.session}; choose another id (or leave --session out)"
         )
     async with EventProducer(bootstrap, topics) as producer:
-        publisher = SessionPublisher(producer, session_id, producer_id("stream"), realtime=realtime, metadata=metadata)
+        publisher = SessionPublisher(
+            producer, session_id, producer_id("stream"), realtime=realtime, metadata=metadata, redactor=redactor
+        )
         return await publisher.publish(source, texts, on_turn=on_turn)

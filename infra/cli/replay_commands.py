@@ -76,7 +76,9 @@ def _exact(args: argparse.Namespace, recording: Recording) -> int:
     available = "config.pbtxt parameters with MICROTURN_MODEL_* overrides: " + ", ".join(
         f"{k}={params.get(k, '')!r}" for k in ("checkpoint", "config", "seed")
     )
-    report = replay(recording, load_network(params), available)
+    from streams.redaction import RedactionSettings, Redactor
+
+    report = replay(recording, load_network(params), available, Redactor(RedactionSettings.from_env()))
     doc = report.as_dict()
     first = report.first_divergence
     verdict = (
@@ -104,7 +106,10 @@ def _what_if(args: argparse.Namespace, recording: Recording) -> int:
         model = load_model(args.model)
     except EvaluationError as exc:
         raise CommandError(f"{exc}; pass a checkpoint written by save_checkpoint", exit_code=2) from exc
-    doc = what_if(recording, HarnessNetwork(model) if isinstance(model, Harness) else model).as_dict()
+    from streams.redaction import RedactionSettings, Redactor
+
+    redactor = Redactor(RedactionSettings.from_env())
+    doc = what_if(recording, HarnessNetwork(model) if isinstance(model, Harness) else model, redactor).as_dict()
     emit(args, doc, _what_if_text(doc))
     return 0
 

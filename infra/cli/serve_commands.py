@@ -38,6 +38,7 @@ def _protocol(args: argparse.Namespace) -> CallProtocol:
 def serve(args: argparse.Namespace) -> int:
     from streams.ingress import IngressSettings
     from streams.ingress.errors import ConfigError
+    from streams.redaction import RedactionSettings
 
     bootstrap, _, prefix = endpoints(args)
     try:
@@ -53,6 +54,7 @@ def serve(args: argparse.Namespace) -> int:
             audio_burst_ms=args.audio_burst_ms,
             max_call_s=args.max_call_s,
             max_calls_per_principal=args.max_calls_per_principal,
+            redaction=RedactionSettings.from_env(),
         )
     except ConfigError as exc:
         raise CommandError(str(exc), EXIT_BAD_INPUT) from exc

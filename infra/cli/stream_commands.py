@@ -50,9 +50,20 @@ async def _publish(
             print(f"\r{session_id}: {turn * 0.2:7.1f} s sent", end="", file=sys.stderr, flush=True)
 
     from streams.publish import publish_file
+    from streams.redaction import RedactionSettings, Redactor
 
+    redactor = Redactor(RedactionSettings.from_env())  # ConfigError (exit 2) before anything is sent
     summary = await publish_file(
-        bootstrap, Topics(prefix), path, session_id, realtime, texts, on_turn, new_session=True, metadata=metadata
+        bootstrap,
+        Topics(prefix),
+        path,
+        session_id,
+        realtime,
+        texts,
+        on_turn,
+        new_session=True,
+        metadata=metadata,
+        redactor=redactor,
     )
     if progress:
         print(file=sys.stderr)

@@ -17,6 +17,7 @@ from processors.background.tools import Calculator, FaqSearch, SessionFacts, Too
 from schemas import BackgroundResult, BackgroundTask
 from schemas.envelope import Stamper
 from streams import metrics
+from streams.redaction import Redactor
 
 log = structlog.get_logger(__name__)
 Deliver = Callable[[BackgroundTask, BackgroundResult], Awaitable[None]]
@@ -32,7 +33,10 @@ class BackgroundAgent:
         fallback: Tool | None = None,
         concurrency: int = 8,
         timeout_s: float = 10.0,
+        redactor: Redactor | None = None,
     ) -> None:
+        """`redactor`: what every result passes before it is delivered (None: the default rules)."""
+        self._redactor = redactor or Redactor()
         if concurrency < 1 or timeout_s <= 0:
             raise ValueError(f"expected concurrency >= 1 and timeout_s > 0; got {concurrency}, {timeout_s}")
         self._stamper = Stamper("worker:background")
@@ -90,12 +94,14 @@ class BackgroundAgent:
             status=status,
             ms=round((time.monotonic() - started) * 1000, 1),
         )
+        redacted = self._redactor.redact(answer)
+        metrics.redacted("background", redacted.counts)
         return self._stamper.derive(
             BackgroundResult,
             task,
             "result",
             task_id=task.task_id,
-            result=answer,
+            result=redacted.text,
             tool=tool.name,
             status=status,  # type: ignore[arg-type]
         )

@@ -16,8 +16,9 @@ import structlog
 from inference.network import InteractionNetwork
 from replay.session.assembly import AssemblyCheck, check_assembly
 from replay.session.recording import Recording
-from replay.session.runner import require_version, run_turns
+from replay.session.runner import recorded_redaction, require_version, run_turns
 from schemas.clock import TURN_MS
+from streams.redaction import Redactor
 
 log = structlog.get_logger(__name__)
 
@@ -87,15 +88,24 @@ class ReplayReport:
         }
 
 
-def replay(recording: Recording, net: InteractionNetwork, available: str = "the given network") -> ReplayReport:
-    """Replay `recording` exactly with `net`; WeightsUnavailable unless `net` is the recorded version."""
+def replay(
+    recording: Recording,
+    net: InteractionNetwork,
+    available: str = "the given network",
+    redactor: Redactor | None = None,
+) -> ReplayReport:
+    """Replay `recording` exactly with `net`; WeightsUnavailable unless `net` is the recorded version.
+
+    Outputs that were redacted live are redacted the same way here, by `redactor` (default: the
+    default rules); when its digest is not the recorded one, every such turn diverges in `redaction`.
+    """
     version = require_version(recording, net, available)
     bound = log.bind(session_id=recording.session_id, model_version=version)
     began = time.perf_counter()
     assembly = check_assembly(recording)
     found = [Divergence(m.turn, "assembly", m.fields) for m in assembly.mismatches]
     recorded = {o.seq: o for o in recording.outputs}
-    for step in run_turns(net, recording):
+    for step in run_turns(net, recording, recorded_redaction(recording, redactor or Redactor())):
         then = recorded.pop(step.turn.seq, None)
         fields = ("missing_recorded_output",) if then is None else step.differing(then, version)
         if fields:

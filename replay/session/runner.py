@@ -18,9 +18,11 @@ from replay.offline import Model, run_session
 from replay.session.errors import IncompatibleModel, SessionNotFound, WeightsUnavailable
 from replay.session.recording import Recording
 from schemas import ACTIONS, MicroTurn, ModelOutput
+from streams.redaction import Redactor
 
-OUTPUT_FIELDS = ("action", "text", "audio", "delegate", "model_version", "final")
-"""ModelOutput fields an exact replay compares, bit for bit."""
+OUTPUT_FIELDS = ("action", "text", "audio", "delegate", "model_version", "final", "redaction")
+"""ModelOutput fields an exact replay compares, bit for bit (`redaction`: the digest of the
+redaction rules the text and delegate passed; a replay whose rules differ reports it)."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class Step:
     """What the network produced for it now."""
     model_ms: float
     """How long the network step took, in milliseconds."""
+    redactor: Redactor | None = None
+    """What the text and delegate pass, as the live worker's did (None: the recording was not redacted)."""
 
     @property
     def action(self) -> str:
@@ -42,15 +46,31 @@ class Step:
     def audio(self) -> bytes:
         return self.output.audio.astype("<i2").tobytes()
 
+    @property
+    def text(self) -> bytes:
+        """The text as the live worker would have recorded it (UTF-8, redacted as recorded)."""
+        return self._redacted(self.output.text)
+
+    @property
+    def delegate(self) -> bytes:
+        """The delegate text as the live worker would have recorded it."""
+        return self._redacted(self.output.delegate)
+
+    def _redacted(self, raw: bytes) -> bytes:
+        if self.redactor is None:
+            return raw
+        return self.redactor.text(raw.decode(errors="replace")).encode()
+
     def differing(self, recorded: ModelOutput, version: str) -> tuple[str, ...]:
         """The `OUTPUT_FIELDS` in which `recorded` differs from this step run by model `version`."""
         now = {
             "action": self.action,
-            "text": self.output.text,
+            "text": self.text,
             "audio": self.audio,
-            "delegate": self.output.delegate,
+            "delegate": self.delegate,
             "model_version": version,
             "final": self.turn.final,
+            "redaction": self.redactor.digest if self.redactor is not None else "",
         }
         then = {
             "action": recorded.action,
@@ -59,6 +79,7 @@ class Step:
             "delegate": recorded.delegate.encode(),
             "model_version": recorded.model_version,
             "final": recorded.final,
+            "redaction": recorded.redaction,
         }
         return tuple(f for f in OUTPUT_FIELDS if now[f] != then[f])
 
@@ -72,8 +93,15 @@ class Step:
         return int(np.abs(delta).max(initial=0)), float(np.sqrt(np.mean(delta.astype(np.float64) ** 2)) / 32768.0)
 
 
-def run_turns(net: Model, recording: Recording) -> Iterator[Step]:
-    """Each recorded turn through `net`, in order, from a fresh session state, timed."""
+def recorded_redaction(recording: Recording, redactor: Redactor) -> Redactor | None:
+    """The redactor a replay of `recording` applies: None when its outputs were not redacted (recorded
+    before redaction, or with it off), else `redactor` (a different digest shows as a divergence)."""
+    return redactor if any(o.redaction for o in recording.outputs) else None
+
+
+def run_turns(net: Model, recording: Recording, redactor: Redactor | None = None) -> Iterator[Step]:
+    """Each recorded turn through `net`, in order, from a fresh session state, timed; the text and
+    delegate of each step pass `redactor` (see `recorded_redaction`)."""
     outputs = run_session(net, recording.session_id, recording.turns)
     for turn in recording.turns:
         began = time.perf_counter()
@@ -83,7 +111,7 @@ def run_turns(net: Model, recording: Recording) -> Iterator[Step]:
             raise IncompatibleModel(
                 f"model {net.version} cannot run turn {turn.seq} of session {recording.session_id!r} as recorded: {exc}"
             ) from exc
-        yield Step(turn, output, (time.perf_counter() - began) * 1000.0)
+        yield Step(turn, output, (time.perf_counter() - began) * 1000.0, redactor)
 
 
 def recorded_version(recording: Recording) -> str:

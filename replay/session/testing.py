@@ -32,6 +32,7 @@ from schemas import (
 from schemas.clock import SAMPLE_RATE, TURN_MS, TURN_SAMPLES
 from schemas.envelope import Stamper
 from streams.media.video import JpegEncoder
+from streams.redaction import Redactor
 
 
 def _envelope(session_id: str, stream: str, seq: int, time_ms: int) -> dict[str, Any]:
@@ -95,8 +96,11 @@ def synthetic_inputs(
     return events
 
 
-def record_offline(net: Model, inputs: list[InputEvent], source: str = "offline") -> Recording:
-    """The recording a worker would have made of `inputs` (one session), answered by `net`."""
+def record_offline(
+    net: Model, inputs: list[InputEvent], source: str = "offline", redactor: Redactor | None = None
+) -> Recording:
+    """The recording a worker would have made of `inputs` (one session), answered by `net`; its
+    outputs redacted by `redactor` as a worker's are (None: not redacted)."""
     session_id = inputs[0].session_id
     assembler, state = TurnAssembler(), SessionAssembly(session_id)
     turns = [t for event in inputs for t in assembler.apply(state, event).turns]
@@ -114,6 +118,7 @@ def record_offline(net: Model, inputs: list[InputEvent], source: str = "offline"
                 model_version=net.version,
                 model_ms=step.model_ms,
             ),
+            redactor,
         )
         for step in run_turns(net, partial)
     ]

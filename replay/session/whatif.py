@@ -18,8 +18,9 @@ import structlog
 
 from replay.offline import Model
 from replay.session.recording import Recording
-from replay.session.runner import recorded_version, run_turns
+from replay.session.runner import recorded_redaction, recorded_version, run_turns
 from schemas.clock import TURN_MS
+from streams.redaction import Redactor
 
 log = structlog.get_logger(__name__)
 COMPARED = ("action", "text", "audio", "delegate")
@@ -111,16 +112,17 @@ def _median(values: tuple[float, ...]) -> float | None:
     return round(statistics.median(values), 3) if values else None
 
 
-def what_if(recording: Recording, net: Model) -> WhatIfReport:
-    """Replay `recording`'s turns with `net` and report every turn whose output changed."""
+def what_if(recording: Recording, net: Model, redactor: Redactor | None = None) -> WhatIfReport:
+    """Replay `recording`'s turns with `net` and report every turn whose output changed; the new
+    texts are redacted as the recorded ones were (`redactor`, default: the default rules)."""
     version = recorded_version(recording)
     bound = log.bind(session_id=recording.session_id, recorded_version=version, model_version=net.version)
     recorded = {o.seq: o for o in recording.outputs}
     began = time.perf_counter()
     differences, said, what_if_ms, recorded_ms = [], [], [], []
-    for step in run_turns(net, recording):
+    for step in run_turns(net, recording, recorded_redaction(recording, redactor or Redactor())):
         then = recorded.get(step.turn.seq)
-        said.append(step.output.text.decode(errors="replace"))
+        said.append(step.text.decode(errors="replace"))
         what_if_ms.append(step.model_ms)
         if then is None:
             continue
@@ -133,7 +135,7 @@ def what_if(recording: Recording, net: Model) -> WhatIfReport:
                     step.turn.seq,
                     fields,
                     (then.action, step.action),
-                    (then.text, step.output.text.decode(errors="replace")),
+                    (then.text, step.text.decode(errors="replace")),
                     peak,
                     rms,
                     (then.model_ms, step.model_ms),

@@ -30,6 +30,7 @@ from schemas.events import EndReason
 from streams.ingress.limits import AudioLimit
 from streams.media import CHUNK_SAMPLES, SAMPLE_RATE, TURN_MS, AudioChunker, AudioPiece
 from streams.producer import EventProducer
+from streams.redaction import Redactor, SessionRedaction
 
 log = structlog.get_logger(__name__)
 
@@ -38,10 +39,19 @@ class LiveSession:
     """The events of one live session, sent as the call goes; `start` once, `end` once."""
 
     def __init__(
-        self, producer: EventProducer, session_id: str, producer_name: str, limit: AudioLimit | None = None
+        self,
+        producer: EventProducer,
+        session_id: str,
+        producer_name: str,
+        limit: AudioLimit | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
-        """`limit`: checked before each piece of audio is published (pace and call length)."""
+        """`limit`: checked before each piece of audio is published (pace and call length);
+        `redactor`: what text, keys and metadata pass before they are published (default rules if None)."""
         self.session_id = session_id
+        self.redaction = SessionRedaction(redactor or Redactor())
+        """Redaction of this session's text, keys and metadata, its sensitive window and counts."""
+        self._masked_turns: set[int] = set()
         self._limit = limit
         self._out = producer
         self._topics = producer.topics
@@ -83,7 +93,7 @@ class LiveSession:
                 has_audio=True,
                 has_video=False,
                 media=media,
-                metadata=metadata,
+                metadata=self.redaction.metadata(metadata),
             ),
         )
 
@@ -97,6 +107,11 @@ class LiveSession:
             return
         if self._limit is not None:  # TooFast / CallTooLong: none of these samples is published
             self._limit.check((self._chunker.samples_in + len(samples)) * 1000 // SAMPLE_RATE)
+        await self._texts_out(self.redaction.keys(self.redaction.dtmf.tick(self.clock_ms)), "dtmf")
+        if self.redaction.window.active(self.clock_ms):  # stored as silence; its chunks are flagged
+            first = self._chunker.samples_in // CHUNK_SAMPLES
+            self._masked_turns.update(range(first, (self._chunker.samples_in + len(samples) - 1) // CHUNK_SAMPLES + 1))
+            samples = np.zeros_like(samples)
         pieces = self._chunker.push(samples)
         if self._held is not None:
             pieces.insert(0, self._held)
@@ -107,10 +122,34 @@ class LiveSession:
             await self._send_chunk(piece)
 
     async def text(self, text: str, speaker: str) -> None:
-        """Send a text event at the current session clock (it joins the turn still open).
+        """Send a text event at the current session clock (it joins the turn still open), redacted.
 
         Ignored once the session ended: nothing may follow its SessionEnded.
         """
+        if self._ended:
+            return
+        await self._text(self.redaction.text(text, self.clock_ms), speaker)
+
+    async def key(self, key: str) -> None:
+        """A DTMF key pressed now: held, redacted as part of its run, or swallowed by a sensitive
+        window (see `streams.redaction.dtmf`); what is released is sent as text of speaker "dtmf"."""
+        if self._ended:
+            return
+        await self._texts_out(self.redaction.keys(self.redaction.dtmf.key(key, self.clock_ms)), "dtmf")
+
+    def sensitive(self, on: bool) -> None:
+        """Open (`on`) or close the session's sensitive window at the current session clock."""
+        if on:
+            self.redaction.window.open(self.clock_ms)
+        else:
+            self.redaction.window.close()
+
+    async def _texts_out(self, texts: list[str], speaker: str) -> None:
+        for text in texts:
+            await self._text(text, speaker)
+
+    async def _text(self, text: str, speaker: str) -> None:
+        """Send an already redacted text event at the current session clock."""
         if self._ended:
             return
         now = self.clock_ms
@@ -159,6 +198,8 @@ class LiveSession:
         if self._ended or not self._started:
             self._ended = True
             return
+        released = self.redaction.keys(self.redaction.dtmf.finish(self.clock_ms))
+        await self._texts_out(released, "dtmf")
         self._ended = True
         pieces = self._chunker.finish()
         if self._held is not None:  # the audio ended on a turn boundary: the held chunk is the last
@@ -174,14 +215,19 @@ class LiveSession:
                 reason=reason,
                 turns=turns,
                 audio_chunks=self._audio_chunks,
-                detail=detail,
+                detail=self.redaction.redactor.text(detail),  # it may quote what the peer sent
+                stats=self.redaction.stats(),
             ),
         )
         await self._out.flush()
-        log.info("session_ended", session_id=self.session_id, reason=reason, turns=turns, detail=detail)
+        log.info("session_ended", session_id=self.session_id, reason=reason, turns=turns)
 
     async def _send_chunk(self, piece: AudioPiece) -> None:
         self._audio_chunks += 1
+        masked = piece.turn in self._masked_turns
+        if masked:
+            self._masked_turns.discard(piece.turn)
+            self.redaction.masked_chunk()
         await self._out.send(
             self._topics.audio,
             AudioChunk(
@@ -189,5 +235,6 @@ class LiveSession:
                 samples=piece.pcm_bytes(),
                 valid_samples=piece.valid_samples,
                 last=piece.last,
+                masked=masked,
             ),
         )

@@ -144,14 +144,16 @@ class LiveCall(ABC):
             outputs = self.context.outputs.subscribe(start.session_id)  # SessionInUse: not ours to end
         except CallRejected as exc:
             self.context.refusals[type(exc).__name__] += 1
-            self.log.warning("call_rejected_before_start", error=str(exc))
+            self.log.warning("call_rejected_before_start", error=self.context.redactor.text(str(exc)))
             await self._close(exc.close_code, str(exc))
             return
         except ConnectionClosed:
             self.log.info("call_closed_before_start")
             return
         limit = AudioLimit(self.settings.audio_burst_ms, int(self.settings.max_call_s * 1000))
-        session = self.session = LiveSession(self.context.producer, start.session_id, self.context.producer_name, limit)
+        session = self.session = LiveSession(
+            self.context.producer, start.session_id, self.context.producer_name, limit, self.context.redactor
+        )
         player: asyncio.Task[None] | None = None
         try:
             ending, player = await self._converse(start, session, outputs)
@@ -176,7 +178,7 @@ class LiveCall(ABC):
         player = None
         try:
             await session.start(start.source, start.media, start.metadata)
-            self.log.info("call_started", source=start.source, metadata=start.metadata)
+            self.log.info("call_started", source=start.source, metadata=self.context.redactor.mapping(start.metadata))
             if start.refusal is not None:
                 raise start.refusal
             await self.started(start)
@@ -205,7 +207,11 @@ class LiveCall(ABC):
             self.log.error("session_end_not_recorded", reason=ending.reason, error=str(exc))
         level = self.log.info if ending.reason == "complete" else self.log.warning
         level(
-            "call_ended", reason=ending.reason, detail=ending.detail, audio_chunks=session.audio_chunks, **self.stats()
+            "call_ended",
+            reason=ending.reason,
+            detail=self.context.redactor.text(ending.detail),
+            audio_chunks=session.audio_chunks,
+            **self.stats(),
         )
 
     async def _drain(self, player: asyncio.Task[None]) -> None:

@@ -30,6 +30,7 @@ from streams.ingress.http import PlainAnswer, plain_post_aware
 from streams.ingress.outputs import OutputRouter
 from streams.ingress.settings import IngressSettings
 from streams.producer import EventProducer, producer_id
+from streams.redaction import Redactor
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +51,8 @@ class CallContext:
     """Set when the server shuts down: calls then end `aborted`."""
     refusals: Counter[str]
     """Refused connections and calls by reason (HTTP status or CallRejected class); shared, counted."""
+    redactor: Redactor
+    """What every call's text, keys and metadata pass before they are published (built once)."""
 
 
 class CallProtocol(ABC):
@@ -109,6 +112,7 @@ class IngressServer:
         metrics.track_live_sessions(lambda: len(self._calls))
         self._producer = EventProducer(settings.bootstrap, settings.topics)
         self._router = OutputRouter(settings.bootstrap, settings.topics.output, settings.topics.partitions)
+        self._redactor = Redactor(settings.redaction)
         self._server: Server | None = None
         self._resources = contextlib.AsyncExitStack()
 
@@ -142,6 +146,7 @@ class IngressServer:
                 producer_id(f"ingress-{self._protocol.name}"),
                 self._closing,
                 self.refusals,
+                self._redactor,
             )
 
             async def handler(websocket: ServerConnection) -> None:

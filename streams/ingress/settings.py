@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from schemas import Topics
 from streams.ingress.errors import ConfigError
+from streams.redaction import RedactionSettings
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class IngressSettings:
     """Concurrent calls of one authenticated principal (a PCM token's name, the Twilio account);
     a connection beyond this is answered 429 before the upgrade. None: `max_calls` (one principal
     may use the whole server, as a single Twilio account or a single PCM token does)."""
+
+    redaction: RedactionSettings = field(default_factory=RedactionSettings)
+    """What calls' text, DTMF keys and metadata are redacted of, and how sensitive windows work."""
 
     def __post_init__(self) -> None:
         problems = [

@@ -33,3 +33,12 @@ def test_bad_bounds_are_a_config_error_naming_the_variable(env: pytest.MonkeyPat
     env.setenv(name, value)
     with pytest.raises(ConfigError, match=name):
         WorkerSettings.from_env()
+
+
+def test_a_bad_redaction_pattern_stops_the_worker_at_start_up(env: pytest.MonkeyPatch) -> None:
+    env.setenv("MICROTURN_REDACT_PATTERNS", '{"ticket": "TCK-(\\\\d"}')
+    with pytest.raises(ConfigError, match=r"MICROTURN_REDACT_PATTERNS\['ticket'\]") as raised:
+        WorkerSettings.from_env()
+    assert raised.value.exit_code == 2
+    env.setenv("MICROTURN_REDACT_PATTERNS", '{"ticket": "TCK-\\\\d{6}"}')
+    assert WorkerSettings.from_env().redaction.patterns == {"ticket": "TCK-\\d{6}"}

@@ -28,7 +28,7 @@ class PcmCall(LiveCall):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._counts = {"audio_frames": 0, "audio_bytes": 0, "texts": 0, "marks": 0, "unknown_marks": 0}
+        self._counts = {"audio_frames": 0, "audio_bytes": 0, "texts": 0, "marks": 0, "unknown_marks": 0, "sensitive": 0}
 
     async def open(self) -> CallStart:
         raw = await self.receive()
@@ -74,6 +74,9 @@ class PcmCall(LiveCall):
             self._counts["marks"] += 1
             if not await self.on_mark(parsed.name, session):
                 self._counts["unknown_marks"] += 1
+        elif isinstance(parsed, messages.Sensitive):
+            self._counts["sensitive"] += 1
+            session.sensitive(parsed.on)
         elif isinstance(parsed, messages.Stop):
             return True
         else:

@@ -7,6 +7,9 @@ Client -> server:
 - text `{"type": "text", "text": str}` (a chat line at the session clock);
 - text `{"type": "mark", "name": str}` echoing a mark once the audio before it was played
   (optional: a client that never echoes gets a `clear` whenever the model stops speaking);
+- text `{"type": "sensitive", "on": bool}` opening (true) or closing (false) a sensitive window:
+  the audio received while it is open is stored as silence, its chunks flagged `masked` (it also
+  closes by itself after the configured window time);
 - text `{"type": "stop"}` at the end.
 
 Server -> client:
@@ -62,7 +65,12 @@ class Stop(msgspec.Struct, frozen=True, tag="stop", tag_field="type"):
     pass
 
 
-Inbound = Start | Text | Mark | Stop
+class Sensitive(msgspec.Struct, frozen=True, tag="sensitive", tag_field="type"):
+    on: bool
+    """True opens a sensitive window, false closes it."""
+
+
+Inbound = Start | Text | Mark | Stop | Sensitive
 _decoder = msgspec.json.Decoder(Inbound)
 
 

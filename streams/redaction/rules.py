@@ -1,0 +1,168 @@
+"""The built-in redaction rules: what each finds, how a candidate is confirmed, and its token.
+
+A rule yields the spans of its findings in a text; the redactor resolves overlaps (earlier rules
+win) and replaces each span by the rule's token. The checks that regular expressions cannot do
+live here: the Luhn checksum of a card number, the ISO 13616 mod-97 check of an IBAN, and how many
+digits a phone number has.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+Span = tuple[int, int]
+"""[start, end) of a finding in the text."""
+
+CARD_DIGITS = (13, 19)
+"""Lengths of a payment card number (PAN), inclusive."""
+PHONE_DIGITS = (10, 15)
+"""Digits of a phone number written without a leading +; with + (E.164) from 8."""
+PHONE_DIGITS_INTERNATIONAL = 8
+
+_EIGHT_DIGITS = re.compile(r"\d(?:[ ()+-]{0,2}\d){7}")
+"""Eight digits with little between them: what every card or phone number holds (a cheap first look)."""
+_IBAN_START = re.compile(r"[A-Za-z]{2}\d{2}")
+_DIGIT_RUN = re.compile(r"(?<![\w])\d(?:[ -]?\d)+(?![\w])")
+"""Digits with single spaces or hyphens between them, not inside a word."""
+_SEPARATOR = re.compile(r"[ -]")
+_CVV = re.compile(r"(?<![\w-])\d{3,4}(?![\w-])")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ -]?)?(?:\(\d{1,4}\)[ -]?)?\d[\d -]{5,18}\d(?!\w|[:./]\d)")
+"""Digits in phone form; not followed by a time, a decimal or a path (e.g. a date and time)."""
+_IBAN = re.compile(r"(?<![\w])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?(?![\w])")
+
+
+def luhn(digits: str) -> bool:
+    """Whether `digits` (0-9 only) pass the Luhn checksum of card numbers."""
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = ord(char) - 48
+        if index % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def iban_valid(text: str) -> bool:
+    """Whether `text` (spaces allowed) is an IBAN: 15-34 characters passing the mod-97 check."""
+    compact = text.replace(" ", "").upper()
+    if not 15 <= len(compact) <= 34:
+        return False
+    moved = compact[4:] + compact[:4]
+    return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
+
+
+def find_cards(text: str, loose: bool = False) -> Iterator[Span]:
+    """Card numbers: runs of 13-19 digits (single spaces or hyphens between groups) passing Luhn.
+
+    A longer run of separated groups is searched for its first, longest card-number window of
+    whole groups (e.g. a card followed by its CVV, "4111 1111 1111 1111 737"). `loose` (bytes of
+    unknown format, e.g. a dead letter): any digits around a Luhn-valid 13-19 digit window count,
+    with no word boundary asked (a length byte may precede a string).
+    """
+    if loose:
+        yield from _loose_cards(text)
+        return
+    for run in _DIGIT_RUN.finditer(text):
+        raw = run.group()
+        if len(raw) - raw.count(" ") - raw.count("-") < CARD_DIGITS[0]:
+            continue
+        groups = [(m.start(), m.end()) for m in re.finditer(r"\d+", raw)]
+        yield from ((run.start() + a, run.start() + b) for a, b in _card_windows(raw, groups))
+
+
+def _loose_cards(text: str) -> Iterator[Span]:
+    for run in re.finditer(r"\d(?:[ -]?\d)+", text):
+        digits = _SEPARATOR.sub("", run.group())
+        n = len(digits)
+        sizes = range(CARD_DIGITS[0], min(n, CARD_DIGITS[1]) + 1)
+        if any(luhn(digits[a : a + size]) for size in sizes for a in range(n - size + 1)):
+            yield run.span()
+
+
+def _card_windows(raw: str, groups: list[Span]) -> Iterator[Span]:
+    first = 0
+    while first < len(groups):
+        found = None
+        for last in range(len(groups) - 1, first - 1, -1):
+            start, end = groups[first][0], groups[last][1]
+            digits = _SEPARATOR.sub("", raw[start:end])
+            if CARD_DIGITS[0] <= len(digits) <= CARD_DIGITS[1] and luhn(digits):
+                found = (start, end, last)
+                break
+        if found is None:
+            first += 1
+            continue
+        yield found[0], found[1]
+        first = found[2] + 1
+
+
+def find_cvvs(text: str, cards: list[Span], distance: int, anywhere: bool) -> Iterator[Span]:
+    """3-4 digit numbers within `distance` characters of a card number (anywhere, when `anywhere`)."""
+    for match in _CVV.finditer(text):
+        start, end = match.span()
+        if anywhere or any(start - b <= distance and a - end <= distance for a, b in cards):
+            yield start, end
+
+
+def find_emails(text: str) -> Iterator[Span]:
+    if "@" not in text:
+        return
+    for match in _EMAIL.finditer(text):
+        yield match.span()
+
+
+def find_phones(text: str) -> Iterator[Span]:
+    """Phone numbers: 10-15 digits with spaces, hyphens or an (area code); 8-15 after a leading +."""
+    for match in _PHONE.finditer(text):
+        raw = match.group()
+        digits = len(raw) - sum(raw.count(c) for c in " -()+")
+        low = PHONE_DIGITS_INTERNATIONAL if raw.startswith("+") else PHONE_DIGITS[0]
+        if low <= digits <= PHONE_DIGITS[1]:
+            yield match.span()
+
+
+def find_ibans(text: str) -> Iterator[Span]:
+    for match in _IBAN.finditer(text):
+        if iban_valid(match.group()):
+            yield match.span()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One kind of finding: its name (the counter and the token), and how it is found."""
+
+    name: str
+    """Rule name: counted under it, replaced by `[name]`."""
+    find: Callable[[str], Iterator[Span]]
+    """Spans of the findings in a text (called only on texts holding a digit or an @, for built-ins)."""
+    first_look: re.Pattern[str] | None = None
+    """What a text must hold for `find` to find anything (None: always look); skips most texts cheaply."""
+
+    @property
+    def token(self) -> str:
+        return f"[{self.name}]"
+
+
+def pattern_rule(name: str, pattern: re.Pattern[str]) -> Rule:
+    """A configured rule: every non-empty match of `pattern`."""
+
+    def find(text: str) -> Iterator[Span]:
+        for match in pattern.finditer(text):
+            if match.end() > match.start():
+                yield match.span()
+
+    return Rule(name, find)
+
+
+BUILT_IN = {
+    "card": Rule("card", find_cards, _EIGHT_DIGITS),
+    "iban": Rule("iban", find_ibans, _IBAN_START),
+    "email": Rule("email", find_emails),
+    "phone": Rule("phone", find_phones, _EIGHT_DIGITS),
+}
+"""Built-in rules by name, in priority order (the CVV rule, tied to cards, is the redactor's)."""
+CVV = "cvv"
+"""Name of the CVV rule: a 3-4 digit number near a card number."""
