@@ -40,8 +40,8 @@ from tests.replay.conftest import (
     cli,  # noqa: F401  # the `cli` fixture (a conftest of a sibling folder)
 )
 
-SECRET = "my card is 4111 1111 1111 1111"
-"""Text erin says; it must never appear in the clear anywhere."""
+SECRET = "my mother's maiden name is Ottoline Farquharson"
+"""Text erin says (nothing a redactor removes); it must never appear in the clear anywhere."""
 
 
 @dataclass(frozen=True)
