@@ -385,6 +385,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _register_audit(sub, key_help)
 
 
+def _public_key_args(p: argparse.ArgumentParser) -> None:
+    """The key and archive flags of the audit commands that check heads."""
+    p.add_argument(
+        "--public-key",
+        metavar="FILE",
+        help="the archiver's public key (KEY.pub), kept apart from the archive (default: $MICROTURN_AUDIT_PUBLIC_KEY)",
+    )
+    p.add_argument("--key", help="a key file to take the public key from (prefer --public-key)")
+    _common(p)
+
+
 def _register_audit(sub: argparse._SubParsersAction, key_help: str) -> None:  # type: ignore[type-arg]
     audit = sub.add_parser("audit", help="verify the archive against signed hash chains", description="the audit")
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
@@ -395,13 +406,7 @@ def _register_audit(sub: argparse._SubParsersAction, key_help: str) -> None:  # 
     )
     p = audit_sub.add_parser("verify", help=text, description=text)
     p.add_argument("session", type=session_id_arg, help="the session id")
-    p.add_argument(
-        "--public-key",
-        metavar="FILE",
-        help="the archiver's public key (KEY.pub), kept apart from the archive (default: $MICROTURN_AUDIT_PUBLIC_KEY)",
-    )
-    p.add_argument("--key", help="a key file to take the public key from (prefer --public-key)")
-    _common(p)
+    _public_key_args(p)
     p.set_defaults(func=audit_verify)
     text = (
         "write a session's audit bundle to DIR: per-event hashes, the signed chain heads, the public key, the "
@@ -410,13 +415,7 @@ def _register_audit(sub: argparse._SubParsersAction, key_help: str) -> None:  # 
     p = audit_sub.add_parser("export", help=text, description=text)
     p.add_argument("session", type=session_id_arg, help="the session id")
     p.add_argument("dir", metavar="DIR", help="the bundle folder (created; must be empty)")
-    p.add_argument(
-        "--public-key",
-        metavar="FILE",
-        help="the archiver's public key (KEY.pub) the heads verify with (default: $MICROTURN_AUDIT_PUBLIC_KEY)",
-    )
-    p.add_argument("--key", help="a key file to take the public key from (prefer --public-key)")
-    _common(p)
+    _public_key_args(p)
     p.set_defaults(func=audit_export)
     text = "create an Ed25519 audit key pair (KEY and KEY.pub)"
     p = audit_sub.add_parser("keygen", help=text, description=text)
