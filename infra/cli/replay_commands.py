@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,6 +57,8 @@ def _archive_root(args: argparse.Namespace) -> Path:
 
 
 def _recording(args: argparse.Namespace) -> Recording:
+    import asyncio  # here, not at module level: `--help` and `query` do not use it
+
     from replay.session import from_archive, from_kafka
     from schemas import Topics
 
