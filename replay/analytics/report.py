@@ -28,6 +28,8 @@ class Activity:
     caller: list[bool]
     model: list[bool]
     actions: list[str | None]
+    pipeline_ms: list[float]
+    """Input produced -> output produced of each output that records it (wall clock)."""
 
 
 def segments(con: duckdb.DuckDBPyConnection, view: str, session_id: str) -> list[tuple[int, int]]:
@@ -54,16 +56,18 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
 def activity(con: duckdb.DuckDBPyConnection, session_id: str) -> Activity:
     """The per-turn activity of `session_id`."""
     rows = con.execute(
-        "SELECT turn, caller_rms, caller_speaking, model_speaking, action FROM turn_activity "
-        "WHERE session_id = ? AND turn IS NOT NULL ORDER BY turn",
+        "SELECT turn, caller_rms, caller_speaking, model_speaking, action, pipeline_ms FROM turn_activity "
+        "WHERE session_id = ? ORDER BY turn",
         [session_id],
     ).fetchall()
+    turns = [r for r in rows if r[0] is not None]
     return Activity(
-        [r[0] for r in rows],
-        [float(r[1]) for r in rows],
-        [bool(r[2]) for r in rows],
-        [bool(r[3]) for r in rows],
-        [r[4] for r in rows],
+        [r[0] for r in turns],
+        [float(r[1]) for r in turns],
+        [bool(r[2]) for r in turns],
+        [bool(r[3]) for r in turns],
+        [r[4] for r in turns],
+        [float(r[5]) for r in rows if r[5] is not None],
     )
 
 
@@ -99,12 +103,7 @@ def _session_report(con: duckdb.DuckDBPyConnection, session_id: str) -> dict[str
         session_id,
     )
     answered = [float(r["latency_ms"]) for r in responses if r["latency_ms"] is not None]
-    pipeline = [
-        float(r[0])
-        for r in con.execute(
-            "SELECT pipeline_ms FROM turn_activity WHERE session_id = ? AND pipeline_ms IS NOT NULL", [session_id]
-        ).fetchall()
-    ]
+    pipeline = act.pipeline_ms
     backchannels = [
         {"at_ms": t * TURN_MS, "during_caller_speech": c}
         for t, a, c in zip(act.turns, act.actions, act.caller, strict=True)
