@@ -26,6 +26,7 @@ the cache then being rebuilt in memory at every command.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -146,7 +147,8 @@ def _save_cache(root: Path, doc: dict[str, Any]) -> None:
         tmp.write_text(json.dumps(doc))
         os.replace(tmp, path)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # e.g. NotADirectoryError: the cache folder is not a folder
+            tmp.unlink(missing_ok=True)
 
 
 def _table_names(cached: dict[str, Any]) -> list[str]:
@@ -223,18 +225,23 @@ def _build_catalog(path: Path, statements: list[str]) -> None:
 
 
 def _attach_catalog(con: duckdb.DuckDBPyConnection, root: Path, statements: list[str]) -> bool:
-    """Attach the views from the persistent catalog of these `statements` (built if missing), read-only,
-    as database `archive` behind the connection's own in-memory one; False if that cannot be done."""
+    """Attach the views from the persistent catalog of these `statements`, read-only, as database
+    `archive` behind the connection's own in-memory one; False if that cannot be done.
+
+    A missing catalog is built; one that cannot be attached (damaged) is built again, once.
+    """
     digest = hashlib.sha256("\n".join([duckdb.__version__, *statements]).encode()).hexdigest()[:16]
     path = root / CACHE.parent / f"{CATALOG_PREFIX}{digest}.duckdb"
-    try:
-        if not path.is_file():
-            _build_catalog(path, statements)
-        con.execute(f"ATTACH {_sql_list([str(path)])[1:-1]} AS archive (READ_ONLY)")
+    for attempt in range(2):
+        try:
+            if attempt or not path.is_file():
+                _build_catalog(path, statements)
+            con.execute(f"ATTACH {_sql_list([str(path)])[1:-1]} AS archive (READ_ONLY)")
+        except (OSError, duckdb.Error):
+            continue
         con.execute("SET search_path = 'memory.main,archive.main'")
-    except (OSError, duckdb.Error):
-        return False
-    return True
+        return True
+    return False
 
 
 def connect(root: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection:
