@@ -82,7 +82,8 @@ class _Version(argparse.Action):
     """`--version`, looked up when asked for (`importlib.metadata` costs ~40 ms of every start-up)."""
 
     def __call__(self, parser: argparse.ArgumentParser, *_: object) -> NoReturn:
-        parser.exit(message=f"microturn {package_version()}\n")
+        print(f"microturn {package_version()}")  # on stdout, as argparse's own version action does
+        parser.exit()
 
 
 def package_version() -> str:
