@@ -20,8 +20,11 @@ by every table file's name, size and modification time (and by the table definit
 files); when they change, the cache is rebuilt once (one narrow scan of the event ids) by the next
 command that connects. The event ids that occur twice are rare, so the cache lists the sessions
 that hold any; the table views apply the first-by-offset window to those sessions only and read
-every other session's rows as they are. An archive the user cannot write to is read the same way,
-the cache then being rebuilt in memory at every command.
+every other session's rows as they are. The views themselves are kept in a DuckDB catalog file
+beside the cache (`_analytics/views-<key>.duckdb`, the key hashing their SQL and DuckDB's
+version), attached read-only, so a command neither creates nor binds them (~70 ms of every
+command before). An archive the user cannot write to is read the same way, the cache then being
+rebuilt and the views created in memory at every command.
 """
 
 from __future__ import annotations
