@@ -1,23 +1,34 @@
-"""Event types, their wire codec and the topics they travel on."""
+"""Event types, their wire codec and the topics they travel on.
 
-from schemas.codec import decode, encode
-from schemas.envelope import Event, event_id
-from schemas.errors import DecodeError, SchemaError
-from schemas.events import (
-    ACTIONS,
-    AudioChunk,
-    BackgroundResult,
-    BackgroundTask,
-    DeadLetter,
-    MicroTurn,
-    ModelOutput,
-    Playback,
-    SessionEnded,
-    SessionStarted,
-    TextEvent,
-    VideoFrame,
-)
-from schemas.topics import Topics
+The names below are imported on first use (PEP 562): `schemas.errors`, `schemas.ids` and
+`schemas.clock` are read by every command line start-up and by the query path, which do not
+need msgspec (whose import, with typing_extensions, costs 40-60 ms).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from schemas.codec import decode, encode
+    from schemas.envelope import Event, event_id
+    from schemas.errors import DecodeError, SchemaError
+    from schemas.events import (
+        ACTIONS,
+        AudioChunk,
+        BackgroundResult,
+        BackgroundTask,
+        DeadLetter,
+        MicroTurn,
+        ModelOutput,
+        Playback,
+        SessionEnded,
+        SessionStarted,
+        TextEvent,
+        VideoFrame,
+    )
+    from schemas.topics import Topics
 
 __all__ = [
     "ACTIONS",
@@ -40,3 +51,38 @@ __all__ = [
     "encode",
     "event_id",
 ]
+
+_HOME = {
+    "decode": "codec",
+    "encode": "codec",
+    "Event": "envelope",
+    "event_id": "envelope",
+    "DecodeError": "errors",
+    "SchemaError": "errors",
+    "Topics": "topics",
+    **{
+        name: "events"
+        for name in (
+            "ACTIONS",
+            "AudioChunk",
+            "BackgroundResult",
+            "BackgroundTask",
+            "DeadLetter",
+            "MicroTurn",
+            "ModelOutput",
+            "Playback",
+            "SessionEnded",
+            "SessionStarted",
+            "TextEvent",
+            "VideoFrame",
+        )
+    },
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{_HOME[name]}"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value

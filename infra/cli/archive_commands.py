@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import csv
 import datetime as dt
@@ -74,6 +73,8 @@ def _verify_key(args: argparse.Namespace) -> VerifyKey:
 
 
 def archive_run(args: argparse.Namespace) -> int:
+    import asyncio  # here, not at module level: `--help` and `query` do not use it
+
     from processors.archiver.__main__ import serve
     from processors.archiver.settings import ArchiverSettings
     from schemas import Topics
@@ -93,6 +94,8 @@ def archive_run(args: argparse.Namespace) -> int:
 
 
 def archive_sync(args: argparse.Namespace) -> int:
+    import asyncio  # here, not at module level: `--help` and `query` do not use it
+
     from processors.archiver import wait_synced
     from schemas import Topics
 
@@ -208,7 +211,7 @@ def report(args: argparse.Namespace) -> int:
     try:
         if args.fleet:
             doc = fleet_report(con)
-            doc["turn_taking"] = _turn_taking(_archive_dir(args), args.turn_taking_sessions)
+            doc["turn_taking"] = _turn_taking(_archive_dir(args), args.turn_taking_sessions, args.log_level)
             emit(args, doc, describe_fleet(doc))
             return 0
         doc = session_report(con, args.session)
@@ -236,19 +239,24 @@ def report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _turn_taking(root: Path, latest: int) -> dict[str, Any] | None:
+def _turn_taking(root: Path, latest: int, log_level: str) -> dict[str, Any] | None:
     """The headline turn-taking figures (`microturn eval`) of the `latest` sessions that started
     last: evaluation runs a VAD over each session's audio, so the fleet report bounds it (`microturn
     eval --fleet` scores every session). None when `latest` is 0 or no session has audio and outputs."""
     if latest <= 0:
         return None
+    from infra.cli.main import configure
     from replay.evaluation.fleet import archived_sessions, evaluate_archive, headline
+
+    configure(log_level)
 
     report_, _ = evaluate_archive(root, archived_sessions(root, latest))
     return headline(report_.as_dict()) if report_.sessions else None
 
 
 def audit_verify(args: argparse.Namespace) -> int:
+    import asyncio  # here, not at module level: `--help` and `query` do not use it
+
     from replay.audit import verify_session
     from schemas import Topics
 
@@ -281,6 +289,8 @@ def audit_verify(args: argparse.Namespace) -> int:
 
 
 def audit_export(args: argparse.Namespace) -> int:
+    import asyncio  # here, not at module level: `--help` and `query` do not use it
+
     from replay.audit.bundle import export_bundle
     from replay.audit.errors import AuditError
     from replay.audit.verify import read_heads
@@ -364,7 +374,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     form.add_argument("--json", action="store_true", help="rows as a JSON array of objects")
     form.add_argument("--csv", action="store_true", help="rows as CSV with a header")
     _common(p, json_flag=False)
-    p.set_defaults(func=query)
+    p.set_defaults(func=query, logs=False)  # the query path logs nothing: no structlog set-up (~40 ms)
 
     text = "a session's timeline (who spoke when, overlaps, latencies, delegations) or the fleet's figures"
     p = sub.add_parser("report", help=text, description=text)
@@ -380,7 +390,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "`microturn eval --fleet` scores all)",
     )
     _common(p)
-    p.set_defaults(func=report)
+    p.set_defaults(func=report, logs=False)  # set up by the turn-taking headline, the one part that logs
 
     _register_audit(sub, key_help)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +66,8 @@ def describe(doc: dict[str, Any]) -> str:
 
 
 def eval_command(args: argparse.Namespace) -> int:
+    import asyncio  # here, not at module level: `--help` and `query` do not use it
+
     from replay.evaluation import EvaluationError, load_model
     from replay.evaluation.fleet import archived_sessions, evaluate_archive
 

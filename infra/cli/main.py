@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from typing import NoReturn
 
 from infra.cli import (
@@ -60,7 +59,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="microturn", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"microturn {package_version()}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the installed version and exit")
     parser.add_argument("--log-level", default="warning", help=LOG_LEVEL_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     stack_commands.register(sub)
@@ -82,8 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
 LOG_LEVEL_HELP = "structlog level on stderr (default: warning); accepted before or after the command"
 
 
+class _Version(argparse.Action):
+    """`--version`, looked up when asked for (`importlib.metadata` costs ~40 ms of every start-up)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> NoReturn:
+        print(f"microturn {package_version()}")  # on stdout, as argparse's own version action does
+        parser.exit()
+
+
 def package_version() -> str:
     """The installed microturn version."""
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("microturn")
     except PackageNotFoundError:
@@ -114,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_BAD_INPUT
-    configure(args.log_level)
+    if getattr(args, "logs", True):  # `query` and `report` set up logging only when they need it
+        configure(args.log_level)
     try:
         if getattr(args, "state_dir", None):
             from pathlib import Path

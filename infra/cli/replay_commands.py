@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,6 +57,8 @@ def _archive_root(args: argparse.Namespace) -> Path:
 
 
 def _recording(args: argparse.Namespace) -> Recording:
+    import asyncio  # here, not at module level: `--help` and `query` do not use it
+
     from replay.session import from_archive, from_kafka
     from schemas import Topics
 
@@ -151,6 +151,8 @@ def export_command(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if args.format == "full-duplex-bench":
+        import json
+
         from replay.export.fdb import write_fdb
 
         folder = write_fdb(_recording(args), out)

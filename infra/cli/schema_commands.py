@@ -9,7 +9,6 @@ from typing import Any
 
 from infra.cli.common import emit
 from schemas import Topics
-from schemas.envelope import SCHEMA_VERSION
 
 TOPIC_OF = {
     "session_started": "session",
@@ -38,6 +37,7 @@ def json_schema(prefix: str = "microturn") -> dict[str, Any]:
     """JSON Schema (2020-12) of the event union, with where each type travels and how it is encoded."""
     import msgspec
 
+    from schemas.envelope import SCHEMA_VERSION
     from schemas.events import ANY_EVENT
 
     topics = Topics(prefix)
@@ -60,6 +60,8 @@ def json_schema(prefix: str = "microturn") -> dict[str, Any]:
 
 
 def _table(prefix: str) -> tuple[list[dict[str, Any]], str]:
+    from schemas.envelope import SCHEMA_VERSION  # msgspec: imported by the command, not by every start-up
+
     topics = Topics(prefix)
     rows = []
     for kind in event_types():
@@ -83,6 +85,8 @@ def schemas_command(args: argparse.Namespace) -> int:
     if args.format == "json-schema":
         print(json.dumps(json_schema(prefix), indent=2))
         return 0
+    from schemas.envelope import SCHEMA_VERSION
+
     rows, human = _table(prefix)
     emit(args, {"schema_version": SCHEMA_VERSION, "events": rows}, human)
     return 0

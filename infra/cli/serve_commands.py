@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import signal
 import statistics
@@ -64,6 +63,8 @@ def serve(args: argparse.Namespace) -> int:
 
 
 async def _serve(settings: IngressSettings, protocol: CallProtocol, args: argparse.Namespace) -> int:
+    import asyncio  # here, not at module level: `--help` and `query` do not use it
+
     from streams.ingress import IngressServer
 
     stop = asyncio.Event()
@@ -111,6 +112,8 @@ def _parse_pairs(values: list[str] | None, sep: str, what: str) -> list[tuple[st
 
 
 def call(args: argparse.Namespace) -> int:
+    import asyncio  # here, not at module level: `--help` and `query` do not use it
+
     from streams.ingress.twilio import caller_audio, place_call
 
     token = os.environ.get(TWILIO_TOKEN_ENV, "")

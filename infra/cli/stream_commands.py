@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
 import statistics
 import sys
@@ -102,6 +101,8 @@ def default_session_id(path: Path) -> str:
 
 
 def stream(args: argparse.Namespace) -> int:
+    import asyncio  # here, not at module level: `--help` and `query` do not use it
+
     from streams.media import MediaError
 
     """All input is checked before the first event is sent (exit 2, nothing published): the session
@@ -152,6 +153,8 @@ def _percentile(values: list[float], q: float) -> float:
 async def _demo(
     bootstrap: str, prefix: str, path: Path, session_id: str, quiet: bool, timeout_s: float
 ) -> dict[str, Any]:
+    import asyncio  # here, not at module level: `--help` and `query` do not use it
+
     from streams.tail import OutputTail, sessions_complete
 
     topics = Topics(prefix)
@@ -192,6 +195,8 @@ async def _demo(
 
 
 def demo(args: argparse.Namespace) -> int:
+    import asyncio  # here, not at module level: `--help` and `query` do not use it
+
     from streams.media import MediaError
 
     stack = stack_from(args)

@@ -3,7 +3,8 @@
 Who spoke when comes from the segment views (caller: audio energy per 200 ms turn; model: its
 SPEAK actions), response latencies from `responses`, delegations from `delegations`, the per-turn
 picture from `turn_activity`: the same definitions the fleet report aggregates (see
-`replay.analytics.shape`).
+`replay.analytics.shape`). The segments, overlaps and responses are one statement over the
+session's segments computed once (as the fleet aggregate does); five queries in all.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from replay.analytics.shape import overlaps_sql, responses_sql
 from replay.errors import ReplayError
 from schemas.clock import TURN_MS
 from schemas.ids import escape_controls
@@ -28,14 +30,30 @@ class Activity:
     caller: list[bool]
     model: list[bool]
     actions: list[str | None]
+    pipeline_ms: list[float]
+    """Input produced -> output produced of each output that records it (wall clock)."""
 
 
-def segments(con: duckdb.DuckDBPyConnection, view: str, session_id: str) -> list[tuple[int, int]]:
-    """The session's rows of a segments view as (start_ms, end_ms) on the session clock."""
-    rows = con.execute(
-        f"SELECT start_turn, end_turn FROM {view} WHERE session_id = ? ORDER BY start_turn", [session_id]
-    ).fetchall()
-    return [(start * TURN_MS, (end + 1) * TURN_MS) for start, end in rows]
+_SHAPE = f"""
+WITH c AS MATERIALIZED (SELECT session_id, start_turn, end_turn FROM caller_segments WHERE session_id = $1),
+m AS MATERIALIZED (SELECT session_id, start_turn, end_turn, start_pipeline_ms FROM model_segments WHERE session_id = $1)
+SELECT (SELECT list([start_turn, end_turn] ORDER BY start_turn) FROM c),
+       (SELECT list([start_turn, end_turn] ORDER BY start_turn) FROM m),
+       (SELECT list([start_turn, end_turn] ORDER BY start_turn) FROM ({overlaps_sql("c", "m")})),
+       (SELECT list({{'stopped_at_ms': stopped_at_ms, 'response_turn': response_turn, 'latency_ms': latency_ms,
+                     'talked_over': talked_over}} ORDER BY stop_turn) FROM ({responses_sql("c", "m")}))
+"""
+"""One session's caller, model and overlap segments and its responses in one statement: the
+definitions of the views of those names, over the session's segments computed once."""
+
+
+def _shape(
+    con: duckdb.DuckDBPyConnection, session_id: str
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[tuple[int, int]], list[dict[str, Any]]]:
+    """(caller, model, overlap) segments as (start_ms, end_ms), and the responses, of `session_id`."""
+    row = con.execute(_SHAPE, [session_id]).fetchone() or (None, None, None, None)
+    caller, model, overlap = ([(start * TURN_MS, (end + 1) * TURN_MS) for start, end in runs or ()] for runs in row[:3])
+    return caller, model, overlap, list(row[3] or ())
 
 
 def _length(runs: list[tuple[int, int]]) -> int:
@@ -54,16 +72,18 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
 def activity(con: duckdb.DuckDBPyConnection, session_id: str) -> Activity:
     """The per-turn activity of `session_id`."""
     rows = con.execute(
-        "SELECT turn, caller_rms, caller_speaking, model_speaking, action FROM turn_activity "
-        "WHERE session_id = ? AND turn IS NOT NULL ORDER BY turn",
+        "SELECT turn, caller_rms, caller_speaking, model_speaking, action, pipeline_ms FROM turn_activity "
+        "WHERE session_id = ? ORDER BY turn",
         [session_id],
     ).fetchall()
+    turns = [r for r in rows if r[0] is not None]
     return Activity(
-        [r[0] for r in rows],
-        [float(r[1]) for r in rows],
-        [bool(r[2]) for r in rows],
-        [bool(r[3]) for r in rows],
-        [r[4] for r in rows],
+        [r[0] for r in turns],
+        [float(r[1]) for r in turns],
+        [bool(r[2]) for r in turns],
+        [bool(r[3]) for r in turns],
+        [r[4] for r in turns],
+        [float(r[5]) for r in rows if r[5] is not None],
     )
 
 
@@ -89,22 +109,9 @@ def _session_report(con: duckdb.DuckDBPyConnection, session_id: str) -> dict[str
             f"session {session_id!r} is not in the archive; list sessions with "
             '`microturn query "SELECT session_id FROM sessions"`'
         )
-    caller, model, overlap = (
-        segments(con, view, session_id) for view in ("caller_segments", "model_segments", "overlap_segments")
-    )
-    responses = _records(
-        con,
-        "SELECT stopped_at_ms, response_turn, latency_ms, talked_over FROM responses "
-        "WHERE session_id = ? ORDER BY stop_turn",
-        session_id,
-    )
+    caller, model, overlap, responses = _shape(con, session_id)
     answered = [float(r["latency_ms"]) for r in responses if r["latency_ms"] is not None]
-    pipeline = [
-        float(r[0])
-        for r in con.execute(
-            "SELECT pipeline_ms FROM turn_activity WHERE session_id = ? AND pipeline_ms IS NOT NULL", [session_id]
-        ).fetchall()
-    ]
+    pipeline = act.pipeline_ms
     backchannels = [
         {"at_ms": t * TURN_MS, "during_caller_speech": c}
         for t, a, c in zip(act.turns, act.actions, act.caller, strict=True)

@@ -108,11 +108,12 @@ SELECT o.session_id, o.turn, o.delegate AS task, t.task_id, r.event_id AS result
        (r.wall_time_ns - t.wall_time_ns) / 1e6 AS result_ms
 FROM outputs o
 LEFT JOIN background_tasks t ON t.session_id = o.session_id AND t.turn = o.turn
-LEFT JOIN background_results r ON r.session_id = t.session_id AND r.task_id = t.task_id
+LEFT JOIN background_results r ON r.session_id = o.session_id AND r.task_id = t.task_id
 WHERE o.action = 'DELEGATE'
 """
 """Per DELEGATE output (the task is keyed by the delegating turn): its task and result, and how long
-the result took from the task's publication (wall clock)."""
+the result took from the task's publication (wall clock). Both joins name `o.session_id` (equal to
+`t.session_id` wherever a task matched), so a filter on the session reaches every table's scan."""
 
 _DELEGATIONS = f"""
 SELECT g.* EXCLUDE (result_event_id), d.turn AS delivered_turn, (d.turn - g.turn) * 200 AS delivered_after_ms

@@ -20,12 +20,16 @@ by every table file's name, size and modification time (and by the table definit
 files); when they change, the cache is rebuilt once (one narrow scan of the event ids) by the next
 command that connects. The event ids that occur twice are rare, so the cache lists the sessions
 that hold any; the table views apply the first-by-offset window to those sessions only and read
-every other session's rows as they are. An archive the user cannot write to is read the same way,
-the cache then being rebuilt in memory at every command.
+every other session's rows as they are. The views themselves are kept in a DuckDB catalog file
+beside the cache (`_analytics/views-<key>.duckdb`, the key hashing their SQL and DuckDB's
+version), attached read-only, so a command neither creates nor binds them (~70 ms of every
+command before). An archive the user cannot write to is read the same way, the cache then being
+rebuilt and the views created in memory at every command.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -41,6 +45,8 @@ from replay.errors import ReplayError
 
 CACHE = Path("_analytics") / "views.json"
 """The view cache, under the archive root (a `_` folder: not archive data, see `processors.archiver.files`)."""
+CATALOG_PREFIX = "views-"
+"""`_analytics/views-<key>.duckdb`: the views as a DuckDB catalog; the key hashes their SQL and DuckDB's version."""
 _CACHE_VERSION = 1
 _DEFINITIONS = ("processors.archiver.tables", "schemas.events", "schemas.arrow", "schemas.envelope")
 """Modules that define the tables' columns: the cache is rebuilt when their source changes."""
@@ -144,7 +150,8 @@ def _save_cache(root: Path, doc: dict[str, Any]) -> None:
         tmp.write_text(json.dumps(doc))
         os.replace(tmp, path)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # e.g. NotADirectoryError: the cache folder is not a folder
+            tmp.unlink(missing_ok=True)
 
 
 def _table_names(cached: dict[str, Any]) -> list[str]:
@@ -155,46 +162,116 @@ def _table_names(cached: dict[str, Any]) -> list[str]:
     return list(TABLES)
 
 
-def connect(root: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with every view over the archive at `root`."""
-    if not root.is_dir():
-        raise ReplayError(f"no archive at {root}: start an archiver (`microturn archive run`) or pass --archive")
-    con = duckdb.connect(config={"threads": threads} if threads else {})
+def _entries(con: duckdb.DuckDBPyConnection, root: Path) -> tuple[dict[str, Any], bool]:
+    """The cache document of the archive at `root` (files, columns, duplicated sessions per table), and
+    whether it differs from the one saved; a cache miss scans the changed tables' event ids once."""
     cached = _load_cache(root)
     fresh = cached.get("definitions") == _definitions_key()
     doc: dict[str, Any] = {"version": _CACHE_VERSION, "definitions": _definitions_key(), "tables": {}}
     changed = not fresh
+    for name in _table_names(cached):
+        files = table_files(root, name)  # the very files the audit verifier checks
+        key = _files_key(files)
+        entry = cached["tables"].get(name) if fresh else None
+        if not isinstance(entry, dict) or entry.get("files") != key:
+            columns = entry["columns"] if isinstance(entry, dict) else _columns(con, name)
+            entry = {"files": key, "columns": columns, "duplicated": None}
+            entry["duplicated"] = _duplicated_sessions(con, _source(files, columns))
+            changed = True
+        entry["paths"] = [str(f) for f in files]
+        doc["tables"][name] = entry
+    return doc, changed
+
+
+def _statements(doc: dict[str, Any]) -> list[str]:
+    """Every CREATE VIEW, in order, for the archive that `doc` describes."""
+    statements = []
+    for name, entry in doc["tables"].items():
+        statements.append(
+            f"CREATE VIEW _archived_{name} AS {_source([Path(p) for p in entry['paths']], entry['columns'])}"
+        )
+        dup = entry["duplicated"]
+        if dup:  # the first record per event id, for the few sessions that hold an id twice
+            statements.append(
+                f"CREATE VIEW {name} AS SELECT * FROM _archived_{name} WHERE session_id NOT IN "
+                f"(SELECT unnest({_sql_list(dup)})) UNION ALL (SELECT * FROM _archived_{name} WHERE session_id "
+                f"IN (SELECT unnest({_sql_list(dup)})) QUALIFY row_number() OVER ({_WINDOW}) = 1)"
+            )
+        else:
+            statements.append(f"CREATE VIEW {name} AS SELECT * FROM _archived_{name}")
+    statements += [f"CREATE VIEW {view} AS SELECT * FROM {table}" for view, table in EVENT_VIEWS.items()]
+    statements.append(_SESSIONS)
+    statements += [f"CREATE VIEW {name} AS {body}" for name, body in shape_views().items()]
+    return statements
+
+
+def _build_catalog(path: Path, statements: list[str]) -> None:
+    """Write the views into the DuckDB database file `path`, atomically (a temporary dot-name, renamed);
+    older catalogs beside it are removed. OSError or duckdb.Error if it cannot be written."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        for name in _table_names(cached):
-            files = table_files(root, name)  # the very files the audit verifier checks
-            key = _files_key(files)
-            entry = cached["tables"].get(name) if fresh else None
-            if not isinstance(entry, dict) or entry.get("files") != key:
-                columns = entry["columns"] if isinstance(entry, dict) else _columns(con, name)
-                entry = {"files": key, "columns": columns, "duplicated": None}
-                entry["duplicated"] = _duplicated_sessions(con, _source(files, columns))
-                changed = True
-            doc["tables"][name] = entry
-            con.execute(f"CREATE VIEW _archived_{name} AS {_source(files, entry['columns'])}")
-            dup = entry["duplicated"]
-            if dup:  # the first record per event id, for the few sessions that hold an id twice
-                con.execute(
-                    f"CREATE VIEW {name} AS SELECT * FROM _archived_{name} WHERE session_id NOT IN "
-                    f"(SELECT unnest({_sql_list(dup)})) UNION ALL (SELECT * FROM _archived_{name} WHERE session_id "
-                    f"IN (SELECT unnest({_sql_list(dup)})) QUALIFY row_number() OVER ({_WINDOW}) = 1)"
-                )
-            else:
-                con.execute(f"CREATE VIEW {name} AS SELECT * FROM _archived_{name}")
+        path.parent.mkdir(exist_ok=True)
+        tmp.unlink(missing_ok=True)
+        built = duckdb.connect(str(tmp))
+        try:
+            for statement in statements:
+                built.execute(statement)
+        finally:
+            built.close()
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+    for stale in path.parent.glob(f"{CATALOG_PREFIX}*.duckdb"):
+        if stale != path:
+            stale.unlink(missing_ok=True)
+
+
+def _attach_catalog(con: duckdb.DuckDBPyConnection, root: Path, statements: list[str]) -> bool:
+    """Attach the views from the persistent catalog of these `statements`, read-only, as database
+    `archive` behind the connection's own in-memory one; False if that cannot be done.
+
+    A missing catalog is built; one that cannot be attached (damaged) is built again, once.
+    """
+    digest = hashlib.sha256("\n".join([duckdb.__version__, *statements]).encode()).hexdigest()[:16]
+    path = root / CACHE.parent / f"{CATALOG_PREFIX}{digest}.duckdb"
+    for attempt in range(2):
+        try:
+            if attempt or not path.is_file():
+                _build_catalog(path, statements)
+            con.execute(f"ATTACH {_sql_list([str(path)])[1:-1]} AS archive (READ_ONLY)")
+        except (OSError, duckdb.Error):
+            continue
+        con.execute("SET search_path = 'memory.main,archive.main'")
+        return True
+    return False
+
+
+def connect(root: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with every view over the archive at `root`.
+
+    The views live in `_analytics/views-<key>.duckdb`, a DuckDB database attached read-only and on
+    the search path (so a command opens them without creating and binding them again); the
+    connection's own database is in memory, so what a caller creates stays in memory. An archive
+    whose catalog cannot be written or read gets the same views created in memory.
+    """
+    if not root.is_dir():
+        raise ReplayError(f"no archive at {root}: start an archiver (`microturn archive run`) or pass --archive")
+    con = duckdb.connect(config={"threads": threads} if threads else {})
+    try:
+        doc, changed = _entries(con, root)
+        statements = _statements(doc)
+        if changed:
+            _save_cache(
+                root,
+                {**doc, "tables": {n: {k: v for k, v in e.items() if k != "paths"} for n, e in doc["tables"].items()}},
+            )
+        if not _attach_catalog(con, root, statements):
+            for statement in statements:
+                con.execute(statement)
     except duckdb.Error as exc:
         con.close()
         raise ReplayError(f"reading the archive at {root} failed: {exc}") from exc
-    if changed:
-        _save_cache(root, doc)
-    for view, table in EVENT_VIEWS.items():
-        con.execute(f"CREATE VIEW {view} AS SELECT * FROM {table}")
-    con.execute(_SESSIONS)
-    for name, body in shape_views().items():
-        con.execute(f"CREATE VIEW {name} AS {body}")
     return con
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pyarrow.parquet as pq
 
 from benchmarks.query_archive_data import write_batch
 from replay.analytics import connect
-from replay.analytics.views import CACHE
+from replay.analytics.views import CACHE, CATALOG_PREFIX
 
 
 def _archive(tmp_path: Path) -> Path:
@@ -82,3 +83,44 @@ def test_views_over_a_cached_archive_import_no_arrow_and_infer_no_schema(tmp_pat
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["0", "[]"]
+
+
+def _catalogs(root: Path) -> list[Path]:
+    return sorted((root / CACHE.parent).glob(f"{CATALOG_PREFIX}*.duckdb"))
+
+
+def test_views_are_attached_from_a_catalog_that_follows_the_archive(tmp_path: Path) -> None:
+    root = _archive(tmp_path)
+    expected = _counts(root)
+    [catalog] = _catalogs(root)
+    con = connect(root)
+    try:
+        attached = con.execute("SELECT database_name FROM duckdb_views() WHERE view_name = 'outputs'").fetchall()
+        assert attached == [("archive",)]  # created once, in the catalog file, not in this connection
+        con.execute("CREATE TABLE mine AS SELECT count(*) AS n FROM outputs")  # what a caller creates stays in memory
+        assert con.execute("SELECT n FROM mine").fetchone() == (120,)
+    finally:
+        con.close()
+    assert _counts(root) == expected and _catalogs(root) == [catalog]
+    write_batch(root, 3, sessions=1, turns=40, seed=2)  # a new file: a new catalog, the old one removed
+    assert _counts(root)[:2] == (160, 4)
+    assert len(_catalogs(root)) == 1 and _catalogs(root) != [catalog]
+
+
+def test_a_damaged_catalog_is_built_again_and_views_are_made_in_memory_without_one(tmp_path: Path) -> None:
+    root = _archive(tmp_path)
+    expected = _counts(root)
+    [catalog] = _catalogs(root)
+    catalog.write_bytes(b"not a duckdb file")
+    assert _counts(root) == expected
+    assert catalog.read_bytes() != b"not a duckdb file"  # built again
+    shutil.rmtree(root / CACHE.parent)
+    (root / CACHE.parent).write_text("")  # no catalog can be built: the views are created in memory
+    assert _counts(root) == expected
+    con = connect(root)
+    try:
+        assert con.execute("SELECT database_name FROM duckdb_views() WHERE view_name = 'outputs'").fetchall() == [
+            ("memory",)
+        ]
+    finally:
+        con.close()

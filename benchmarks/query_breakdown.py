@@ -1,0 +1,110 @@
+"""Where a `microturn query` / `report` command's time goes, stage by stage, as fresh processes.
+
+    .venv/bin/python -m benchmarks.query_breakdown --archive DIR [--runs 5]
+
+Each run is a new interpreter that does what `microturn` does, timing each stage: importing the
+command line, building its parser, setting up logging (where the command does), importing DuckDB
+and the analytics package, connecting (the views), the query or report itself, and formatting the
+result. Prints the median of each stage over --runs, with the load average. Use the archive of
+`benchmarks/query_fleet.py --archive DIR` (generated there once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+SESSION = "s0000042"
+COMMANDS = {
+    "query: one session's turns": ["query", "--json", f"SELECT * FROM turn_activity WHERE session_id = '{SESSION}'"],
+    "report SESSION --json": ["report", SESSION, "--json"],
+    "query: fleet aggregate": ["query", "--json", "FLEET"],
+    "report --fleet --json (no turn-taking)": ["report", "--fleet", "--json", "--turn-taking-sessions", "0"],
+}
+
+
+def child(argv: list[str]) -> None:
+    """One command, as `microturn` runs it, printing {stage: seconds} as JSON."""
+    marks: dict[str, float] = {}
+    last = time.perf_counter()
+
+    def mark(stage: str) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        marks[stage] = now - last
+        last = now
+
+    import infra.cli.main  # noqa: F401  (the module; `infra.cli.main` the name is its `main` function)
+
+    cli = sys.modules["infra.cli.main"]
+    mark("import infra.cli.main")
+    parser = cli.build_parser()
+    mark("build the parser")
+    args = parser.parse_args(argv)
+    if getattr(args, "logs", True):
+        cli.configure(args.log_level)
+    mark("set up logging (structlog)")
+    import duckdb  # noqa: F401  (timed on its own)
+
+    mark("import duckdb")
+    from pathlib import Path
+
+    from replay.analytics import connect, fleet_report, session_report
+    from replay.analytics.fleet import FLEET_SQL
+
+    mark("import replay.analytics")
+    con = connect(Path(args.archive))
+    mark("connect (views)")
+    doc: object
+    if args.command == "query":
+        result = con.execute(FLEET_SQL if args.sql == "FLEET" else args.sql)
+        columns = [d[0] for d in result.description or ()]
+        rows = result.fetchall()
+        mark("query")
+        from infra.cli.archive_commands import _cell
+
+        doc = [{c: _cell(v, False) for c, v in zip(columns, row, strict=True)} for row in rows]
+    elif args.fleet:
+        doc = fleet_report(con)
+        mark("query")
+    else:
+        doc = session_report(con, args.session)
+        mark("query")
+    json.dumps(doc, default=str, indent=1)
+    mark("format the result")
+    print(json.dumps(marks))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--archive", required=True)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        child(args.child)
+        return
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    me = [sys.executable, "-m", "benchmarks.query_breakdown", "--archive", args.archive, "--child"]
+    for name, argv in COMMANDS.items():
+        runs, walls = [], []
+        for _ in range(args.runs):
+            started = time.monotonic()
+            done = subprocess.run([*me, *argv, "--archive", args.archive], capture_output=True, text=True, check=True)
+            walls.append(time.monotonic() - started)
+            runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        spread = f"min {min(walls):.3f}, max {max(walls):.3f}"
+        print(f"\n{name}: whole process median {statistics.median(walls):.3f} s ({spread})")
+        for stage in runs[0]:
+            ms = [r[stage] * 1000 for r in runs]
+            print(f"  {stage:28s} median {statistics.median(ms):7.1f} ms  (min {min(ms):6.1f}, max {max(ms):6.1f})")
+    print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
