@@ -156,12 +156,14 @@ def _run_query(root: Path, sql: str) -> tuple[list[str], list[tuple[object, ...]
     import duckdb
 
     from replay.analytics import connect
-    from replay.analytics.payloads import register_payload_text
     from replay.errors import ReplayError
 
     con = connect(root)
     try:
-        register_payload_text(con)
+        if "payload_text" in sql.lower():  # registering a Python function costs numpy and the key store
+            from replay.analytics.payloads import register_payload_text
+
+            register_payload_text(con)
         result = con.execute(sql)
         return [d[0] for d in result.description or ()], result.fetchall()
     except duckdb.Error as exc:
