@@ -92,11 +92,12 @@ def write_batch(root: Path, first_session: int, sessions: int, turns: int, seed:
         "schema_version": np.ones(n, dtype=np.int64),
     }
     rms = np.where(caller.ravel(), rng.uniform(0.05, 0.3, n), rng.uniform(0.0, 0.005, n)).astype(np.float32)
+    last = turn == turns - 1  # the session's last turn ends its model sequence
     actions = pa.array(np.array(["LISTEN", "SPEAK", "BACKCHANNEL", "DELEGATE"])[action.ravel()])
     written = 3 * n
     tables = {
         "audio_chunk": (dict(env, event_id=_ids(sess, "audio", turn), rms=rms, valid_samples=np.full(n, 3200)), n),
-        "micro_turn": (dict(env, event_id=_ids(sess, "turn", turn), closed_by=pa.array(["audio"] * n)), n),
+        "micro_turn": (dict(env, event_id=_ids(sess, "turn", turn), closed_by=pa.array(["audio"] * n), final=last), n),
         "model_output": (
             dict(
                 env,
@@ -106,6 +107,7 @@ def write_batch(root: Path, first_session: int, sessions: int, turns: int, seed:
                 input_wall_time_ns=wall,
                 audio_rms=np.where(action.ravel() == 1, 0.2, 0.0).astype(np.float32),
                 model_ms=pipeline_ns / 2e6,
+                final=last,
             ),
             n,
         ),

@@ -10,7 +10,9 @@ duckdb`, one `read_parquet` view per table, no de-duplication, no cache), and th
 medians: what the command line costs over DuckDB itself. `report SESSION` is compared with the
 session query, `report --fleet` with the fleet aggregate (by default it also runs the turn-taking
 evaluation, `microturn eval`, over the 20 latest sessions: a VAD over their audio, ~2 s a
-session; the last row is the fleet report without it). The command and its plain counterpart run in turn.
+session; the first of these rows is one run with no scores kept, which scores them and keeps them
+beside the archive, `replay.evaluation.scores`; the next rows read them; the last row is the fleet
+report without turn-taking). The command and its plain counterpart run in turn.
 Prints median, min and max over --runs, the load average
 before and after (the machine is shared: compare ratios within one run), and the import time of
 the command line (`python -X importtime`).
@@ -26,6 +28,7 @@ import json
 import math
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -37,6 +40,7 @@ from benchmarks.query_archive_data import generate
 from replay.analytics.fleet import FLEET_SQL
 from replay.analytics.shape import shape_views
 from replay.analytics.views import _SESSIONS, EVENT_VIEWS
+from replay.evaluation.scores import FOLDER as SCORES
 
 MICROTURN = [sys.executable, "-m", "infra.cli.main"]
 SESSION = "s0000042"
@@ -88,6 +92,13 @@ def paired(args: list[str], plain: list[str], runs: int, timeout: float) -> tupl
         if math.isnan(cli_times[-1]):  # stopped at the timeout: once is enough
             break
     return cli_times, plain_times
+
+
+def cold_fleet_report(archive: Path, flags: list[str], timeout: float) -> list[float]:
+    """One `report --fleet` with the turn-taking scores kept beside the archive removed first: the
+    run that scores the latest sessions (and keeps their scores for every later report)."""
+    shutil.rmtree(archive.joinpath(*SCORES), ignore_errors=True)
+    return timed([*MICROTURN, "report", "--fleet", "--json", *flags], 1, timeout)
 
 
 def import_time() -> tuple[float, list[str]]:
@@ -175,6 +186,12 @@ def main() -> None:
             (
                 "microturn query: fleet aggregate",
                 *paired(["query", "--json", FLEET_SQL, *flags], plain_fleet, n, t),
+                1.0,
+            ),
+            (
+                "report --fleet --json, no kept scores",
+                cold_fleet_report(archive, flags, t),
+                None,
                 1.0,
             ),
             (

@@ -243,8 +243,9 @@ def report(args: argparse.Namespace) -> int:
 
 def _turn_taking(root: Path, latest: int, log_level: str) -> dict[str, Any] | None:
     """The headline turn-taking figures (`microturn eval`) of the `latest` sessions that started
-    last: evaluation runs a VAD over each session's audio, so the fleet report bounds it (`microturn
-    eval --fleet` scores every session). None when `latest` is 0 or no session has audio and outputs."""
+    last: evaluation runs a VAD over each session's audio, so the fleet report bounds it and reads the
+    scores kept beside the archive (`replay.evaluation.scores`; `microturn eval --fleet` scores every
+    session). None when `latest` is 0 or no session has audio and outputs."""
     if latest <= 0:
         return None
     from infra.cli.main import configure
@@ -388,8 +389,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         type=int,
         default=20,
         metavar="N",
-        help="--fleet: turn-taking headline over the N sessions that started last (default 20; 0: none; "
-        "`microturn eval --fleet` scores all)",
+        help="--fleet: turn-taking headline over the N sessions that started last (default 20; 0: none); "
+        "scores are kept beside the archive, so only sessions never scored cost a VAD run "
+        "(`microturn eval --fleet` scores and keeps all)",
     )
     _common(p)
     p.set_defaults(func=report, logs=False)  # set up by the turn-taking headline, the one part that logs

@@ -8,9 +8,7 @@ report.as_dict()                                       # the `microturn eval --j
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import structlog
 
@@ -19,6 +17,7 @@ from inference.network import InteractionNetwork, NetworkError, load_checkpoint
 from replay.evaluation.errors import EvaluationError
 from replay.evaluation.labels import LABELS_KEY, Labels, Moment
 from replay.evaluation.metrics import ModelTurn, Tally, score
+from replay.evaluation.scores import EvalReport, SessionScore
 from replay.evaluation.timeline import caller_audio, model_turns, speech_segments, turns_from
 from replay.offline import HarnessNetwork, run_session
 from replay.session.recording import Recording
@@ -67,35 +66,6 @@ def labelled_moments(recording: Recording) -> tuple[Moment, ...] | None:
         if raw:
             return Labels.from_json(raw).moments
     return None
-
-
-@dataclass(frozen=True)
-class SessionScore:
-    session_id: str
-    model_version: str
-    labelled: bool
-    tally: Tally
-
-
-@dataclass(frozen=True)
-class EvalReport:
-    """Scores of several sessions and their sum."""
-
-    model: str
-    """"recorded" (the archive's outputs) or the what-if model's version."""
-    sessions: tuple[SessionScore, ...]
-    total: Tally = field(default_factory=Tally)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "versions": sorted({s.model_version for s in self.sessions}),
-            "labelled_sessions": sum(s.labelled for s in self.sessions),
-            **self.total.as_dict(),
-            "per_session": [
-                {"session_id": s.session_id, "labelled": s.labelled, **s.tally.as_dict()} for s in self.sessions
-            ],
-        }
 
 
 def evaluate_session(recording: Recording, model: Model | None = None) -> SessionScore:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from replay.errors import ReplayError
-from replay.evaluation.evaluate import EvalReport, Model, evaluate_session
 from replay.evaluation.metrics import Tally
-from replay.session.sources import from_archive
+from replay.evaluation.scores import EvalReport, ScoreCache, SessionScore
+
+if TYPE_CHECKING:
+    from replay.evaluation.evaluate import Model
 
 log = structlog.get_logger(__name__)
 
@@ -37,11 +39,21 @@ def archived_sessions(root: Path, latest: int | None = None) -> list[str]:
 
 def evaluate_archive(root: Path, session_ids: list[str], model: Model | None = None) -> tuple[EvalReport, list[str]]:
     """Sessions of the archive scored (recorded outputs, or `model`'s what-if); also the ids of
-    sessions skipped because they cannot be evaluated (no audio or no outputs), each logged."""
-    scores, skipped = [], []
+    sessions skipped because they cannot be evaluated (no audio or no outputs, erased), each logged.
+
+    Recorded-output scores are read from the archive's kept scores where they exist, and kept once a
+    session's final output is archived (`replay.evaluation.scores`): only new sessions cost a VAD run.
+    """
+    cache = ScoreCache(root) if model is None else None
+    scores: list[SessionScore] = []
+    skipped: list[str] = []
     for session_id in session_ids:
+        kept = cache.get(session_id) if cache is not None else None
+        if kept is not None:
+            scores.append(kept)
+            continue
         try:
-            scores.append(evaluate_session(from_archive(root, session_id), model))
+            scores.append(_score(root, session_id, model, cache))
         except ReplayError as exc:
             log.warning("session_not_evaluated", session_id=session_id, reason=str(exc))
             skipped.append(session_id)
@@ -49,6 +61,17 @@ def evaluate_archive(root: Path, session_ids: list[str], model: Model | None = N
     for item in scores:
         total.add(item.tally)
     return EvalReport("recorded" if model is None else model.version, tuple(scores), total), skipped
+
+
+def _score(root: Path, session_id: str, model: Model | None, cache: ScoreCache | None) -> SessionScore:
+    from replay.evaluation.evaluate import evaluate_session
+    from replay.session.sources import from_archive
+
+    recording = from_archive(root, session_id)
+    score = evaluate_session(recording, model)
+    if cache is not None and any(o.final for o in recording.outputs):
+        cache.put(score)  # the session is over: its score cannot change
+    return score
 
 
 def headline(doc: dict[str, Any]) -> dict[str, Any]:
