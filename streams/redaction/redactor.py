@@ -8,6 +8,7 @@ nor an @ skips the built-in rules, so ordinary chat costs one regular-expression
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -101,12 +102,12 @@ class Redactor:
 
 def _replace(text: str, spans: list[tuple[int, int, str]]) -> Redacted:
     """`text` with the spans replaced; of overlapping spans the first found (earlier rule) wins."""
-    taken: list[tuple[int, int, str]] = []
+    taken: list[tuple[int, int, str]] = []  # disjoint, sorted: a new span can only overlap its neighbours
     for span in spans:  # in the order found: earlier rules first
-        if not any(span[0] < b and a < span[1] for a, b, _ in taken):
-            taken.append(span)
-    if len(taken) > 1:
-        taken.sort()
+        at = bisect_left(taken, span)
+        if (at and taken[at - 1][1] > span[0]) or (at < len(taken) and taken[at][0] < span[1]):
+            continue
+        taken.insert(at, span)
     parts, counts, at = [], Counter[str](), 0
     for start, end, name in taken:
         parts += [text[at:start], f"[{name}]"]

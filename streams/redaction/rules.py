@@ -9,6 +9,8 @@ digits a phone number has.
 from __future__ import annotations
 
 import re
+import unicodedata
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -20,15 +22,25 @@ CARD_DIGITS = (13, 19)
 PHONE_DIGITS = (10, 15)
 """Digits of a phone number written without a leading +; with + (E.164) from 8."""
 PHONE_DIGITS_INTERNATIONAL = 8
+LONG_RUN = 4 * CARD_DIGITS[1]
+"""A run of more digits than this is taken to hold a card without checking every window: hundreds
+of 13-19 digit windows, each passing Luhn one time in ten, all fail with a chance below 1e-18
+(and checking them all made a 256 KiB dead letter of digits take seconds)."""
 
 _EIGHT_DIGITS = re.compile(r"\d(?:[ ()+-]{0,2}\d){7}")
 """Eight digits with little between them: what every card or phone number holds (a cheap first look)."""
 _IBAN_START = re.compile(r"[A-Za-z]{2}\d{2}")
-_DIGIT_RUN = re.compile(r"(?<![\w])\d(?:[ -]?\d)+(?![\w])")
-"""Digits with single spaces or hyphens between them, not inside a word."""
+_DIGIT_RUN = re.compile(r"(?<!\d)\d(?: {0,3}\d)+(?!\d)")
+"""In a card-folded text (`fold_for_cards`): digits with up to three separators between them.
+Linear: a digit run cannot be followed by a digit, so the pattern never backtracks."""
 _SEPARATOR = re.compile(r"[ -]")
+_CARD_SEPARATORS = frozenset("\t\n\r\x0b\x0c -./_,")
+"""ASCII characters a card number's groups may be written with (beside Unicode spaces, dashes and
+invisible format characters such as a zero-width space)."""
 _CVV = re.compile(r"(?<![\w-])\d{3,4}(?![\w-])")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,16}\.[A-Za-z]{2,24}")
+"""Bounded repetitions (RFC 5321 sizes): unbounded ones made a 64 KiB text take seconds (each start
+position rescanned the rest of the text)."""
 _PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ -]?)?(?:\(\d{1,4}\)[ -]?)?\d[\d -]{5,18}\d(?!\w|[:./]\d)")
 """Digits in phone form; not followed by a time, a decimal or a path (e.g. a date and time)."""
 _IBAN = re.compile(r"(?<![\w])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?(?![\w])")
@@ -54,44 +66,94 @@ def iban_valid(text: str) -> bool:
     return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
 
 
-def find_cards(text: str, loose: bool = False) -> Iterator[Span]:
-    """Card numbers: runs of 13-19 digits (single spaces or hyphens between groups) passing Luhn.
+class _CardFold(dict[int, "str | int"]):
+    """`str.translate` table of `fold_for_cards`: ASCII filled in, other characters looked up once."""
 
-    A longer run of separated groups is searched for its first, longest card-number window of
-    whole groups (e.g. a card followed by its CVV, "4111 1111 1111 1111 737"). `loose` (bytes of
-    unknown format, e.g. a dead letter): any digits around a Luhn-valid 13-19 digit window count,
-    with no word boundary asked (a length byte may precede a string).
+    def __missing__(self, code: int) -> str | int:
+        char = chr(code)
+        kind = unicodedata.category(char)
+        if kind == "Nd":
+            folded = str(unicodedata.digit(char))
+        elif kind in ("Zs", "Zl", "Zp", "Cc", "Cf", "Pd"):
+            folded = " "
+        else:
+            raise LookupError(code)  # kept as it is; not cached, so the table stays small
+        self[code] = folded
+        return folded
+
+
+_FOLD = _CardFold({code: " " if chr(code) in _CARD_SEPARATORS else code for code in range(128)})
+
+
+def fold_for_cards(text: str) -> str:
+    """`text` with every decimal digit made ASCII (e.g. Arabic-Indic, fullwidth) and every separator
+    a card's groups may be written with (spaces of any kind, dashes, dots, slashes, underscores,
+    commas, line breaks, zero-width characters) made a space: one character for one, so spans
+    found in the result are spans of `text`."""
+    return text.translate(_FOLD)
+
+
+def find_cards(text: str, loose: bool = False) -> Iterator[Span]:
+    """Card numbers: runs of 13-19 digits (up to three separators between groups) passing Luhn.
+
+    The text is folded first (`fold_for_cards`), so "4111.1111.1111.1111", digits of other scripts
+    and a card glued to a word are found too. A longer run of separated groups is searched for its
+    first, longest card-number window of whole groups (e.g. a card followed by its CVV, "4111 1111
+    1111 1111 737"). `loose` (bytes of unknown format, e.g. a dead letter): any digits around a
+    Luhn-valid 13-19 digit window count, with no word boundary asked (a length byte may precede a
+    string).
     """
     if loose:
         yield from _loose_cards(text)
         return
-    for run in _DIGIT_RUN.finditer(text):
+    folded = fold_for_cards(text)
+    for run in _DIGIT_RUN.finditer(folded):
         raw = run.group()
-        if len(raw) - raw.count(" ") - raw.count("-") < CARD_DIGITS[0]:
+        if len(raw) - raw.count(" ") < CARD_DIGITS[0]:
             continue
         groups = [(m.start(), m.end()) for m in re.finditer(r"\d+", raw)]
         yield from ((run.start() + a, run.start() + b) for a, b in _card_windows(raw, groups))
 
 
+def has_card(digits: str) -> bool:
+    """Whether `digits` (0-9 only) hold a Luhn-valid 13-19 digit window anywhere (keyed digits,
+    where a card may be keyed glued to a menu choice or its CVV)."""
+    n = len(digits)
+    if n > LONG_RUN:
+        return True
+    sizes = range(CARD_DIGITS[0], min(n, CARD_DIGITS[1]) + 1)
+    return any(luhn(digits[a : a + size]) for size in sizes for a in range(n - size + 1))
+
+
 def _loose_cards(text: str) -> Iterator[Span]:
     for run in re.finditer(r"\d(?:[ -]?\d)+", text):
-        digits = _SEPARATOR.sub("", run.group())
-        n = len(digits)
-        sizes = range(CARD_DIGITS[0], min(n, CARD_DIGITS[1]) + 1)
-        if any(luhn(digits[a : a + size]) for size in sizes for a in range(n - size + 1)):
+        if has_card(_SEPARATOR.sub("", run.group())):
             yield run.span()
 
 
+_DOUBLED = [0, 2, 4, 6, 8, 1, 3, 5, 7, 9]
+"""A digit doubled by the Luhn checksum, its two digits summed."""
+
+
 def _card_windows(raw: str, groups: list[Span]) -> Iterator[Span]:
+    """The first, longest windows of whole groups holding a card number; only windows of at most
+    19 digits are looked at, and the Luhn sums grow digit by digit, so the work is linear in the
+    digits (it was cubic: "1 1 1 ..." of 4 KiB took minutes)."""
     first = 0
     while first < len(groups):
         found = None
-        for last in range(len(groups) - 1, first - 1, -1):
-            start, end = groups[first][0], groups[last][1]
-            digits = _SEPARATOR.sub("", raw[start:end])
-            if CARD_DIGITS[0] <= len(digits) <= CARD_DIGITS[1] and luhn(digits):
-                found = (start, end, last)
+        count = 0
+        sums = [0, 0]  # Luhn sums of the window, doubling the digits at even (0) or odd (1) places from its start
+        for last in range(first, len(groups)):
+            for char in raw[groups[last][0] : groups[last][1]]:
+                value = ord(char) - 48
+                sums[count % 2] += _DOUBLED[value]
+                sums[1 - count % 2] += value
+                count += 1
+            if count > CARD_DIGITS[1]:
                 break
+            if count >= CARD_DIGITS[0] and sums[count % 2] % 10 == 0:  # the rightmost digit is never doubled
+                found = (groups[first][0], groups[last][1], last)
         if found is None:
             first += 1
             continue
@@ -100,10 +162,15 @@ def _card_windows(raw: str, groups: list[Span]) -> Iterator[Span]:
 
 
 def find_cvvs(text: str, cards: list[Span], distance: int, anywhere: bool) -> Iterator[Span]:
-    """3-4 digit numbers within `distance` characters of a card number (anywhere, when `anywhere`)."""
+    """3-4 digit numbers within `distance` characters of a card number (anywhere, when `anywhere`).
+
+    `cards` are in text order and do not overlap, so only the last card starting before the end of
+    the candidate (plus `distance`) can be the nearest: one bisection per candidate."""
+    starts = [a for a, _ in cards]
     for match in _CVV.finditer(text):
         start, end = match.span()
-        if anywhere or any(start - b <= distance and a - end <= distance for a, b in cards):
+        nearest = bisect_right(starts, end + distance) - 1
+        if anywhere or (nearest >= 0 and start - cards[nearest][1] <= distance):
             yield start, end
 
 
@@ -158,7 +225,7 @@ def pattern_rule(name: str, pattern: re.Pattern[str]) -> Rule:
 
 
 BUILT_IN = {
-    "card": Rule("card", find_cards, _EIGHT_DIGITS),
+    "card": Rule("card", find_cards),  # its own first look runs on the folded text
     "iban": Rule("iban", find_ibans, _IBAN_START),
     "email": Rule("email", find_emails),
     "phone": Rule("phone", find_phones, _EIGHT_DIGITS),

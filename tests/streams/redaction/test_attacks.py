@@ -1,0 +1,144 @@
+"""Attacks on the redactor: spellings that slipped a card past it, and texts that made it stall."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from streams.redaction import Redactor
+from streams.redaction.dtmf import DtmfGate
+from streams.redaction.settings import RedactionSettings
+from streams.redaction.window import SensitiveWindow
+
+REDACTOR = Redactor()
+CARD = "4111111111111111"
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+MATH_BOLD = str.maketrans("0123456789", "𝟎𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟗")
+
+
+def grouped(separator: str) -> str:
+    return separator.join(CARD[i : i + 4] for i in range(0, 16, 4))
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        grouped("."),
+        grouped("/"),
+        grouped("_"),
+        grouped(","),
+        grouped("  "),
+        grouped(" - "),
+        grouped("\t"),
+        grouped("\n"),
+        grouped("\u00a0"),  # no-break space
+        grouped("\u200b"),  # zero-width space
+        grouped("\u2013"),  # en dash
+        CARD.translate(ARABIC_INDIC),
+        CARD.translate(MATH_BOLD),
+        grouped(" ").translate(ARABIC_INDIC),
+        f"card{CARD}",
+        f"{CARD}x",
+    ],
+)
+def test_a_card_in_any_spelling_is_redacted(said: str) -> None:
+    redacted = REDACTOR.redact(f"my card is {said} thanks")
+    assert "[card]" in redacted.text and redacted.counts.get("card") == 1, redacted.text
+    assert not re.search(r"\d", redacted.text), redacted.text
+
+
+def gate() -> DtmfGate:
+    settings = RedactionSettings()
+    return DtmfGate(Redactor(settings), SensitiveWindow(settings.window_ms), settings)
+
+
+def keyed(g: DtmfGate, keys: str, start_ms: int) -> tuple[list[str], int]:
+    out: list[str] = []
+    at = start_ms
+    for key in keys:
+        out += g.key(key, at)
+        at += 200
+    return out, at
+
+
+def digits_in(texts: list[str]) -> str:
+    return "".join(c for text in texts for c in text if c.isdigit())
+
+
+@pytest.mark.parametrize("run", [CARD + "737", "1" + CARD, "1" + CARD + "737"])
+def test_a_card_keyed_with_a_cvv_or_a_menu_digit_in_the_same_run_is_redacted(run: str) -> None:
+    g = gate()
+    out, at = keyed(g, run + "#", 0)
+    out += g.finish(at)
+    assert digits_in(out) == "" and g.counts["card"] == 1, out
+
+
+def test_a_card_keyed_with_pauses_longer_than_the_hold_time_is_not_released_piece_by_piece() -> None:
+    g = gate()
+    out: list[str] = []
+    at = 0
+    for group in (CARD[:8], CARD[8:]):
+        more, at = keyed(g, group, at)
+        out += more
+        at += 5_000  # a pause longer than the 3 s hold
+        out += g.tick(at)
+    out += g.finish(at)
+    assert digits_in(out) == "" and g.counts["card"] == 1, out
+
+
+def test_a_card_keyed_in_groups_of_four_with_pauses_leaks_no_more_than_its_first_group() -> None:
+    g = gate()
+    out: list[str] = []
+    at = 0
+    for start in range(0, 16, 4):
+        more, at = keyed(g, CARD[start : start + 4], at)
+        out += more
+        at += 5_000
+        out += g.tick(at)
+    out += g.finish(at)
+    assert len(digits_in(out)) <= 4 and g.counts["card"] == 1, out
+
+
+def test_a_short_menu_choice_is_still_released_after_the_hold_time() -> None:
+    g = gate()
+    assert g.key("1", 0) == [] and g.tick(3_000) == ["1"]
+    assert g.key("2", 10_000) == [] and g.tick(13_000) == ["2"]
+
+
+def adversarial() -> Iterator[str]:
+    n = 256 * 1024
+    yield "1 " * (n // 2)
+    yield "1-" * (n // 2)
+    yield "4111 1111 " * (n // 10)
+    yield CARD + " " + "737 " * (n // 4)
+    yield "a" * n + "@"
+    yield "a@" + "a." * (n // 2)
+    yield "a@" + "-" * n
+    yield "%" * n + "@a"
+    yield "a@a" + "-a" * (n // 2)
+    yield "a@b.io " * (n // 7)
+    yield (CARD + " 737 ") * (n // 22)
+    yield "1" * n
+
+
+def test_adversarial_texts_do_not_stall_the_redactor() -> None:
+    """Each 256 KiB text must be redacted well inside the watchdog (seconds, not minutes); the
+    quadratic e-mail pattern and the cubic card-window search took minutes on these."""
+    program = (
+        "import sys\n"
+        "from tests.streams.redaction.test_attacks import adversarial\n"
+        "from streams.redaction import Redactor\n"
+        "r = Redactor()\n"
+        "for text in adversarial():\n"
+        "    r.redact(text); r.raw(text.encode())\n"
+        "print('done')\n"
+    )
+    try:
+        done = subprocess.run([sys.executable, "-c", program], check=False, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the redactor stalled on adversarial text (watchdog of 60 s expired)")
+    assert done.stdout.strip() == "done", done.stderr
