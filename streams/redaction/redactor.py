@@ -80,12 +80,19 @@ class Redactor:
         return self.redact(text).text
 
     def mapping(self, values: Mapping[str, str], counts: Counter[str] | None = None) -> dict[str, str]:
-        """Each value of `values` redacted (keys kept); findings are added to `counts` when given."""
-        out = {}
+        """Each key and value of `values` redacted (a caller chooses the names of custom parameters
+        too); findings are added to `counts` when given. Keys that redact alike are told apart
+        by `#2`, `#3`, ... in the order given."""
+        out: dict[str, str] = {}
         for key, value in values.items():
-            redacted = self.redact(value)
-            out[key] = redacted.text
+            name, redacted = self.redact(key), self.redact(value)
+            unique, n = name.text, 1
+            while unique in out:
+                n += 1
+                unique = f"{name.text}#{n}"
+            out[unique] = redacted.text
             if counts is not None:
+                counts.update(name.counts)
                 counts.update(redacted.counts)
         return out
 

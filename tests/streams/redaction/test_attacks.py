@@ -142,3 +142,9 @@ def test_adversarial_texts_do_not_stall_the_redactor() -> None:
     except subprocess.TimeoutExpired:
         pytest.fail("the redactor stalled on adversarial text (watchdog of 60 s expired)")
     assert done.stdout.strip() == "done", done.stderr
+
+
+def test_metadata_names_are_redacted_like_their_values() -> None:
+    """Twilio custom parameters and ws start metadata are named by the caller: a card can be a name."""
+    said = REDACTOR.mapping({f"param.{CARD}": "x", "param.4012888888881881": "y", "caller": "a@b.io"})
+    assert said == {"param.[card]": "x", "param.[card]#2": "y", "caller": "[email]"}
