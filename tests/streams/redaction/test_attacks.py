@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from streams.redaction import Redactor
+from streams.redaction import Redactor, SessionRedaction
 from streams.redaction.dtmf import DtmfGate
 from streams.redaction.settings import RedactionSettings
 from streams.redaction.window import SensitiveWindow
@@ -148,3 +148,16 @@ def test_metadata_names_are_redacted_like_their_values() -> None:
     """Twilio custom parameters and ws start metadata are named by the caller: a card can be a name."""
     said = REDACTOR.mapping({f"param.{CARD}": "x", "param.4012888888881881": "y", "caller": "a@b.io"})
     assert said == {"param.[card]": "x", "param.[card]#2": "y", "caller": "[email]"}
+
+
+def test_a_card_split_across_caller_texts_has_its_second_part_redacted() -> None:
+    """Speech-to-text cuts a card read aloud into several events; the part that completes it is
+    redacted (the first part was published before the card could be known)."""
+    session = SessionRedaction(Redactor())
+    assert session.text("my card is 4111 1111", 0) == "my card is 4111 1111"
+    assert session.text("1111 1111 and cvv 737", 1_000) == "[card] and cvv [cvv]"
+    assert session.counts["card"] == 1 and session.counts["cvv"] == 1
+    assert session.text("then 42 and 7", 2_000) == "then 42 and 7"
+    later = SessionRedaction(Redactor())
+    later.text("room 4111 1111", 0)
+    assert later.text("1111 1111", 40_000) == "1111 1111"  # long after: not one number
