@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import accumulate
 
 Span = tuple[int, int]
 """[start, end) of a finding in the text."""
@@ -136,29 +137,32 @@ _DOUBLED = [0, 2, 4, 6, 8, 1, 3, 5, 7, 9]
 
 
 def _card_windows(raw: str, groups: list[Span]) -> Iterator[Span]:
-    """The first, longest windows of whole groups holding a card number; only windows of at most
-    19 digits are looked at, and the Luhn sums grow digit by digit, so the work is linear in the
-    digits (it was cubic: "1 1 1 ..." of 4 KiB took minutes)."""
+    """The first, longest windows of whole groups holding a card number.
+
+    Luhn sums come from prefix sums over the run's digits and only the groups ending 13-19 digits
+    after a window's first digit are looked at, so the work is linear in the digits (it was
+    cubic: "1 1 1 ..." of 4 KiB took minutes)."""
+    values = [ord(char) - 48 for start, end in groups for char in raw[start:end]]
+    sums = ([0], [0])  # prefix sums doubling the digits at even (0) or odd (1) places of the run
+    for place, value in enumerate(values):
+        sums[place % 2].append(sums[place % 2][-1] + _DOUBLED[value])
+        sums[1 - place % 2].append(sums[1 - place % 2][-1] + value)
+    ends = list(accumulate(end - start for start, end in groups))  # digits up to each group's end
     first = 0
     while first < len(groups):
+        begin = ends[first - 1] if first else 0
         found = None
-        count = 0
-        sums = [0, 0]  # Luhn sums of the window, doubling the digits at even (0) or odd (1) places from its start
-        for last in range(first, len(groups)):
-            for char in raw[groups[last][0] : groups[last][1]]:
-                value = ord(char) - 48
-                sums[count % 2] += _DOUBLED[value]
-                sums[1 - count % 2] += value
-                count += 1
-            if count > CARD_DIGITS[1]:
+        low = bisect_left(ends, begin + CARD_DIGITS[0])
+        for last in range(bisect_right(ends, begin + CARD_DIGITS[1]) - 1, low - 1, -1):
+            end = ends[last]  # the rightmost digit is never doubled: places of the end's parity are
+            if (sums[end % 2][end] - sums[end % 2][begin]) % 10 == 0:
+                found = last
                 break
-            if count >= CARD_DIGITS[0] and sums[count % 2] % 10 == 0:  # the rightmost digit is never doubled
-                found = (groups[first][0], groups[last][1], last)
         if found is None:
             first += 1
             continue
-        yield found[0], found[1]
-        first = found[2] + 1
+        yield groups[first][0], groups[found][1]
+        first = found + 1
 
 
 def find_cvvs(text: str, cards: list[Span], distance: int, anywhere: bool) -> Iterator[Span]:
