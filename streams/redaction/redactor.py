@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
-from streams.redaction.rules import BUILT_IN, CVV, Rule, Span, find_cards, find_cvvs, pattern_rule
+from streams.redaction.rules import BUILT_IN, CVV, Rule, Span, find_cards, find_cvvs, fold_spaces, pattern_rule
 from streams.redaction.settings import RedactionSettings
 
 _NOTHING: Mapping[str, int] = MappingProxyType({})
@@ -60,8 +60,9 @@ class Redactor:
             return Redacted(text)
         return _replace(text, spans)
 
-    def _spans(self, text: str, near_card: bool, loose: bool) -> list[tuple[int, int, str]]:
+    def _spans(self, original: str, near_card: bool, loose: bool) -> list[tuple[int, int, str]]:
         spans: list[tuple[int, int, str]] = []
+        text = fold_spaces(original)  # one character for one: the spans are the original's
         if _MAYBE.search(text) is not None:
             for rule in self._built_in:
                 cvv_only = rule.name == "card" and near_card
@@ -72,7 +73,7 @@ class Redactor:
                 if rule.name == "card" and self._cvv and (found or near_card):
                     spans += [(a, b, CVV) for a, b in find_cvvs(text, found, self.settings.cvv_chars, near_card)]
         for rule in self._patterns:
-            spans += [(a, b, rule.name) for a, b in rule.find(text)]
+            spans += [(a, b, rule.name) for a, b in rule.find(original)]
         return spans
 
     def text(self, text: str) -> str:

@@ -67,30 +67,50 @@ def iban_valid(text: str) -> bool:
     return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
 
 
-class _CardFold(dict[int, "str | int"]):
-    """`str.translate` table of `fold_for_cards`: ASCII filled in, other characters looked up once."""
+_CACHED_BELOW = 0x3000
+"""Characters below this (the alphabets) are remembered by the fold tables once looked up."""
+
+
+class _Fold(dict[int, "str | int"]):
+    """A `str.translate` table: ASCII filled in, other characters looked up once (digits of any
+    script made ASCII, spaces and invisible characters a space, dashes `dash`)."""
+
+    def __init__(self, ascii_table: dict[int, str | int], dash: str) -> None:
+        super().__init__(ascii_table)
+        self._dash = dash
 
     def __missing__(self, code: int) -> str | int:
         char = chr(code)
         kind = unicodedata.category(char)
         if kind == "Nd":
             folded = str(unicodedata.digit(char))
-        elif kind in ("Zs", "Zl", "Zp", "Cc", "Cf", "Pd"):
+        elif kind in ("Zs", "Zl", "Zp", "Cc", "Cf"):
             folded = " "
+        elif kind == "Pd":
+            folded = self._dash
+        elif code < _CACHED_BELOW:
+            self[code] = code  # kept as it is, and remembered (alphabets are a few thousand characters)
+            return code
         else:
-            raise LookupError(code)  # kept as it is; not cached, so the table stays small
+            raise LookupError(code)  # kept as it is; not cached, so the table stays bounded
         self[code] = folded
         return folded
 
 
-_FOLD = _CardFold({code: " " if chr(code) in _CARD_SEPARATORS else code for code in range(128)})
+_FOLD = _Fold({code: " " if chr(code) in _CARD_SEPARATORS else code for code in range(128)}, " ")
+_SPACES = _Fold({code: code for code in range(128)}, "-")
+
+
+def fold_spaces(text: str) -> str:
+    """`text` with digits of any script made ASCII, Unicode spaces and invisible characters (e.g. a
+    zero-width space) a space and Unicode dashes a hyphen; ASCII is kept. One character for one,
+    so spans found in the result are spans of `text`. The built-in rules read texts folded so."""
+    return text.translate(_SPACES)
 
 
 def fold_for_cards(text: str) -> str:
-    """`text` with every decimal digit made ASCII (e.g. Arabic-Indic, fullwidth) and every separator
-    a card's groups may be written with (spaces of any kind, dashes, dots, slashes, underscores,
-    commas, line breaks, zero-width characters) made a space: one character for one, so spans
-    found in the result are spans of `text`."""
+    """`fold_spaces`, and every separator a card's or an IBAN's groups may be written with (dashes,
+    dots, slashes, underscores, commas, line breaks) a space."""
     return text.translate(_FOLD)
 
 
@@ -196,7 +216,8 @@ def find_phones(text: str) -> Iterator[Span]:
 
 
 def find_ibans(text: str) -> Iterator[Span]:
-    for match in _IBAN.finditer(text):
+    """IBANs passing mod-97, their groups written with any separator `fold_for_cards` knows."""
+    for match in _IBAN.finditer(fold_for_cards(text)):
         if iban_valid(match.group()):
             yield match.span()
 

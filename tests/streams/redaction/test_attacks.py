@@ -161,3 +161,23 @@ def test_a_card_split_across_caller_texts_has_its_second_part_redacted() -> None
     later = SessionRedaction(Redactor())
     later.text("room 4111 1111", 0)
     assert later.text("1111 1111", 40_000) == "1111 1111"  # long after: not one number
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "DE89.3704.0044.0532.0130.00",
+        "DE89-3704-0044-0532-0130-00",
+        "DE89\u00a03704\u00a00044\u00a00532\u00a00130\u00a000",
+        "DE89\u200b3704\u200b0044\u200b0532\u200b0130\u200b00",
+    ],
+)
+def test_an_iban_with_other_separators_is_redacted(said: str) -> None:
+    assert REDACTOR.text(f"iban {said} please") == "iban [iban] please"
+
+
+@pytest.mark.parametrize(
+    "said", ["+44\u200b20\u200b7946\u200b0958", "+44\u00a020\u00a07946\u00a00958", "+44\u202f20 7946 0958"]
+)
+def test_a_phone_number_with_invisible_or_unusual_spaces_is_redacted(said: str) -> None:
+    assert REDACTOR.text(f"call {said} now") == "call [phone] now"
