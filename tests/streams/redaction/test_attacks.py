@@ -181,3 +181,12 @@ def test_an_iban_with_other_separators_is_redacted(said: str) -> None:
 )
 def test_a_phone_number_with_invisible_or_unusual_spaces_is_redacted(said: str) -> None:
     assert REDACTOR.text(f"call {said} now") == "call [phone] now"
+
+
+def test_the_digest_changes_with_what_the_built_in_rules_find(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outputs recorded under rules that found less must not replay as if redacted alike."""
+    from streams.redaction import settings
+
+    now = RedactionSettings().digest
+    monkeypatch.setattr(settings, "RULES_VERSION", settings.RULES_VERSION - 1)
+    assert RedactionSettings().digest != now
