@@ -34,7 +34,8 @@ _IBAN_START = re.compile(r"[A-Za-z]{2}\d{2}")
 _DIGIT_RUN = re.compile(r"(?<!\d)\d(?: {0,3}\d)+(?!\d)")
 """In a card-folded text (`fold_for_cards`): digits with up to three separators between them.
 Linear: a digit run cannot be followed by a digit, so the pattern never backtracks."""
-_SEPARATOR = re.compile(r"[ -]")
+_LOOSE_RUN = re.compile(r"\d(?: {0,3}\d)+")
+"""In a card-folded text: digits with up to three separators between them, wherever they are."""
 _CARD_SEPARATORS = frozenset("\t\n\r\x0b\x0c -./_,")
 """ASCII characters a card number's groups may be written with (beside Unicode spaces, dashes and
 invisible format characters such as a zero-width space)."""
@@ -147,8 +148,8 @@ def has_card(digits: str) -> bool:
 
 
 def _loose_cards(text: str) -> Iterator[Span]:
-    for run in re.finditer(r"\d(?:[ -]?\d)+", text):
-        if has_card(_SEPARATOR.sub("", run.group())):
+    for run in _LOOSE_RUN.finditer(fold_for_cards(text)):
+        if has_card(run.group().replace(" ", "")):
             yield run.span()
 
 

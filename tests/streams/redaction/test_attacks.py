@@ -190,3 +190,10 @@ def test_the_digest_changes_with_what_the_built_in_rules_find(monkeypatch: pytes
     now = RedactionSettings().digest
     monkeypatch.setattr(settings, "RULES_VERSION", settings.RULES_VERSION - 1)
     assert RedactionSettings().digest != now
+
+
+@pytest.mark.parametrize("said", [grouped("."), grouped("/"), grouped("  "), grouped(" - ")])
+def test_a_card_with_other_separators_is_redacted_in_raw_bytes(said: str) -> None:
+    """A dead letter's value is bytes of unknown format: its preview must not keep the card either."""
+    kept = REDACTOR.raw(b"\x81\xa4text\xb3" + said.encode() + b"\xff\x00")
+    assert b"1111" not in kept and b"[card]" in kept, kept
