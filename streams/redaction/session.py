@@ -71,6 +71,12 @@ class SessionRedaction:
         crossing = any(a < len(self._tail) < b for a, b in find_cards(joined))
         return lead.end() if crossing else 0
 
+    def speaker(self, name: str) -> str:
+        """A speaker name from a transcript, redacted (transcripts of meetings name people by e-mail)."""
+        redacted = self.redactor.redact(name)
+        self._count("speaker", redacted.counts)
+        return redacted.text
+
     def metadata(self, values: Mapping[str, str]) -> dict[str, str]:
         """Call metadata (caller numbers, custom parameters), each value redacted."""
         found: Counter[str] = Counter()

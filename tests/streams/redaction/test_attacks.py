@@ -197,3 +197,11 @@ def test_a_card_with_other_separators_is_redacted_in_raw_bytes(said: str) -> Non
     """A dead letter's value is bytes of unknown format: its preview must not keep the card either."""
     kept = REDACTOR.raw(b"\x81\xa4text\xb3" + said.encode() + b"\xff\x00")
     assert b"1111" not in kept and b"[card]" in kept, kept
+
+
+def test_speaker_names_are_redacted() -> None:
+    """`microturn stream` takes speaker names from the transcript file (meeting tools label by e-mail)."""
+    session = SessionRedaction(Redactor())
+    assert session.speaker("jane.doe@example.com") == "[email]"
+    assert session.speaker("agent") == "agent"
+    assert session.counts["email"] == 1
