@@ -121,7 +121,7 @@ async def sample_consumer_lag(group: str, consumer: Any) -> None:
 
 REDACTIONS = Counter(
     "microturn_redactions",
-    "Findings redacted before they were produced, by where (caller_text, dtmf, metadata, model, background, "
+    "Findings redacted before they were produced, by where (caller_text, speaker, dtmf, metadata, model, background, "
     "dead_letter, audio) and rule (card, cvv, email, phone, iban, a configured pattern, masked_keys, masked_chunks).",
     ["source", "rule"],
 )

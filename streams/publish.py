@@ -196,7 +196,7 @@ class SessionPublisher:
             TextEvent(
                 **self._envelope("text", seq, line.time_ms, line.time_ms // TURN_MS),
                 text=self._redaction.text(line.text, line.time_ms),
-                speaker=getattr(line, "speaker", "caller") or "caller",
+                speaker=self._redaction.speaker(getattr(line, "speaker", "caller") or "caller"),
             ),
         )
 

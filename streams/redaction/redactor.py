@@ -8,12 +8,13 @@ nor an @ skips the built-in rules, so ordinary chat costs one regular-expression
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
-from streams.redaction.rules import BUILT_IN, CVV, Rule, Span, find_cards, find_cvvs, pattern_rule
+from streams.redaction.rules import BUILT_IN, CVV, Rule, Span, find_cards, find_cvvs, fold_spaces, pattern_rule
 from streams.redaction.settings import RedactionSettings
 
 _NOTHING: Mapping[str, int] = MappingProxyType({})
@@ -59,8 +60,9 @@ class Redactor:
             return Redacted(text)
         return _replace(text, spans)
 
-    def _spans(self, text: str, near_card: bool, loose: bool) -> list[tuple[int, int, str]]:
+    def _spans(self, original: str, near_card: bool, loose: bool) -> list[tuple[int, int, str]]:
         spans: list[tuple[int, int, str]] = []
+        text = fold_spaces(original)  # one character for one: the spans are the original's
         if _MAYBE.search(text) is not None:
             for rule in self._built_in:
                 cvv_only = rule.name == "card" and near_card
@@ -71,7 +73,7 @@ class Redactor:
                 if rule.name == "card" and self._cvv and (found or near_card):
                     spans += [(a, b, CVV) for a, b in find_cvvs(text, found, self.settings.cvv_chars, near_card)]
         for rule in self._patterns:
-            spans += [(a, b, rule.name) for a, b in rule.find(text)]
+            spans += [(a, b, rule.name) for a, b in rule.find(original)]
         return spans
 
     def text(self, text: str) -> str:
@@ -79,12 +81,19 @@ class Redactor:
         return self.redact(text).text
 
     def mapping(self, values: Mapping[str, str], counts: Counter[str] | None = None) -> dict[str, str]:
-        """Each value of `values` redacted (keys kept); findings are added to `counts` when given."""
-        out = {}
+        """Each key and value of `values` redacted (a caller chooses the names of custom parameters
+        too); findings are added to `counts` when given. Keys that redact alike are told apart
+        by `#2`, `#3`, ... in the order given."""
+        out: dict[str, str] = {}
         for key, value in values.items():
-            redacted = self.redact(value)
-            out[key] = redacted.text
+            name, redacted = self.redact(key), self.redact(value)
+            unique, n = name.text, 1
+            while unique in out:
+                n += 1
+                unique = f"{name.text}#{n}"
+            out[unique] = redacted.text
             if counts is not None:
+                counts.update(name.counts)
                 counts.update(redacted.counts)
         return out
 
@@ -101,12 +110,12 @@ class Redactor:
 
 def _replace(text: str, spans: list[tuple[int, int, str]]) -> Redacted:
     """`text` with the spans replaced; of overlapping spans the first found (earlier rule) wins."""
-    taken: list[tuple[int, int, str]] = []
+    taken: list[tuple[int, int, str]] = []  # disjoint, sorted: a new span can only overlap its neighbours
     for span in spans:  # in the order found: earlier rules first
-        if not any(span[0] < b and a < span[1] for a, b, _ in taken):
-            taken.append(span)
-    if len(taken) > 1:
-        taken.sort()
+        at = bisect_left(taken, span)
+        if (at and taken[at - 1][1] > span[0]) or (at < len(taken) and taken[at][0] < span[1]):
+            continue
+        taken.insert(at, span)
     parts, counts, at = [], Counter[str](), 0
     for start, end, name in taken:
         parts += [text[at:start], f"[{name}]"]

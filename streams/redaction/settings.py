@@ -16,6 +16,9 @@ RULE_NAMES = (*BUILT_IN, CVV)
 """Every built-in rule, by name."""
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 DTMF_KEYS = frozenset("0123456789*#ABCD")
+RULES_VERSION = 2
+"""What the built-in rules find, by version: part of the digest, so a replay under rules that find
+more (2: separators and scripts folded, see `streams.redaction.rules`) reports the difference."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,12 @@ class RedactionSettings:
         so a replay applies the same redaction or says it cannot."""
         if not self.enabled:
             return ""
-        spec = {"rules": sorted(self.rules), "patterns": dict(sorted(self.patterns.items())), "cvv": self.cvv_chars}
+        spec = {
+            "rules": sorted(self.rules),
+            "patterns": dict(sorted(self.patterns.items())),
+            "cvv": self.cvv_chars,
+            "version": RULES_VERSION,
+        }
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
 
     @classmethod
