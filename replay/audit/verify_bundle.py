@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Verify a microturn audit bundle against the archive's Parquet files, without microturn or Kafka.
 
-    python verify_bundle.py BUNDLE_DIR ARCHIVE_DIR [--public-key KEY.pub] [--json]
+    python verify_bundle.py BUNDLE_DIR ARCHIVE_DIR (--public-key KEY.pub | --key-id ID) [--json]
 
 Needs Python 3.11+, `cryptography` and `pyarrow`, nothing else: this file imports nothing of
 microturn and carries its own few lines of MessagePack. `microturn audit export SESSION DIR`
@@ -37,7 +37,8 @@ temporaries and state). Which file holds an event does not matter: only `audit_s
 
 Exit codes: 0 intact and ended; 4 a finding (tampering, forged or replayed heads, a bundle that
 does not match what was signed); 6 intact but no signed end; 2 the bundle, key or archive cannot
-be read, or no head of the session verifies with the key.
+be read, no signer is pinned (neither --public-key nor --key-id: the bundle's own key is used only
+when its id is the one given), or no head of the session verifies with the key.
 """
 
 from __future__ import annotations
@@ -512,8 +513,18 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
         raise BundleError(f"reading {path}: expected JSON lines; {exc}") from exc
 
 
-def verify(bundle: Path, archive: Path, public_key: Path | None = None) -> dict[str, Any]:
-    """The verdict on `bundle` against the archive at `archive` (module docstring); BundleError if none is possible."""
+def verify(bundle: Path, archive: Path, public_key: Path | None = None, pinned_id: str | None = None) -> dict[str, Any]:
+    """The verdict on `bundle` against the archive at `archive` (module docstring); BundleError if none is possible.
+
+    The signer must be pinned from outside the bundle: `public_key`, the archiver's key obtained
+    apart from it, or `pinned_id`, the key id the auditor holds, which the bundle's key must have.
+    A bundle's own key alone proves nothing: whoever rewrote the archive could have signed with it.
+    """
+    if public_key is None and not pinned_id:
+        raise BundleError(
+            "pass --public-key (the archiver's public key, obtained apart from the bundle) or --key-id (the key "
+            "id you hold): the bundle's own key proves nothing about who signed it"
+        )
     try:
         manifest = json.loads((bundle / "manifest.json").read_text())
     except (OSError, ValueError) as exc:
@@ -524,6 +535,11 @@ def verify(bundle: Path, archive: Path, public_key: Path | None = None) -> dict[
         raise BundleError(f"no archive at {archive}: pass the folder holding the archive's tables")
     session_id = str(manifest["session_id"])
     key = load_key(public_key or bundle / "public_key.pem")
+    if pinned_id and key_id(key) != pinned_id.lower():
+        raise BundleError(
+            f"the key {'in ' + str(public_key) if public_key else 'in the bundle'} has id {key_id(key)}, not the "
+            f"id you hold ({pinned_id}): nothing can be verified against it"
+        )
     head, findings = walk_heads(_jsonl(bundle / "heads.jsonl"), session_id, key)
     if head is None:
         raise BundleError(
@@ -559,7 +575,7 @@ def verify(bundle: Path, archive: Path, public_key: Path | None = None) -> dict[
         "events": int(head["count"]),
         "rows": len(rows),
         "key_id": key_id(key),
-        "key_from": str(public_key) if public_key else "the bundle (compare key_id with the key id you hold)",
+        "key_from": str(public_key) if public_key else f"the bundle, pinned by its id {pinned_id}",
         "chain": "matches the signed head" if chain is None else chain,
         "findings": [asdict(f) for f in findings],
         "playback": {"records": len(archived_playback), "played_turns": played, "cleared_turns": cleared},
@@ -593,12 +609,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--public-key",
         type=Path,
-        help="the archiver's public key obtained apart from the bundle (default: the bundle's)",
+        help="the archiver's public key, obtained apart from the bundle",
+    )
+    parser.add_argument(
+        "--key-id",
+        help="instead of --public-key: the archiver's key id you hold (16 hex digits); the bundle's key must have it",
     )
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON")
     args = parser.parse_args(argv)
     try:
-        doc = verify(args.bundle, args.archive, args.public_key)
+        doc = verify(args.bundle, args.archive, args.public_key, args.key_id)
     except (BundleError, KeyError, IndexError, TypeError, ValueError) as exc:
         message = str(exc) if isinstance(exc, BundleError) else f"malformed bundle: {type(exc).__name__}: {exc}"
         print(json.dumps({"error": message}) if args.json else f"error: {message}", file=sys.stderr)

@@ -187,6 +187,9 @@ def test_erase_shreds_one_session_everywhere_and_the_audit_still_verifies(shredd
     code, out, err = cli("audit", "export", "erin", str(bundle), *audit)
     assert code == 0, (out, err)
     done = run_isolated(bundle / "verify_bundle.py", str(bundle), str(s.archive), "--json")
+    assert done.returncode == 2 and "--public-key" in done.stderr  # the bundle's own key proves nothing
+    pinned = json.loads((bundle / "manifest.json").read_text())["key_id"]
+    done = run_isolated(bundle / "verify_bundle.py", str(bundle), str(s.archive), "--key-id", pinned, "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["intact"] is True
 

@@ -194,8 +194,24 @@ def test_the_verifier_runs_isolated_from_microturn_and_passes_an_intact_bundle(
     doc = json.loads(done.stdout)
     assert doc["intact"] and doc["ended"] and doc["findings"] == []
     assert doc["playback"] == {"records": 1, "played_turns": [], "cleared_turns": [0, 1]}
-    done = run_isolated(script, str(path), str(tmp_path / "nowhere"))
+    done = run_isolated(script, str(path), str(tmp_path / "nowhere"), "--public-key", str(key))
     assert done.returncode == 2 and "no archive at" in done.stderr
+
+
+def test_the_signer_is_pinned_from_outside_the_bundle(bundle: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    """A forger who rewrites the archive re-signs with a key of their own and ships its public half."""
+    path, archive, key = bundle
+    genuine = json.loads((path / "manifest.json").read_text())["key_id"]
+    assert vb.verify(path, archive, None, genuine)["intact"]  # the bundle's key, pinned by the id held
+    assert vb.verify(path, archive, key)["intact"]
+    with pytest.raises(vb.BundleError, match="--public-key"):
+        vb.verify(path, archive)  # nothing pinned: no verdict, even on an intact bundle
+    forger = generate_key(tmp_path / "forger" / "audit.key")
+    shutil.copy(tmp_path / "forger" / "audit.key.pub", path / "public_key.pem")
+    with pytest.raises(vb.BundleError, match=f"not the id you hold \\({genuine}\\)"):
+        vb.verify(path, archive, None, genuine)
+    assert vb.main([str(path), str(archive), "--key-id", genuine]) == vb.EXIT_UNREADABLE
+    assert forger.key_id != genuine
 
 
 def test_the_verifier_imports_only_the_standard_library_cryptography_and_pyarrow() -> None:
