@@ -4,7 +4,10 @@ Messages before `start` may only be `connected` (or events this server does not 
 session id is the `streamSid`. Caller audio must be audio/x-mulaw at 8000 Hz mono, the format of
 a bidirectional stream; any other format starts the session and aborts it (close 1003). DTMF
 digits become TextEvents (speaker "dtmf") at the session clock, redacted as whole runs; the
-configured window key opens a sensitive window (`streams.redaction.dtmf`). Twilio's `mark` echoes confirm
+configured window key opens a sensitive window (`streams.redaction.dtmf`). Audio received before a
+key, frames the jitter buffer held for reordering included, reaches the session clock before the key
+takes effect, so a window masks all that was sent inside it (a frame still missing then becomes
+silence, and counts as late when it comes). Twilio's `mark` echoes confirm
 playback. Model speech goes back as 20 ms mu-law `media` messages, each turn followed by a mark,
 and a `clear` precedes the first output after the model stopped speaking while audio was still
 unplayed. What the caller heard is recorded as Playback events on the playback topic: `played`
@@ -118,6 +121,7 @@ class TwilioCall(LiveCall):
             if digit not in DTMF_DIGITS or len(digit) != 1:
                 raise errors.ProtocolError(f"dtmf message: expected one of 0-9 * # A-D; got {digit!r}")
             self._counts["dtmf"] += 1
+            await self.flush(session)  # the audio sent before the key is on the session clock before it
             await session.key(digit)
         elif isinstance(parsed, messages.Mark):
             self._counts["marks"] += 1
