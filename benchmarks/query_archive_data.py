@@ -44,6 +44,8 @@ def _table(spec: TableSpec, cols: dict[str, object], n: int, rng: np.random.Gene
             full[field.name] = np.arange(n, dtype=np.int64)
         elif field.name == "kafka_partition":
             full[field.name] = rng.integers(0, 4, n, dtype=np.int32)
+        elif field.name == "encrypted":  # payloads in the clear, as with `up --no-encryption`
+            full[field.name] = pa.array([b""] * n, type=field.type)
         elif pa.types.is_binary(field.type):
             full[field.name] = pa.array([PLACEHOLDER] * n, type=field.type)
         elif pa.types.is_string(field.type):

@@ -218,10 +218,10 @@ def report(args: argparse.Namespace) -> int:
             return 0
         doc = session_report(con, args.session)
         doc["erased"] = _key_state(args.session) == "erased"
-        if not doc["erased"]:
+        if not doc["erased"] and any(not d["task"] for d in doc["delegations"]):
             from replay.analytics.payloads import task_texts
 
-            texts = task_texts(_archive_dir(args), args.session)
+            texts = task_texts(con, args.session)
             for d in doc["delegations"]:
                 d["task"] = d["task"] or texts.get(d["task_id"], "")
         if args.png:

@@ -17,9 +17,6 @@ the session was erased or its key is out of reach, and for non-text fields (audi
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import duckdb
 import duckdb.func as duckdb_func
 
@@ -56,30 +53,24 @@ def register_payload_text(con: duckdb.DuckDBPyConnection, vault: Vault | None = 
     )
 
 
-def archived_events(root: Path, table: str, session_id: str) -> list[Event]:
-    """The session's events of archive table `table` (a schema tag), as archived (possibly encrypted)."""
-    import pyarrow.compute as pc
-    import pyarrow.dataset as ds
-
-    from processors.archiver.tables import TABLES
-
-    spec, folder = TABLES[table], root / table
-    if not folder.is_dir():
-        return []
-    dataset = ds.dataset(folder, schema=spec.schema, format="parquet", ignore_prefixes=[".", "_"])
-    return [
-        spec.event_from_row(row) for row in dataset.to_table(filter=pc.field("session_id") == session_id).to_pylist()
-    ]
-
-
-def task_texts(root: Path, session_id: str, vault: Vault | None = None) -> dict[str, str]:
-    """task id -> the task the model delegated, opened; tasks that cannot be opened are left out."""
+def task_texts(con: duckdb.DuckDBPyConnection, session_id: str, vault: Vault | None = None) -> dict[str, str]:
+    """task id -> the task the model delegated in `session_id`, opened from the `background_tasks`
+    view of `con`; tasks that cannot be opened (erased, key out of reach) are left out."""
+    rows = con.execute(
+        "SELECT task_id, event_id, encrypted FROM background_tasks "
+        "WHERE session_id = ? AND octet_length(encrypted) > 0",
+        [session_id],
+    ).fetchall()
+    if not rows:
+        return {}
     opener = vault if vault is not None else current()
+    kind = _KINDS["background_task"]
     texts: dict[str, str] = {}
-    for event in archived_events(root, "background_task", session_id):
+    for task_id, event_id, encrypted in rows:
         try:
-            opened: Any = opener.open(event)
+            task = opener.open_fields(kind, session_id, str(event_id), bytes(encrypted)).get("task")
         except (DecodeError, KeyStoreError):
             continue
-        texts[opened.task_id] = opened.task
+        if isinstance(task, str):
+            texts[str(task_id)] = task
     return texts
