@@ -33,6 +33,7 @@ def _ids(sessions: pa.Array, stream: str, seq: npt.NDArray[np.int64]) -> pa.Arra
 
 def _table(spec: TableSpec, cols: dict[str, object], n: int, rng: np.random.Generator, topic: str) -> pa.Table:
     full: dict[str, object] = {}
+    cols = {"encrypted": pa.array([b""] * n, type=pa.binary()), **cols}  # payloads in the clear (--no-encryption)
     for field in spec.schema:
         if field.name in cols:
             full[field.name] = cols[field.name]
@@ -44,8 +45,6 @@ def _table(spec: TableSpec, cols: dict[str, object], n: int, rng: np.random.Gene
             full[field.name] = np.arange(n, dtype=np.int64)
         elif field.name == "kafka_partition":
             full[field.name] = rng.integers(0, 4, n, dtype=np.int32)
-        elif field.name == "encrypted":  # payloads in the clear, as with `up --no-encryption`
-            full[field.name] = pa.array([b""] * n, type=field.type)
         elif pa.types.is_binary(field.type):
             full[field.name] = pa.array([PLACEHOLDER] * n, type=field.type)
         elif pa.types.is_string(field.type):
