@@ -6,8 +6,9 @@ The names below are imported on first use (PEP 562), so that readers of the arch
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from schemas.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from processors.archiver.archiver import Archiver
@@ -27,7 +28,4 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{_HOME[name]}"), name)
+__getattr__ = lazy_exports(__name__, _HOME)
