@@ -11,7 +11,7 @@ import os
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from infra.cli.common import (
     CommandError,
@@ -25,51 +25,28 @@ from infra.cli.common import (
 from infra.cli.progress import progress
 from schemas.ids import escape_controls
 
-if TYPE_CHECKING:
-    from schemas.audit import VerifyKey
-
-EXIT_TAMPERED = 4
-"""`audit verify`: the archive departs from the signed chain, or the audit topic holds forged or replayed heads."""
-EXIT_UNENDED = 6
-"""`audit verify`: what is archived matches the signed chain, but no signed head covers the session's end."""
+KEY_HELP = (
+    "Ed25519 private key file (default: $MICROTURN_AUDIT_KEY, else audit.key in $MICROTURN_KEYS_DIR or "
+    "<state dir>/keys; never inside the archive)"
+)
 
 
-def _state_dir(args: argparse.Namespace) -> Path:
+def state_dir_of(args: argparse.Namespace) -> Path:
     return Path(args.state_dir).resolve() if getattr(args, "state_dir", None) else stack_from(args).settings.state_dir
 
 
-def _archive_dir(args: argparse.Namespace) -> Path:
+def archive_dir(args: argparse.Namespace) -> Path:
     if args.archive:
         return Path(args.archive)
     if os.environ.get("MICROTURN_ARCHIVE_DIR"):
         return Path(os.environ["MICROTURN_ARCHIVE_DIR"])
-    return _state_dir(args) / "archive"
+    return state_dir_of(args) / "archive"
 
 
-def _key_path(args: argparse.Namespace) -> Path:
+def key_path(args: argparse.Namespace) -> Path:
     from schemas.audit import default_key_path
 
-    return Path(args.key) if args.key else default_key_path(_state_dir(args))
-
-
-def _verify_key(args: argparse.Namespace) -> VerifyKey:
-    """The key `audit verify` checks heads with: --public-key, --key, else $MICROTURN_AUDIT_PUBLIC_KEY."""
-    from schemas.audit import PUBLIC_KEY_ENV, AuditChainError, load_public_key, load_verify_key
-
-    try:
-        if args.public_key:
-            return load_public_key(Path(args.public_key))
-        if args.key:
-            return load_verify_key(Path(args.key))
-        if os.environ.get(PUBLIC_KEY_ENV):
-            return load_public_key(Path(os.environ[PUBLIC_KEY_ENV]))
-    except AuditChainError as exc:
-        raise CommandError(f"audit verify: {exc}", exit_code=2) from exc
-    raise CommandError(
-        f"audit verify: expected the archiver's public key, given separately from the archive: pass "
-        f"--public-key FILE or pin it with {PUBLIC_KEY_ENV}",
-        exit_code=2,
-    )
+    return Path(args.key) if args.key else default_key_path(state_dir_of(args))
 
 
 def archive_run(args: argparse.Namespace) -> int:
@@ -83,8 +60,8 @@ def archive_run(args: argparse.Namespace) -> int:
     settings = ArchiverSettings.from_env(
         kafka=kafka,
         topics=Topics(prefix),
-        archive_dir=_archive_dir(args),
-        key_path=_key_path(args),
+        archive_dir=archive_dir(args),
+        key_path=key_path(args),
         roll_bytes=args.roll_bytes,
         roll_age_s=args.roll_age,
     )
@@ -111,7 +88,7 @@ def archive_compact(args: argparse.Namespace) -> int:
     from processors.archiver.errors import ArchiveError
 
     try:
-        done = compact(_archive_dir(args))
+        done = compact(archive_dir(args))
     except ArchiveError as exc:
         raise CommandError(f"archive compact: {exc}") from exc
     emit(args, done.as_dict(), f"{done.merges} folders merged: {done.files_before} files -> {done.files_after}")
@@ -144,7 +121,7 @@ def _table(columns: list[str], rows: list[tuple[object, ...]], width: int = 60) 
     return "\n".join(lines)
 
 
-def _key_state(session_id: str) -> str:
+def key_state(session_id: str) -> str:
     """The session's data key: active, erased, or none (never encrypted, or another key store)."""
     from streams.vault import current
 
@@ -177,7 +154,7 @@ def _erased_note(columns: list[str], rows: list[tuple[object, ...]]) -> None:
     if "session_id" not in columns:
         return
     index = columns.index("session_id")
-    erased = sorted({str(r[index]) for r in rows if r[index] is not None and _key_state(str(r[index])) == "erased"})
+    erased = sorted({str(r[index]) for r in rows if r[index] is not None and key_state(str(r[index])) == "erased"})
     if erased:
         shown = ", ".join(erased[:10]) + (f" and {len(erased) - 10} more" if len(erased) > 10 else "")
         print(
@@ -189,7 +166,7 @@ def _erased_note(columns: list[str], rows: list[tuple[object, ...]]) -> None:
 def query(args: argparse.Namespace) -> int:
     """Exit 0 with the rows, erased sessions included (named on stderr); payload columns of encrypted
     events are empty, `payload_text(...)` opens text where the key exists."""
-    columns, rows = _run_query(_archive_dir(args), args.sql)
+    columns, rows = _run_query(archive_dir(args), args.sql)
     _erased_note(columns, rows)
     if args.json:
         print(json.dumps([{c: _cell(v, False) for c, v in zip(columns, row, strict=True)} for row in rows], indent=1))
@@ -209,15 +186,15 @@ def report(args: argparse.Namespace) -> int:
 
     if args.fleet == bool(args.session):
         raise CommandError("report: give either a SESSION or --fleet", exit_code=2)
-    con = connect(_archive_dir(args))
+    con = connect(archive_dir(args))
     try:
         if args.fleet:
             doc = fleet_report(con)
-            doc["turn_taking"] = _turn_taking(_archive_dir(args), args.turn_taking_sessions, args.log_level)
+            doc["turn_taking"] = _turn_taking(archive_dir(args), args.turn_taking_sessions, args.log_level)
             emit(args, doc, describe_fleet(doc))
             return 0
         doc = session_report(con, args.session)
-        doc["erased"] = _key_state(args.session) == "erased"
+        doc["erased"] = key_state(args.session) == "erased"
         if not doc["erased"] and any(not d["task"] for d in doc["delegations"]):
             from replay.analytics.payloads import task_texts
 
@@ -257,87 +234,7 @@ def _turn_taking(root: Path, latest: int, log_level: str) -> dict[str, Any] | No
     return headline(report_.as_dict()) if report_.sessions else None
 
 
-def audit_verify(args: argparse.Namespace) -> int:
-    import asyncio  # here, not at module level: `--help` and `query` do not use it
-
-    from replay.audit import verify_session
-    from schemas import Topics
-
-    key = _verify_key(args)
-    kafka, _, prefix = endpoints(args)
-    verdict = asyncio.run(verify_session(_archive_dir(args), kafka, Topics(prefix), args.session, key))
-    f = verdict.finding
-    lines = [
-        f"{args.session}: intact, {verdict.events} events match the signed chain (key {verdict.key_id})"
-        if f is None
-        else f"{args.session}: {f.kind.upper()} at chain position {f.position}: {f.detail}"
-    ]
-    lines += [f"{args.session}: {h.kind.upper()} on the audit topic: {h.detail}" for h in verdict.head_findings]
-    doc = verdict.as_dict()
-    doc["erased"] = _key_state(args.session) == "erased"
-    if doc["erased"]:
-        lines.append(
-            f"{args.session}: ERASED: its data key was destroyed; the chain is over the ciphertext, which still "
-            "verifies, and whose payloads nobody can read"
-        )
-    if not verdict.ended:
-        lines.append(
-            f"{args.session}: no signed end: the newest genuine head covers {verdict.events} events and not the "
-            "session's SessionEnded (the session is live, its producer died, or later events and heads were removed)"
-        )
-    emit(args, doc, "\n".join(lines))
-    if not verdict.intact:
-        return EXIT_TAMPERED
-    return 0 if verdict.ended else EXIT_UNENDED
-
-
-def audit_export(args: argparse.Namespace) -> int:
-    import asyncio  # here, not at module level: `--help` and `query` do not use it
-
-    from replay.audit.bundle import export_bundle
-    from replay.audit.errors import AuditError
-    from replay.audit.verify import read_heads
-    from schemas import Topics
-
-    key = _verify_key(args)
-    kafka, _, prefix = endpoints(args)
-    try:
-        records = asyncio.run(read_heads(kafka, Topics(prefix), args.session))
-        bundle = export_bundle(_archive_dir(args), records, args.session, key, Path(args.dir))
-    except AuditError as exc:
-        raise CommandError(f"audit export: {exc}") from exc
-    verdict = bundle.verdict
-    state = "intact" if verdict.intact else "NOT INTACT (see manifest.json verdict_at_export)"
-    emit(
-        args,
-        bundle.as_dict(),
-        f"wrote {bundle.path}/: {verdict.events} event hashes, signed heads, public key {verdict.key_id}, "
-        f"playback record ({bundle.playback['basis']}); archive {state}.\n"
-        f"verify it anywhere: python {bundle.path}/verify_bundle.py {bundle.path} ARCHIVE_DIR --public-key KEY.pub",
-    )
-    if not verdict.intact:
-        return EXIT_TAMPERED
-    return 0 if verdict.ended else EXIT_UNENDED
-
-
-def audit_keygen(args: argparse.Namespace) -> int:
-    from replay.audit import generate_key
-    from schemas.audit import AuditChainError
-
-    path = _key_path(args)
-    try:
-        key = generate_key(path)
-    except AuditChainError as exc:
-        raise CommandError(str(exc)) from exc
-    emit(
-        args,
-        {"key": str(path), "public_key": f"{path}.pub", "key_id": key.key_id},
-        f"wrote {path} (private, mode 0600) and {path}.pub; key id {key.key_id}",
-    )
-    return 0
-
-
-def _common(p: argparse.ArgumentParser, json_flag: bool = True) -> None:
+def add_archive_flags(p: argparse.ArgumentParser, json_flag: bool = True) -> None:
     p.add_argument(
         "--archive", metavar="DIR", help="archive root (default: $MICROTURN_ARCHIVE_DIR or <state dir>/archive)"
     )
@@ -347,27 +244,23 @@ def _common(p: argparse.ArgumentParser, json_flag: bool = True) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    key_help = (
-        "Ed25519 private key file (default: $MICROTURN_AUDIT_KEY, else audit.key in $MICROTURN_KEYS_DIR or "
-        "<state dir>/keys; never inside the archive)"
-    )
     archive = sub.add_parser("archive", help="archive every topic to Parquet", description="the Parquet archive")
     archive_sub = archive.add_subparsers(dest="archive_command", metavar="COMMAND", required=True)
     text = "run an archiver in the foreground: every topic to Parquet, exactly once, sealed"
     p = archive_sub.add_parser("run", help=text, description=text)
-    p.add_argument("--key", help=key_help)
+    p.add_argument("--key", help=KEY_HELP)
     p.add_argument("--roll-bytes", type=int, help="commit files once this many bytes are buffered (default 64 MiB)")
     p.add_argument("--roll-age", type=float, help="... or once the oldest buffered record is this old, s (default 30)")
-    _common(p, json_flag=False)
+    add_archive_flags(p, json_flag=False)
     p.set_defaults(func=archive_run)
     text = "wait until the archiver has archived everything produced before this call"
     p = archive_sub.add_parser("sync", help=text, description=text)
     p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait (default 60); exit 1 after")
-    _common(p)
+    add_archive_flags(p)
     p.set_defaults(func=archive_sync)
     text = "merge each hour's small files into one, sorted by session (stop the archiver first)"
     p = archive_sub.add_parser("compact", help=text, description=text)
-    _common(p)
+    add_archive_flags(p)
     p.set_defaults(func=archive_compact)
 
     text = "run SQL over the archive's DuckDB views (sessions, audio_chunks, turns, outputs, ...)"
@@ -376,7 +269,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     form = p.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="rows as a JSON array of objects")
     form.add_argument("--csv", action="store_true", help="rows as CSV with a header")
-    _common(p, json_flag=False)
+    add_archive_flags(p, json_flag=False)
     p.set_defaults(func=query, logs=False)  # the query path logs nothing: no structlog set-up (~40 ms)
 
     text = "a session's timeline (who spoke when, overlaps, latencies, delegations) or the fleet's figures"
@@ -393,47 +286,5 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "scores are kept beside the archive, so only sessions never scored cost a VAD run "
         "(`microturn eval --fleet` scores and keeps all)",
     )
-    _common(p)
+    add_archive_flags(p)
     p.set_defaults(func=report, logs=False)  # set up by the turn-taking headline, the one part that logs
-
-    _register_audit(sub, key_help)
-
-
-def _public_key_args(p: argparse.ArgumentParser) -> None:
-    """The key and archive flags of the audit commands that check heads."""
-    p.add_argument(
-        "--public-key",
-        metavar="FILE",
-        help="the archiver's public key (KEY.pub), kept apart from the archive (default: $MICROTURN_AUDIT_PUBLIC_KEY)",
-    )
-    p.add_argument("--key", help="a key file to take the public key from (prefer --public-key)")
-    _common(p)
-
-
-def _register_audit(sub: argparse._SubParsersAction, key_help: str) -> None:  # type: ignore[type-arg]
-    audit = sub.add_parser("audit", help="verify the archive against signed hash chains", description="the audit")
-    audit_sub = audit.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
-    text = (
-        f"check a session's archive against its signed chain heads; exit 0 intact, {EXIT_TAMPERED} if an event "
-        f"was modified, deleted, inserted or reordered or the audit topic holds forged or replayed heads, "
-        f"{EXIT_UNENDED} if intact but no signed head covers the session's end"
-    )
-    p = audit_sub.add_parser("verify", help=text, description=text)
-    p.add_argument("session", type=session_id_arg, help="the session id")
-    _public_key_args(p)
-    p.set_defaults(func=audit_verify)
-    text = (
-        "write a session's audit bundle to DIR: per-event hashes, the signed chain heads, the public key, the "
-        "playback record and the stand-alone verifier (docs/audit.md); exit codes as verify"
-    )
-    p = audit_sub.add_parser("export", help=text, description=text)
-    p.add_argument("session", type=session_id_arg, help="the session id")
-    p.add_argument("dir", metavar="DIR", help="the bundle folder (created; must be empty)")
-    _public_key_args(p)
-    p.set_defaults(func=audit_export)
-    text = "create an Ed25519 audit key pair (KEY and KEY.pub)"
-    p = audit_sub.add_parser("keygen", help=text, description=text)
-    p.add_argument("--key", help=key_help)
-    add_stack_flags(p)
-    add_json_flag(p)
-    p.set_defaults(func=audit_keygen)

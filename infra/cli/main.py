@@ -9,6 +9,7 @@ from typing import NoReturn
 
 from infra.cli import (
     archive_commands,
+    audit_commands,
     erase_commands,
     eval_commands,
     replay_commands,
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     stream_commands.register(sub)
     serve_commands.register(sub)
     archive_commands.register(sub)
+    audit_commands.register(sub)
     replay_commands.register(sub)
     eval_commands.register(sub)
     schema_commands.register(sub)
