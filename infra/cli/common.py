@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from schemas.errors import InvalidSessionId, MicroturnError
@@ -72,6 +74,15 @@ def stack_from(args: argparse.Namespace) -> Stack:
 
         overrides["state_dir"] = Path(overrides["state_dir"]).resolve()
     return Stack(StackSettings.from_env(**overrides))
+
+
+def archive_root(args: argparse.Namespace) -> Path:
+    """--archive, else $MICROTURN_ARCHIVE_DIR, else the running stack's archiver's, else STATE_DIR/archive."""
+    if args.archive or os.environ.get("MICROTURN_ARCHIVE_DIR"):
+        return Path(args.archive or os.environ["MICROTURN_ARCHIVE_DIR"])
+    stack = stack_from(args)
+    archivers = stack.status().get("archivers", [])
+    return Path(archivers[0]["archive"]) if archivers else stack.settings.state_dir / "archive"
 
 
 def endpoints(args: argparse.Namespace) -> tuple[str, str, str]:

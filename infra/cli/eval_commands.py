@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from infra.cli.common import (
     CommandError,
     add_json_flag,
     add_stack_flags,
+    archive_root,
     emit,
     endpoints,
     session_id_arg,
-    stack_from,
 )
 
 EVAL_HELP = """\
@@ -24,16 +23,6 @@ Labelled sessions (`stream --labels`) are scored at their labelled moments, othe
 pauses and turn ends. With --model, scores what that model would have done on the recorded turns
 (what-if replay). Definitions and JSON keys: docs/evaluation.md.
 """
-
-
-def _archive_root(args: argparse.Namespace) -> Path:
-    import os
-
-    if args.archive or os.environ.get("MICROTURN_ARCHIVE_DIR"):
-        return Path(args.archive or os.environ["MICROTURN_ARCHIVE_DIR"])
-    stack = stack_from(args)
-    archivers = stack.status().get("archivers", [])
-    return Path(archivers[0]["archive"]) if archivers else stack.settings.state_dir / "archive"
 
 
 def _rate(value: float | None) -> str:
@@ -87,7 +76,7 @@ def eval_command(args: argparse.Namespace) -> int:
         recordings = [asyncio.run(from_kafka(kafka, Topics(prefix), s)) for s in args.sessions]
         doc = evaluate(recordings, model).as_dict()
     else:
-        root = _archive_root(args)
+        root = archive_root(args)
         ids = archived_sessions(root) if args.fleet else list(args.sessions)
         report, skipped = evaluate_archive(root, ids, model)
         if not report.sessions:

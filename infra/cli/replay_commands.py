@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infra.cli.common import CommandError, add_json_flag, add_stack_flags, emit, endpoints, session_id_arg, stack_from
+from infra.cli.common import (
+    CommandError,
+    add_json_flag,
+    add_stack_flags,
+    archive_root,
+    emit,
+    endpoints,
+    session_id_arg,
+)
 from infra.cli.progress import progress
 
 if TYPE_CHECKING:
@@ -47,15 +54,6 @@ def _add_source_flags(parser: argparse.ArgumentParser) -> None:
     add_json_flag(parser)
 
 
-def _archive_root(args: argparse.Namespace) -> Path:
-    """--archive, else $MICROTURN_ARCHIVE_DIR, else the running stack's archiver's, else STATE_DIR/archive."""
-    if args.archive or os.environ.get("MICROTURN_ARCHIVE_DIR"):
-        return Path(args.archive or os.environ["MICROTURN_ARCHIVE_DIR"])
-    stack = stack_from(args)
-    archivers = stack.status().get("archivers", [])
-    return Path(archivers[0]["archive"]) if archivers else stack.settings.state_dir / "archive"
-
-
 def _recording(args: argparse.Namespace) -> Recording:
     import asyncio  # here, not at module level: `--help` and `query` do not use it
 
@@ -63,7 +61,7 @@ def _recording(args: argparse.Namespace) -> Recording:
     from schemas import Topics
 
     if args.source == "archive":
-        return from_archive(_archive_root(args), args.session)
+        return from_archive(archive_root(args), args.session)
     kafka, _, prefix = endpoints(args)
     return asyncio.run(from_kafka(kafka, Topics(prefix), args.session))
 
