@@ -6,8 +6,10 @@ Generates the archive first (see `benchmarks/query_archive_data.py`; bounded mem
 unless --archive names a folder, which is reused when it already holds data), then times each
 command as a user runs it: a fresh `microturn` process (Python start-up, views, query, output).
 Beside each, the same SQL run by plain DuckDB in a fresh process over the same files (`import
-duckdb`, one `read_parquet` view per table, no de-duplication, no cache), and the ratio of the
-medians: what the command line costs over DuckDB itself. `report SESSION` is compared with the
+duckdb`, one `read_parquet` view per table, no de-duplication, no cache, the speech segments
+computed from the rows in the fleet's one-window form where `microturn` reads the segments it
+keeps beside the archive, `replay.analytics.kept_segments`), and the ratio of the medians: what
+the command line costs over DuckDB itself. `report SESSION` is compared with the
 session query, `report --fleet` with the fleet aggregate (by default it also runs the turn-taking
 evaluation, `microturn eval`, over the 20 latest sessions: a VAD over their audio, ~2 s a
 session; the first of these rows is one run with no scores kept, which scores them and keeps them
@@ -37,8 +39,10 @@ import time
 from pathlib import Path
 
 from benchmarks.query_archive_data import generate
+from processors.archiver.files import table_files
+from processors.archiver.tables import TABLES
 from replay.analytics.fleet import FLEET_SQL
-from replay.analytics.shape import shape_views
+from replay.analytics.shape import KEPT, segments_sql, shape_views
 from replay.analytics.views import _SESSIONS, EVENT_VIEWS
 from replay.evaluation.scores import FOLDER as SCORES
 
@@ -56,7 +60,8 @@ def plain_script(archive: Path, sql: str) -> str:
         if table.is_dir() and not table.name.startswith(("_", "."))
     ]
     statements += [f"CREATE VIEW {view} AS SELECT * FROM {table}" for view, table in EVENT_VIEWS.items()]
-    statements += [_SESSIONS] + [f"CREATE VIEW {name} AS {body}" for name, body in shape_views().items()]
+    statements += [_SESSIONS, f"CREATE VIEW {KEPT} AS {segments_sql(partitioned=False)}"]
+    statements += [f"CREATE VIEW {name} AS {body}" for name, body in shape_views().items()]
     return (
         "import duckdb, json\ncon = duckdb.connect()\n"
         f"for s in {statements!r}:\n    try:\n        con.execute(s)\n    except duckdb.Error:\n        pass\n"
@@ -145,7 +150,7 @@ def main() -> None:
             started = time.monotonic()
             sessions, events = generate(archive, args.events)
             print(f"generated {events:,} events ({sessions:,} sessions) in {time.monotonic() - started:.0f} s")
-        parquet = list(archive.rglob("*.parquet"))
+        parquet = [p for table in TABLES for p in table_files(archive, table)]
         size = sum(p.stat().st_size for p in parquet)
         print(f"archive {archive}: {size / 2**20:.0f} MiB in {len(parquet)} Parquet files")
         seconds, heavy = import_time()

@@ -15,16 +15,14 @@ from replay.analytics.shape import (
     DELEGATION_RESULTS,
     PIPELINE_NS,
     SPEECH_RMS,
-    caller_segments_sql,
-    model_segments_sql,
     overlaps_sql,
     responses_sql,
 )
 from replay.errors import ReplayError
 
 FLEET_SQL = f"""
-WITH c AS MATERIALIZED ({caller_segments_sql(partitioned=False)}),
-m AS MATERIALIZED ({model_segments_sql(partitioned=False)}),
+WITH c AS MATERIALIZED (SELECT session_id, start_turn, end_turn FROM caller_segments),
+m AS MATERIALIZED (SELECT session_id, start_turn, end_turn, start_pipeline_ms FROM model_segments),
 r AS (
     SELECT count(*) AS caller_stops, count(latency_ms) AS answered, count(*) FILTER (WHERE talked_over) AS talked_over,
            quantile_disc(latency_ms, [0.5, 0.95]) AS response_ms
@@ -48,8 +46,9 @@ SELECT (SELECT count(*) FROM sessions) AS sessions, o.turns, a.caller_turns, o.m
        r.*, d.*, (SELECT count(*) FROM dead_letters) AS dead_letters
 FROM o, a, ov, r, d
 """
-"""The fleet aggregate, one row. Caller and model segments are computed once (materialized) and
-shared by the response and talk-over figures; `turns` counts the model's outputs; percentiles are
+"""The fleet aggregate, one row. Caller and model segments are the kept ones
+(`replay.analytics.kept_segments`), read once (materialized) and shared by the response and
+talk-over figures; `turns` counts the model's outputs; percentiles are
 nearest-rank (`quantile_disc`: always a latency that occurred)."""
 
 DEAD_LETTERS_SQL = """

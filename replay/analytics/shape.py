@@ -8,6 +8,8 @@ materialized segments, by the fleet aggregate (`replay.analytics.fleet`):
                       `pipeline_ms` (input produced -> output produced, wall clock)
     caller_segments   runs of consecutive turns in which the caller speaks: start_turn, end_turn
     model_segments    runs of consecutive SPEAK turns, with the pipeline_ms of their first turn
+                      (both read from `_kept_segments`: the segments kept beside the archive,
+                      `replay.analytics.kept_segments`, or `segments_sql()` where none can be kept)
     overlap_segments  where a caller and a model segment overlap (talk-over)
     responses         per caller segment end (the caller stops after turn e): `talked_over` if the
                       model speaks at e; otherwise the next model segment, if it starts before the
@@ -68,6 +70,21 @@ def model_segments_sql(outputs: str = "outputs", partitioned: bool = True) -> st
     GROUP BY session_id, island"""
 
 
+KEPT = "_kept_segments"
+"""The view every segment question reads: (session_id, speaker 'caller' | 'model', start_turn,
+end_turn, start_pipeline_ms), one row per segment, as `segments_sql()` computes them."""
+
+
+def segments_sql(audio: str = "audio_chunks", outputs: str = "outputs", partitioned: bool = True) -> str:
+    """Every session's caller and model segments, one row each (the columns of `KEPT`)."""
+    return f"""
+    SELECT session_id, 'caller' AS speaker, start_turn, end_turn, NULL::DOUBLE AS start_pipeline_ms
+    FROM ({caller_segments_sql(audio, partitioned)})
+    UNION ALL
+    SELECT session_id, 'model' AS speaker, start_turn, end_turn, start_pipeline_ms::DOUBLE
+    FROM ({model_segments_sql(outputs, partitioned)})"""
+
+
 def responses_sql(caller: str = "caller_segments", model: str = "model_segments") -> str:
     """Per caller stop: talked over, or the model's response and its latency (see the module docstring).
 
@@ -124,11 +141,13 @@ LEFT JOIN (SELECT session_id, turn, unnest(event_ids) AS event_id FROM turns WHE
 
 
 def shape_views() -> dict[str, str]:
-    """View name -> its SELECT, in creation order (each may use the ones before it)."""
+    """View name -> its SELECT, in creation order (each may use the ones before it, and `KEPT`)."""
     return {
         "turn_activity": _TURN_ACTIVITY,
-        "caller_segments": caller_segments_sql(),
-        "model_segments": model_segments_sql(),
+        "caller_segments": f"SELECT session_id, start_turn, end_turn FROM {KEPT} WHERE speaker = 'caller'",
+        "model_segments": (
+            f"SELECT session_id, start_turn, end_turn, start_pipeline_ms FROM {KEPT} WHERE speaker = 'model'"
+        ),
         "overlap_segments": overlaps_sql(),
         "responses": responses_sql(),
         "delegations": _DELEGATIONS,

@@ -16,15 +16,20 @@ one consumers acted on), in the table views and so in every view and report buil
 
 Creating the views costs no file scan and no schema inference at each command: the file list
 and the column types are taken from `_analytics/views.json` under the archive root, a cache keyed
-by every table file's name, size and modification time (and by the table definitions' source
-files); when they change, the cache is rebuilt once (one narrow scan of the event ids) by the next
-command that connects. The event ids that occur twice are rare, so the cache lists the sessions
-that hold any; the table views apply the first-by-offset window to those sessions only and read
-every other session's rows as they are. The views themselves are kept in a DuckDB catalog file
-beside the cache (`_analytics/views-<key>.duckdb`, the key hashing their SQL and DuckDB's
-version), attached read-only, so a command neither creates nor binds them (~70 ms of every
-command before). An archive the user cannot write to is read the same way, the cache then being
-rebuilt and the views created in memory at every command.
+by every table file's name, size and modification time (`replay.analytics.listing`, and by the
+table definitions' source files); when they change, the next command that connects brings the
+cache up to date. The event ids that occur twice are rare, so the cache lists the sessions that
+hold any; the table views apply the first-by-offset window to those sessions only and read every
+other session's rows as they are. Finding them takes one narrow scan of a table's event ids when
+a file changed or went (~2 s over 10 M events here), and only the sessions found in the new files
+when files were added, as the archiver does every few seconds (~20 ms a table).
+
+The views themselves are kept in a DuckDB catalog file beside the cache
+(`_analytics/views-<key>.duckdb`, the key hashing their SQL and DuckDB's version), attached
+read-only, so a command neither creates nor binds them (~70 ms of every command before). The
+speech segments the shape views read are kept too (`replay.analytics.kept_segments`). An archive
+the user cannot write to is read the same way, the cache then being rebuilt, the views created in
+memory and the segments computed as needed at every command.
 """
 
 from __future__ import annotations
@@ -40,14 +45,16 @@ from typing import Any
 import duckdb
 
 from processors.archiver.files import table_files
-from replay.analytics.shape import shape_views
+from replay.analytics import kept_segments
+from replay.analytics.listing import added_since, listing
+from replay.analytics.shape import KEPT, segments_sql, shape_views
 from replay.errors import ReplayError
 
 CACHE = Path("_analytics") / "views.json"
 """The view cache, under the archive root (a `_` folder: not archive data, see `processors.archiver.files`)."""
 CATALOG_PREFIX = "views-"
 """`_analytics/views-<key>.duckdb`: the views as a DuckDB catalog; the key hashes their SQL and DuckDB's version."""
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 _DEFINITIONS = ("processors.archiver.tables", "schemas.events", "schemas.arrow", "schemas.envelope")
 """Modules that define the tables' columns: the cache is rebuilt when their source changes."""
 
@@ -91,14 +98,6 @@ def _definitions_key() -> list[object]:
     return key
 
 
-def _files_key(files: list[Path]) -> str:
-    digest = hashlib.sha256()
-    for path in files:
-        st = path.stat()
-        digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
-
-
 def _columns(con: duckdb.DuckDBPyConnection, name: str) -> list[list[str]]:
     """(name, DuckDB type) of table `name`'s columns, from its Arrow schema plus the folder columns."""
     import pyarrow as pa
@@ -125,9 +124,12 @@ def _source(files: list[Path], columns: list[list[str]]) -> str:
     )
 
 
-def _duplicated_sessions(con: duckdb.DuckDBPyConnection, source: str) -> list[str]:
+def _duplicated_sessions(con: duckdb.DuckDBPyConnection, source: str, among: list[str] | None = None) -> list[str]:
+    """Sessions of `source` holding an event id twice; only those found in the files `among`, if given."""
+    scope = "" if among is None else "WHERE session_id IN (SELECT session_id FROM read_parquet($among))"
     rows = con.execute(
-        f"SELECT DISTINCT session_id FROM ({source}) GROUP BY session_id, event_id HAVING count(*) > 1 ORDER BY 1"
+        f"SELECT DISTINCT session_id FROM ({source}) {scope} GROUP BY session_id, event_id HAVING count(*) > 1",
+        {} if among is None else {"among": among},
     ).fetchall()
     return [str(row[0]) for row in rows]
 
@@ -171,36 +173,57 @@ def _entries(con: duckdb.DuckDBPyConnection, root: Path) -> tuple[dict[str, Any]
     changed = not fresh
     for name in _table_names(cached):
         files = table_files(root, name)  # the very files the audit verifier checks
-        key = _files_key(files)
+        now = listing(root, files)
         entry = cached["tables"].get(name) if fresh else None
-        if not isinstance(entry, dict) or entry.get("files") != key:
-            columns = entry["columns"] if isinstance(entry, dict) else _columns(con, name)
-            entry = {"files": key, "columns": columns, "duplicated": None}
-            entry["duplicated"] = _duplicated_sessions(con, _source(files, columns))
+        if not isinstance(entry, dict) or entry.get("listing") != now:
+            before: dict[str, Any] = entry if isinstance(entry, dict) else {}
+            columns = before.get("columns") or _columns(con, name)
+            known: list[str] | None = before.get("duplicated")
+            added = added_since(before.get("listing"), now)
+            source = _source(files, columns)
+            if added is None or not isinstance(known, list):  # the table from scratch
+                duplicated = _duplicated_sessions(con, source)
+            else:  # only files were added: only sessions found in them can have gained a duplicate
+                found = _duplicated_sessions(con, source, [str(root / a) for a in added]) if added else []
+                duplicated = [*known, *found]
+            entry = {"listing": now, "columns": columns, "duplicated": sorted(set(duplicated))}
             changed = True
         entry["paths"] = [str(f) for f in files]
         doc["tables"][name] = entry
     return doc, changed
 
 
-def _statements(doc: dict[str, Any]) -> list[str]:
-    """Every CREATE VIEW, in order, for the archive that `doc` describes."""
-    statements = []
+def table_views(doc: dict[str, Any], only: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
+    """(view name, SELECT) of every table and event view (or those of the tables `only`), in order (each
+    may use the ones before it), for the archive that `doc` describes: the views, or the CTEs of a
+    statement that runs without them."""
+    views = []
     for name, entry in doc["tables"].items():
-        statements.append(
-            f"CREATE VIEW _archived_{name} AS {_source([Path(p) for p in entry['paths']], entry['columns'])}"
-        )
+        if only is not None and name not in only:
+            continue
+        views.append((f"_archived_{name}", _source([Path(p) for p in entry["paths"]], entry["columns"])))
         dup = entry["duplicated"]
         if dup:  # the first record per event id, for the few sessions that hold an id twice
-            statements.append(
-                f"CREATE VIEW {name} AS SELECT * FROM _archived_{name} WHERE session_id NOT IN "
-                f"(SELECT unnest({_sql_list(dup)})) UNION ALL (SELECT * FROM _archived_{name} WHERE session_id "
-                f"IN (SELECT unnest({_sql_list(dup)})) QUALIFY row_number() OVER ({_WINDOW}) = 1)"
+            views.append(
+                (
+                    name,
+                    f"SELECT * FROM _archived_{name} WHERE session_id NOT IN (SELECT unnest({_sql_list(dup)})) "
+                    f"UNION ALL (SELECT * FROM _archived_{name} WHERE session_id IN (SELECT unnest({_sql_list(dup)})) "
+                    f"QUALIFY row_number() OVER ({_WINDOW}) = 1)",
+                )
             )
         else:
-            statements.append(f"CREATE VIEW {name} AS SELECT * FROM _archived_{name}")
-    statements += [f"CREATE VIEW {view} AS SELECT * FROM {table}" for view, table in EVENT_VIEWS.items()]
+            views.append((name, f"SELECT * FROM _archived_{name}"))
+    views += [(view, f"SELECT * FROM {t}") for view, t in EVENT_VIEWS.items() if only is None or t in only]
+    return views
+
+
+def _statements(doc: dict[str, Any], kept: str) -> list[str]:
+    """Every CREATE VIEW, in order, for the archive that `doc` describes; `kept` is the SELECT of the
+    kept segments (`shape.KEPT`)."""
+    statements = [f"CREATE VIEW {name} AS {body}" for name, body in table_views(doc)]
     statements.append(_SESSIONS)
+    statements.append(f"CREATE VIEW {KEPT} AS {kept}")
     statements += [f"CREATE VIEW {name} AS {body}" for name, body in shape_views().items()]
     return statements
 
@@ -260,7 +283,12 @@ def connect(root: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection
     con = duckdb.connect(config={"threads": threads} if threads else {})
     try:
         doc, changed = _entries(con, root)
-        statements = _statements(doc)
+        only = kept_segments.TABLES
+        files = {name: doc["tables"][name]["paths"] for name in only if name in doc["tables"]}
+        kept = kept_segments.refresh(con, root, files, table_views(doc, only))
+        statements = _statements(
+            doc, f"SELECT * FROM read_parquet({_sql_list([str(kept)])[1:-1]})" if kept else segments_sql()
+        )
         if changed:
             _save_cache(
                 root,

@@ -12,6 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from processors.archiver.files import table_files
+from processors.archiver.tables import TABLES
 from replay.analytics import connect
 from tests.replay.conftest import Archived, Cli
 
@@ -61,7 +63,8 @@ def test_events_that_reach_the_log_twice_are_counted_once(archived: Archived, cl
     the first by offset. (Before: `sessions` gave 4 rows and `report` 4x the turns.)"""
     copy = tmp_path / "archive"
     shutil.copytree(archived.archive, copy)
-    for path in copy.glob("*/**/*.parquet"):  # each file holds its rows twice, the copies later in the log
+    archived_files = [path for table in TABLES for path in table_files(copy, table)]
+    for path in archived_files:  # each file holds its rows twice, the copies later in the log
         table = pq.read_table(path, partitioning=None)
         index = table.schema.get_field_index("kafka_offset")
         shifted = pc.add(table.column(index), pa.scalar(1_000_000, pa.int64()))
