@@ -258,7 +258,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait (default 60); exit 1 after")
     add_archive_flags(p)
     p.set_defaults(func=archive_sync)
-    text = "merge each hour's small files into one, sorted by session (stop the archiver first)"
+    text = "merge each hour's small files into few large ones, sorted by session (stop the archiver first)"
     p = archive_sub.add_parser("compact", help=text, description=text)
     add_archive_flags(p)
     p.set_defaults(func=archive_compact)

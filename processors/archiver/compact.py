@@ -1,9 +1,12 @@
 """Merging an archive's small files: `microturn archive compact`.
 
-Every (table, date, hour) folder holding two or more files of one schema version becomes one
-file: the same rows, sorted by (session_id, seq, audit_seq) like every file the archiver writes,
-in row groups whose min/max statistics let a per-session query skip the rest. Nothing is added,
-dropped or changed in a row, so the audit verifier checks exactly what it checked before.
+Every (table, date, hour) folder holding two or more files of one schema version has them merged,
+in the order they were written, into files of at most `MAX_BYTES` of input each (a merge is read
+whole into memory: an hour of a busy contact center's audio is gigabytes, so a folder is not
+one file), a file already that large being left as it is. Each output holds the same rows, sorted
+by (session_id, seq, audit_seq) like every file the archiver writes, in row groups whose min/max
+statistics let a per-session query skip the rest. Nothing is added, dropped or changed in a row,
+so the audit verifier checks exactly what it checked before.
 
 Exactly once, across a crash at any point (a SIGKILL included), in the archiver's own way:
 
@@ -41,6 +44,8 @@ from processors.archiver.tables import TABLES
 
 log = structlog.get_logger(__name__)
 
+MAX_BYTES = 256 * 2**20
+"""The most input (Parquet bytes on disk) one merge reads; its output is about as large."""
 FAULT_ENV = "MICROTURN_COMPACT_FAULT"
 """Tests only: `after_record` or `after_output` SIGKILLs the process at that point of the first merge."""
 
@@ -93,8 +98,24 @@ def recover(root: Path) -> int:
     return len(records)
 
 
-def compact(root: Path, min_files: int = 2) -> Compacted:
-    """Merge every folder's files of one schema version into one; ArchiveError if an archiver runs."""
+def _batches(paths: list[Path], max_bytes: int) -> list[list[Path]]:
+    """`paths` (in the order written) cut into runs of at most `max_bytes` together; a file at least
+    that large is a run of its own."""
+    batches: list[list[Path]] = []
+    size = max_bytes
+    for path in paths:
+        st = path.stat().st_size
+        if size + st > max_bytes:
+            batches.append([])
+            size = 0
+        batches[-1].append(path)
+        size += st
+    return batches
+
+
+def compact(root: Path, min_files: int = 2, max_bytes: int = MAX_BYTES) -> Compacted:
+    """Merge every folder's small files of one schema version (see the module docstring); ArchiveError
+    if an archiver runs."""
     if not root.is_dir():
         raise ArchiveError(f"no archive at {root}: pass --archive or set MICROTURN_ARCHIVE_DIR")
     store = CheckpointStore(root)
@@ -108,7 +129,12 @@ def compact(root: Path, min_files: int = 2) -> Compacted:
         groups: dict[tuple[Path, str], list[Path]] = defaultdict(list)
         for path in files:
             groups[(path.parent, _fingerprint(path))].append(path)
-        for (folder, fingerprint), inputs in sorted(groups.items()):
+        batches = [
+            (folder, fingerprint, batch)
+            for (folder, fingerprint), paths in sorted(groups.items())
+            for batch in (_batches(paths, max_bytes) if fingerprint == spec.fingerprint else [paths])
+        ]
+        for folder, fingerprint, inputs in batches:
             if len(inputs) < min_files or fingerprint != spec.fingerprint:
                 after += len(inputs)  # older schema versions are left as they are
                 continue

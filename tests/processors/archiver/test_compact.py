@@ -21,7 +21,8 @@ from replay.analytics import connect
 from replay.audit.archived import load_session
 
 COMPACT = (
-    "import sys; from pathlib import Path; from processors.archiver.compact import compact; compact(Path(sys.argv[1]))"
+    "import sys; from pathlib import Path; from processors.archiver.compact import MAX_BYTES, compact; "
+    "compact(Path(sys.argv[1]), max_bytes=int(sys.argv[2]) if sys.argv[2:] else MAX_BYTES)"
 )
 
 
@@ -44,12 +45,13 @@ def _rows(root: Path) -> dict[str, list[dict[str, object]]]:
     return rows
 
 
-def _compact(root: Path, fault: str = "") -> subprocess.CompletedProcess[str]:
+def _compact(root: Path, fault: str = "", max_bytes: int | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != FAULT_ENV}
     if fault:
         env[FAULT_ENV] = fault
+    limit = [] if max_bytes is None else [str(max_bytes)]
     return subprocess.run(
-        [sys.executable, "-c", COMPACT, str(root)], env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-c", COMPACT, str(root), *limit], env=env, capture_output=True, text=True, check=False
     )
 
 
@@ -67,6 +69,23 @@ def test_compaction_merges_each_folder_into_one_sorted_file_with_the_same_rows(t
     [merged] = table_files(root, "micro_turn")
     sessions = pq.read_table(merged, partitioning=None, columns=["session_id"]).column(0).to_pylist()
     assert sessions == sorted(sessions)
+    assert not _leftovers(root)
+
+
+def test_a_merge_reads_at_most_max_bytes_of_input(tmp_path: Path) -> None:
+    """A folder is not read whole: its files are merged in runs of at most `max_bytes`, in the order
+    they were written; a file left over alone is kept as it is."""
+    root = _archive(tmp_path)
+    before = _rows(root)
+    first, second, third = table_files(root, "micro_turn")
+    limit = first.stat().st_size + second.stat().st_size
+    done = _compact(root, max_bytes=limit)
+    assert done.returncode == 0, done.stderr
+    assert _rows(root) == before
+    merged, kept = table_files(root, "micro_turn")
+    assert kept == third and not first.exists() and not second.exists()
+    sessions = pq.read_table(merged, partitioning=None, columns=["session_id"]).column(0).to_pylist()
+    assert sessions == sorted(sessions) and len(sessions) == 6 * 30
     assert not _leftovers(root)
 
 
