@@ -111,15 +111,18 @@ def refresh(
     state = json.dumps(now).replace("'", "''")
     try:
         path.parent.mkdir(exist_ok=True)
+        tmp.unlink(missing_ok=True)  # written afresh, never through whatever is at that name
         con.execute(
             f"COPY ({select}\nORDER BY session_id, speaker, start_turn) TO '{_quoted(tmp)}' "
             f"(FORMAT parquet, ROW_GROUP_SIZE {_ROW_GROUP}, KV_METADATA {{'{_KEY}': '{state}'}})",
             params,
         )
         os.replace(tmp, path)
-    except (OSError, duckdb.IOException, duckdb.PermissionException):
+    except (OSError, duckdb.Error) as exc:  # unwritable, or the kept file damaged past its footer
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+            if isinstance(exc, duckdb.Error) and not isinstance(exc, duckdb.IOException | duckdb.PermissionException):
+                path.unlink(missing_ok=True)  # computed afresh next time
         return None
     return path
 

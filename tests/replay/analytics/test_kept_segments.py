@@ -101,6 +101,13 @@ def test_a_damaged_or_unwritable_kept_file_changes_no_answer(tmp_path: Path) -> 
     (root / kept_segments.PATH).write_bytes(b"PAR1 not parquet PAR1")
     assert _kept_and_computed(root) == (expected, expected)  # written again
     assert pq.read_table(root / kept_segments.PATH).num_rows == len(expected)
+    damaged = bytearray((root / kept_segments.PATH).read_bytes())  # pages garbled, the footer intact
+    damaged[4:200] = bytes(196)
+    (root / kept_segments.PATH).write_bytes(bytes(damaged))
+    write_batch(root, 5, sessions=1, turns=50, seed=9)  # an added file: the damaged rows are read to be kept
+    more, computed = _kept_and_computed(root)  # computed in memory this time, written afresh next time
+    assert more == computed and len(more) > len(expected)
+    assert _kept_and_computed(root) == (more, more) and pq.read_table(root / kept_segments.PATH).num_rows == len(more)
     shutil.rmtree(root / kept_segments.PATH.parent)
     (root / kept_segments.PATH.parent).write_text("")  # nothing can be kept: computed as needed
-    assert _kept_and_computed(root) == (expected, expected)
+    assert _kept_and_computed(root) == (more, more)
