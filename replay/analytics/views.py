@@ -297,7 +297,7 @@ def connect(root: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection
         if not _attach_catalog(con, root, statements):
             for statement in statements:
                 con.execute(statement)
-    except duckdb.Error as exc:
+    except (duckdb.Error, OSError) as exc:  # OSError: e.g. a file removed while listed (a compaction)
         con.close()
         raise ReplayError(f"reading the archive at {root} failed: {exc}") from exc
     return con
