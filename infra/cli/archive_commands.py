@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import base64
-import csv
-import datetime as dt
 import json
 import os
 import sys
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infra.cli.common import (
     CommandError,
@@ -22,8 +18,10 @@ from infra.cli.common import (
     session_id_arg,
     stack_from,
 )
-from infra.cli.progress import progress
 from schemas.ids import escape_controls
+
+if TYPE_CHECKING:
+    import duckdb
 
 KEY_HELP = (
     "Ed25519 private key file (default: $MICROTURN_AUDIT_KEY, else audit.key in $MICROTURN_KEYS_DIR or "
@@ -73,6 +71,7 @@ def archive_run(args: argparse.Namespace) -> int:
 def archive_sync(args: argparse.Namespace) -> int:
     import asyncio  # here, not at module level: `--help` and `query` do not use it
 
+    from infra.cli.progress import progress  # here, not at module level: it imports threading (start-up time)
     from processors.archiver import wait_synced
     from schemas import Topics
 
@@ -95,7 +94,21 @@ def archive_compact(args: argparse.Namespace) -> int:
     return 0
 
 
+_AS_IS = frozenset({int, float, bool, type(None)})
+"""Types of cells printed as they are: most cells of most results."""
+
+
 def _cell(value: Any, human: bool) -> Any:
+    """A result's value as JSON (and CSV) take it, or as a table shows it (`human`)."""
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
+    if kind is str:
+        return escape_controls(value) if human else value
+    import base64  # here, not at module level: only results with such values need these (start-up time)
+    import datetime as dt
+    from decimal import Decimal
+
     if isinstance(value, bytes | bytearray):
         return f"<{len(value)} bytes>" if human else base64.b64encode(value).decode()
     if isinstance(value, str) and human:
@@ -171,6 +184,8 @@ def query(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([{c: _cell(v, False) for c, v in zip(columns, row, strict=True)} for row in rows], indent=1))
     elif args.csv:
+        import csv  # here, not at module level: only --csv uses it (start-up time)
+
         writer = csv.writer(sys.stdout)
         writer.writerow(columns)
         writer.writerows([[_cell(v, False) for v in row] for row in rows])
@@ -190,7 +205,7 @@ def report(args: argparse.Namespace) -> int:
     try:
         if args.fleet:
             doc = fleet_report(con)
-            doc["turn_taking"] = _turn_taking(archive_dir(args), args.turn_taking_sessions, args.log_level)
+            doc["turn_taking"] = _turn_taking(con, archive_dir(args), args.turn_taking_sessions, args.log_level)
             emit(args, doc, describe_fleet(doc))
             return 0
         doc = session_report(con, args.session)
@@ -218,19 +233,25 @@ def report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _turn_taking(root: Path, latest: int, log_level: str) -> dict[str, Any] | None:
+def _turn_taking(con: duckdb.DuckDBPyConnection, root: Path, latest: int, log_level: str) -> dict[str, Any] | None:
     """The headline turn-taking figures (`microturn eval`) of the `latest` sessions that started
     last: evaluation runs a VAD over each session's audio, so the fleet report bounds it and reads the
     scores kept beside the archive (`replay.evaluation.scores`; `microturn eval --fleet` scores every
-    session). None when `latest` is 0 or no session has audio and outputs."""
+    session). None when `latest` is 0 or no session has audio and outputs.
+
+    Logging (structlog, ~40 ms) is set up only when a session has no kept score: scoring one logs."""
     if latest <= 0:
         return None
-    from infra.cli.main import configure
-    from replay.evaluation.fleet import archived_sessions, evaluate_archive, headline
+    from replay.evaluation.fleet import evaluate_archive, headline, sessions_in
+    from replay.evaluation.scores import ScoreCache
 
-    configure(log_level)
+    ids = sessions_in(con, latest)
+    kept = ScoreCache(root)
+    if any(kept.get(session_id) is None for session_id in ids):
+        from infra.cli.main import configure
 
-    report_, _ = evaluate_archive(root, archived_sessions(root, latest))
+        configure(log_level)
+    report_, _ = evaluate_archive(root, ids)
     return headline(report_.as_dict()) if report_.sessions else None
 
 
