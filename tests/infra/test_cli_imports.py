@@ -38,6 +38,8 @@ def test_query_imports_nothing_heavy(tmp_path: Path) -> None:
     assert _imported(code) == []
     lean = tuple(m for m in LEAN if m != "importlib.metadata")  # duckdb itself imports importlib.metadata
     assert _imported(code, lean) == []  # the view cache exists now: no Arrow schema is derived
+    stdlib = tuple(m for m in STDLIB if m not in ("csv", "threading"))  # duckdb itself imports these two
+    assert _imported(code, (*stdlib, "replay.analytics.report", "replay.analytics.fleet")) == []
 
 
 def test_report_fleet_with_kept_scores_sets_up_no_logging(tmp_path: Path) -> None:
