@@ -6,7 +6,7 @@ Each run is a new interpreter that does what `microturn` does, timing each stage
 interpreter (to the first line of this module), importing the command line, building its parser,
 setting up logging (where the command does), importing DuckDB and the analytics package,
 connecting (the views), the query or report itself, the key store's word on erased sessions,
-formatting the result as the command does, closing the connection, and the exit (from the last
+formatting the result as the command does, closing the connection, printing, and the exit (from the last
 stage to the process's end, seen by the parent). Prints the median of each stage over --runs, with
 the load average. Use the archive of `benchmarks/query_fleet.py --archive DIR` (generated there once).
 """
@@ -31,17 +31,22 @@ COMMANDS = {
 }
 
 
+class _Stages:
+    """Seconds since the previous mark, by stage."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def __call__(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = now - self._last
+        self._last = now
+
+
 def child(argv: list[str]) -> None:
     """One command, as `microturn` runs it, printing {"started", "stages": {stage: seconds}, "ended"} as JSON."""
-    marks: dict[str, float] = {}
-    last = time.perf_counter()
-
-    def mark(stage: str) -> None:
-        nonlocal last
-        now = time.perf_counter()
-        marks[stage] = now - last
-        last = now
-
+    mark = _Stages()
     import infra.cli.main  # noqa: F401  (the module; `infra.cli.main` the name is its `main` function)
 
     cli = sys.modules["infra.cli.main"]
@@ -55,17 +60,34 @@ def child(argv: list[str]) -> None:
     import duckdb  # noqa: F401  (timed on its own)
 
     mark("import duckdb")
+    text = _command(args, mark)
+    with open(os.devnull, "w") as out:
+        print(text, file=out)
+    mark("print the result")
+    print(json.dumps({"started": STARTED, "stages": mark.seconds, "ended": time.time()}), flush=True)
+    import gc
+
+    gc.freeze()  # as `microturn` exits (infra.cli.main.entry)
+
+
+def _command(args: argparse.Namespace, mark: _Stages) -> str:
+    """The query or report of `args`, stage by stage as the command runs them; the text it prints."""
     from pathlib import Path
 
     from infra.cli.archive_commands import _cell, _erased_note, _json_rows, key_state
-    from replay.analytics import connect, fleet_report, session_report
-    from replay.analytics.fleet import FLEET_SQL
+    from replay.analytics import connect
 
+    if args.command == "report":  # what each command imports: a query only the views
+        from replay.analytics import fleet_report, session_report
     mark("import replay.analytics")
     con = connect(Path(args.archive))
     mark("connect (views)")
     if args.command == "query":
-        result = con.execute(FLEET_SQL if args.sql == "FLEET" else args.sql)
+        if args.sql == "FLEET":
+            from replay.analytics.fleet import FLEET_SQL
+
+            args.sql = FLEET_SQL
+        result = con.execute(args.sql)
         columns = [d[0] for d in result.description or ()]
         rows = result.fetchall()
         mark("query")
@@ -79,15 +101,10 @@ def child(argv: list[str]) -> None:
             doc["erased"] = key_state(args.session) == "erased"
         mark("erased sessions (key store)")
         text = json.dumps(_cell(doc, False), indent=2)
-    with open(os.devnull, "w") as out:
-        print(text, file=out)
     mark("format the result")
     con.close()
     mark("close the connection")
-    print(json.dumps({"started": STARTED, "stages": marks, "ended": time.time()}), flush=True)
-    import gc
-
-    gc.freeze()  # as `microturn` exits (infra.cli.main.entry)
+    return text
 
 
 def main() -> None:
