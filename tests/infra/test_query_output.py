@@ -14,12 +14,13 @@ from infra.cli.archive_commands import _cell, _json_rows
 
 ROWS: list[tuple[object, ...]] = [
     ("s0000042", 0, 0.1231929138302803, True, None, "LISTEN"),
-    ("caf\u00e9 \u202e\x1b[2J \"quoted\" \\ \n\t\ud83d\ude00", -(2**70), float("nan"), False, None, ""),
+    ('caf\u00e9 \u202e\x1b[2J "quoted" \\ \n\t\ud83d\ude00', -(2**70), float("nan"), False, None, ""),
     ("", 2**63, float("inf"), True, None, "x"),
     ("z", 1, float("-inf"), False, None, "y"),
     ("z", 1, -0.0, False, None, "y"),
     ("z", 1, 1e300, False, None, "y"),
 ]
+AT = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 COLUMNS = ["session_id", "turn", "rms", "speaking", "nothing", "action"]
 
 
@@ -34,8 +35,8 @@ def _expected(columns: list[str], rows: list[tuple[object, ...]]) -> str:
         (COLUMNS, []),  # no rows
         ([], [(), ()]),  # rows of no columns
         (["a", "a"], [(1, 2)]),  # a repeated name: the dict keeps one key
-        (["\u00e9\x01 \"k\""], [(1,)]),  # a name that needs escapes
-        (["b", "t", "d", "n"], [(b"\x00\xff", dt.datetime(2026, 1, 2, 3, 4, 5), dt.date(2026, 1, 2), Decimal("1.5"))]),
+        (['\u00e9\x01 "k"'], [(1,)]),  # a name that needs escapes
+        (["b", "t", "d", "n"], [(b"\x00\xff", AT, dt.date(2026, 1, 2), Decimal("1.5"))]),
         (["at", "list"], [(dt.time(1, 2, 3), [1, "two", None]), (None, [])]),  # a list: json writes it
         (["map"], [({"k": b"\x01", 2: [dt.date(2026, 1, 1)]},)]),  # a map: json writes it
     ],
