@@ -198,6 +198,7 @@ async def _demo(
 
 def demo(args: argparse.Namespace) -> int:
     import asyncio  # here, not at module level: `--help` and `query` do not use it
+    import uuid
 
     from streams.media import MediaError
 
@@ -205,8 +206,6 @@ def demo(args: argparse.Namespace) -> int:
     stack.up(say_for(args))
     bootstrap, _, prefix = endpoints(args)
     path = Path(args.file) if args.file else SAMPLE_CALL
-    import uuid
-
     session_id = f"demo-{uuid.uuid4().hex[:8]}"
     if not args.json:
         print(f"streaming {path.name} in real time as session {session_id}\n")
