@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import base64
-import csv
-import datetime as dt
 import json
+import math
 import os
 import sys
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infra.cli.common import (
     CommandError,
@@ -22,8 +19,10 @@ from infra.cli.common import (
     session_id_arg,
     stack_from,
 )
-from infra.cli.progress import progress
 from schemas.ids import escape_controls
+
+if TYPE_CHECKING:
+    import duckdb
 
 KEY_HELP = (
     "Ed25519 private key file (default: $MICROTURN_AUDIT_KEY, else audit.key in $MICROTURN_KEYS_DIR or "
@@ -73,6 +72,7 @@ def archive_run(args: argparse.Namespace) -> int:
 def archive_sync(args: argparse.Namespace) -> int:
     import asyncio  # here, not at module level: `--help` and `query` do not use it
 
+    from infra.cli.progress import progress  # here, not at module level: it imports threading (start-up time)
     from processors.archiver import wait_synced
     from schemas import Topics
 
@@ -95,7 +95,21 @@ def archive_compact(args: argparse.Namespace) -> int:
     return 0
 
 
+_AS_IS = frozenset({int, float, bool, type(None)})
+"""Types of cells printed as they are: most cells of most results."""
+
+
 def _cell(value: Any, human: bool) -> Any:
+    """A result's value as JSON (and CSV) take it, or as a table shows it (`human`)."""
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
+    if kind is str:
+        return escape_controls(value) if human else value
+    import base64  # here, not at module level: only results with such values need these (start-up time)
+    import datetime as dt
+    from decimal import Decimal
+
     if isinstance(value, bytes | bytearray):
         return f"<{len(value)} bytes>" if human else base64.b64encode(value).decode()
     if isinstance(value, str) and human:
@@ -109,6 +123,49 @@ def _cell(value: Any, human: bool) -> Any:
     if isinstance(value, list | tuple):
         return [_cell(v, human) for v in value]
     return value
+
+
+def _json_rows(columns: list[str], rows: list[tuple[object, ...]]) -> str:
+    """The rows as `json.dumps([{column: _cell(value), ...}, ...], indent=1)` writes them, byte for byte.
+
+    json's indenting encoder is pure Python (its C encoder does not indent): rows of JSON scalars,
+    most results, are written here in a third of its time; lists and maps by json itself."""
+    from json.encoder import encode_basestring_ascii as text
+
+    scalars: dict[type, Any] = {str: text, int: int.__repr__, float: _json_float, bool: _json_bool, type(None): _null}
+    if not rows or not columns or len(set(columns)) != len(columns):  # a dict keeps one of each name
+        return _json_dumps(columns, rows)
+    keys = [f"  {text(c)}: " for c in columns]
+    objects = []
+    for row in rows:
+        fields = []
+        for key, value in zip(keys, row, strict=True):
+            cell = value if type(value) in scalars else _cell(value, False)
+            write = scalars.get(type(cell))
+            if write is None:  # a list or a map
+                return _json_dumps(columns, rows)
+            fields.append(key + write(cell))
+        objects.append(" {\n" + ",\n".join(fields) + "\n }")
+    return "[\n" + ",\n".join(objects) + "\n]"
+
+
+def _json_dumps(columns: list[str], rows: list[tuple[object, ...]]) -> str:
+    return json.dumps([{c: _cell(v, False) for c, v in zip(columns, row, strict=True)} for row in rows], indent=1)
+
+
+def _json_float(value: float) -> str:
+    """A float as json writes it (NaN, Infinity and -Infinity allowed, as json.dumps does by default)."""
+    if math.isfinite(value):
+        return float.__repr__(value)
+    return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+
+
+def _json_bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _null(_: None) -> str:
+    return "null"
 
 
 def _table(columns: list[str], rows: list[tuple[object, ...]], width: int = 60) -> str:
@@ -154,7 +211,8 @@ def _erased_note(columns: list[str], rows: list[tuple[object, ...]]) -> None:
     if "session_id" not in columns:
         return
     index = columns.index("session_id")
-    erased = sorted({str(r[index]) for r in rows if r[index] is not None and key_state(str(r[index])) == "erased"})
+    sessions = {str(r[index]) for r in rows if r[index] is not None}
+    erased = sorted(s for s in sessions if key_state(s) == "erased")
     if erased:
         shown = ", ".join(erased[:10]) + (f" and {len(erased) - 10} more" if len(erased) > 10 else "")
         print(
@@ -169,8 +227,10 @@ def query(args: argparse.Namespace) -> int:
     columns, rows = _run_query(archive_dir(args), args.sql)
     _erased_note(columns, rows)
     if args.json:
-        print(json.dumps([{c: _cell(v, False) for c, v in zip(columns, row, strict=True)} for row in rows], indent=1))
+        print(_json_rows(columns, rows))
     elif args.csv:
+        import csv  # here, not at module level: only --csv uses it (start-up time)
+
         writer = csv.writer(sys.stdout)
         writer.writerow(columns)
         writer.writerows([[_cell(v, False) for v in row] for row in rows])
@@ -190,7 +250,7 @@ def report(args: argparse.Namespace) -> int:
     try:
         if args.fleet:
             doc = fleet_report(con)
-            doc["turn_taking"] = _turn_taking(archive_dir(args), args.turn_taking_sessions, args.log_level)
+            doc["turn_taking"] = _turn_taking(con, archive_dir(args), args.turn_taking_sessions, args.log_level)
             emit(args, doc, describe_fleet(doc))
             return 0
         doc = session_report(con, args.session)
@@ -218,19 +278,25 @@ def report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _turn_taking(root: Path, latest: int, log_level: str) -> dict[str, Any] | None:
+def _turn_taking(con: duckdb.DuckDBPyConnection, root: Path, latest: int, log_level: str) -> dict[str, Any] | None:
     """The headline turn-taking figures (`microturn eval`) of the `latest` sessions that started
     last: evaluation runs a VAD over each session's audio, so the fleet report bounds it and reads the
     scores kept beside the archive (`replay.evaluation.scores`; `microturn eval --fleet` scores every
-    session). None when `latest` is 0 or no session has audio and outputs."""
+    session). None when `latest` is 0 or no session has audio and outputs.
+
+    Logging (structlog, ~40 ms) is set up only when a session has no kept score: scoring one logs."""
     if latest <= 0:
         return None
-    from infra.cli.main import configure
-    from replay.evaluation.fleet import archived_sessions, evaluate_archive, headline
+    from replay.evaluation.fleet import evaluate_archive, headline, sessions_in
+    from replay.evaluation.scores import ScoreCache
 
-    configure(log_level)
+    ids = sessions_in(con, latest)
+    kept = ScoreCache(root)
+    if any(kept.get(session_id) is None for session_id in ids):
+        from infra.cli.main import configure
 
-    report_, _ = evaluate_archive(root, archived_sessions(root, latest))
+        configure(log_level)
+    report_, _ = evaluate_archive(root, ids)
     return headline(report_.as_dict()) if report_.sessions else None
 
 

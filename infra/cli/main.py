@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from typing import NoReturn
@@ -176,7 +177,13 @@ def _error(args: argparse.Namespace, exc: MicroturnError) -> None:
 
 
 def entry() -> None:
-    sys.exit(main())
+    code = main()
+    # The interpreter's exit ends in a garbage collection over every object still alive: after a query,
+    # DuckDB's and the imports' (exit 36 -> 11 ms after a session `query`). Frozen objects are not collected, only
+    # freed by the OS; atexit handlers still run, stdout and stderr are still flushed, and nothing the
+    # commands write depends on a cycle being collected (files are closed by `with`, DuckDB explicitly).
+    gc.freeze()
+    sys.exit(code)
 
 
 if __name__ == "__main__":

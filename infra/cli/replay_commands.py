@@ -15,7 +15,6 @@ from infra.cli.common import (
     endpoints,
     session_id_arg,
 )
-from infra.cli.progress import progress
 
 if TYPE_CHECKING:
     from replay.session import Recording
@@ -139,6 +138,8 @@ def _what_if_text(doc: dict[str, Any]) -> str:
 
 
 def replay_command(args: argparse.Namespace) -> int:
+    from infra.cli.progress import progress  # here, not at module level: it imports threading (start-up time)
+
     with progress(f"replaying {args.session}"):
         recording = _recording(args)
         return _what_if(args, recording) if args.model else _exact(args, recording)
@@ -164,6 +165,8 @@ def export_command(args: argparse.Namespace) -> int:
         return 0
     if out.suffix.lower() not in FORMATS:
         raise CommandError(f"OUT must end in .wav or .mp4; got {args.out!r}", exit_code=2)
+    from infra.cli.progress import progress
+
     with progress(f"exporting {args.session} to {out.name}"):
         summary = export(_recording(args), out)
     emit(

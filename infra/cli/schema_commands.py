@@ -8,7 +8,6 @@ import typing
 from typing import Any
 
 from infra.cli.common import emit
-from schemas import Topics
 
 TOPIC_OF = {
     "session_started": "session",
@@ -37,6 +36,7 @@ def json_schema(prefix: str = "microturn") -> dict[str, Any]:
     """JSON Schema (2020-12) of the event union, with where each type travels and how it is encoded."""
     import msgspec
 
+    from schemas import Topics
     from schemas.envelope import SCHEMA_VERSION
     from schemas.events import ANY_EVENT
 
@@ -60,6 +60,7 @@ def json_schema(prefix: str = "microturn") -> dict[str, Any]:
 
 
 def _table(prefix: str) -> tuple[list[dict[str, Any]], str]:
+    from schemas import Topics  # here, not at module level: it imports dataclasses (start-up time)
     from schemas.envelope import SCHEMA_VERSION  # msgspec: imported by the command, not by every start-up
 
     topics = Topics(prefix)

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import statistics
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infra.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, CommandError, add_json_flag, add_stack_flags, emit, endpoints
-from schemas import Topics
 
 if TYPE_CHECKING:  # the ingress stack is imported by the commands that run it, not by `--help`
     from streams.ingress import IngressSettings
@@ -35,6 +32,7 @@ def _protocol(args: argparse.Namespace) -> CallProtocol:
 
 
 def serve(args: argparse.Namespace) -> int:
+    from schemas import Topics  # here, not at module level: it imports dataclasses (start-up time)
     from streams.ingress import IngressSettings
     from streams.ingress.errors import ConfigError
     from streams.redaction import RedactionSettings
@@ -64,6 +62,7 @@ def serve(args: argparse.Namespace) -> int:
 
 async def _serve(settings: IngressSettings, protocol: CallProtocol, args: argparse.Namespace) -> int:
     import asyncio  # here, not at module level: `--help` and `query` do not use it
+    import signal
 
     from streams.ingress import IngressServer
 
@@ -145,6 +144,8 @@ def call(args: argparse.Namespace) -> int:
 
 
 def _summary(result: Any, out: Path, caller_samples: int) -> dict[str, Any]:
+    import statistics  # here, not at module level: start-up time
+
     latencies = result.mouth_to_ear_ms()
     return {
         "stream_sid": result.stream_sid,

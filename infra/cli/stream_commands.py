@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import re
-import statistics
 import sys
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +20,6 @@ from infra.cli.common import (
     session_id_arg,
     stack_from,
 )
-from schemas import Topics
-from streams.errors import SessionExists
 
 if TYPE_CHECKING:  # media decoding and Kafka clients are imported by the commands that use them, not by `--help`
     from streams.media import TextLine
@@ -48,6 +43,7 @@ async def _publish(
         if progress and turn % 25 == 0:
             print(f"\r{session_id}: {turn * 0.2:7.1f} s sent", end="", file=sys.stderr, flush=True)
 
+    from schemas import Topics  # here, not at module level: it imports dataclasses (start-up time)
     from streams.publish import publish_file
     from streams.redaction import RedactionSettings, Redactor
 
@@ -96,6 +92,9 @@ def _metadata(args: argparse.Namespace) -> dict[str, str]:
 
 def default_session_id(path: Path) -> str:
     """The file's name, reduced to the session id alphabet, and a random suffix."""
+    import re  # here, not at module level: these cost start-up time, which parsing does not need
+    import uuid
+
     stem = re.sub(r"[^A-Za-z0-9._:-]", "_", path.stem)[:100] or "session"
     return f"{stem}-{uuid.uuid4().hex[:8]}"
 
@@ -103,6 +102,7 @@ def default_session_id(path: Path) -> str:
 def stream(args: argparse.Namespace) -> int:
     import asyncio  # here, not at module level: `--help` and `query` do not use it
 
+    from streams.errors import SessionExists
     from streams.media import MediaError
 
     """All input is checked before the first event is sent (exit 2, nothing published): the session
@@ -154,7 +154,9 @@ async def _demo(
     bootstrap: str, prefix: str, path: Path, session_id: str, quiet: bool, timeout_s: float
 ) -> dict[str, Any]:
     import asyncio  # here, not at module level: `--help` and `query` do not use it
+    import statistics
 
+    from schemas import Topics
     from streams.tail import OutputTail, sessions_complete
 
     topics = Topics(prefix)
@@ -196,6 +198,7 @@ async def _demo(
 
 def demo(args: argparse.Namespace) -> int:
     import asyncio  # here, not at module level: `--help` and `query` do not use it
+    import uuid
 
     from streams.media import MediaError
 

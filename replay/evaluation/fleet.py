@@ -5,16 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from replay.errors import ReplayError
 from replay.evaluation.metrics import Tally
 from replay.evaluation.scores import EvalReport, ScoreCache, SessionScore
 
 if TYPE_CHECKING:
-    from replay.evaluation.evaluate import Model
+    import duckdb
 
-log = structlog.get_logger(__name__)
+    from replay.evaluation.evaluate import Model
 
 
 def archived_sessions(root: Path, latest: int | None = None) -> list[str]:
@@ -24,17 +22,22 @@ def archived_sessions(root: Path, latest: int | None = None) -> list[str]:
 
     con = connect(root)
     try:
-        if latest is None:
-            rows = con.execute("SELECT DISTINCT session_id FROM sessions ORDER BY 1").fetchall()
-        else:
-            rows = con.execute(
-                "SELECT session_id FROM (SELECT session_id, max(started_at) AS t FROM sessions GROUP BY 1) "
-                "ORDER BY t DESC NULLS LAST, session_id LIMIT ?",
-                [latest],
-            ).fetchall()
-        return sorted(str(row[0]) for row in rows)
+        return sessions_in(con, latest)
     finally:
         con.close()
+
+
+def sessions_in(con: duckdb.DuckDBPyConnection, latest: int | None = None) -> list[str]:
+    """`archived_sessions` over a connection already open on the archive (`replay.analytics.connect`)."""
+    if latest is None:
+        rows = con.execute("SELECT DISTINCT session_id FROM sessions ORDER BY 1").fetchall()
+    else:
+        rows = con.execute(
+            "SELECT session_id FROM (SELECT session_id, max(started_at) AS t FROM sessions GROUP BY 1) "
+            "ORDER BY t DESC NULLS LAST, session_id LIMIT ?",
+            [latest],
+        ).fetchall()
+    return sorted(str(row[0]) for row in rows)
 
 
 def evaluate_archive(root: Path, session_ids: list[str], model: Model | None = None) -> tuple[EvalReport, list[str]]:
@@ -55,7 +58,9 @@ def evaluate_archive(root: Path, session_ids: list[str], model: Model | None = N
         try:
             scores.append(_score(root, session_id, model, cache))
         except ReplayError as exc:
-            log.warning("session_not_evaluated", session_id=session_id, reason=str(exc))
+            import structlog  # here, not at module level: kept scores log nothing (`report --fleet` start-up)
+
+            structlog.get_logger(__name__).warning("session_not_evaluated", session_id=session_id, reason=str(exc))
             skipped.append(session_id)
     total = Tally()
     for item in scores:

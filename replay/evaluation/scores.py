@@ -15,7 +15,8 @@ another `FORMAT`, or one that cannot be read, counts as missing and is written a
 report's timings and the archive's `rms` column, a score is derived from when each side spoke,
 never from what was said; `microturn erase` leaves it.
 
-This module imports nothing heavy: a fleet report whose scores are all kept never loads the VAD.
+This module imports nothing heavy: a fleet report whose scores are all kept never loads the VAD,
+nor structlog (imported where a score cannot be kept; the command line sets logging up first).
 """
 
 from __future__ import annotations
@@ -28,11 +29,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from replay.evaluation.metrics import Tally
-
-log = structlog.get_logger(__name__)
 
 FORMAT = "microturn.turn-taking-score.v1"
 """Written in every file; change it when scoring changes, so kept scores are computed again."""
@@ -118,6 +115,9 @@ class ScoreCache:
         except OSError as exc:
             with contextlib.suppress(OSError, UnboundLocalError):
                 os.unlink(tmp)
+            import structlog  # here, not at module level: reading kept scores logs nothing (start-up time)
+
+            log = structlog.get_logger(__name__)
             log.warning("score_not_kept", session_id=score.session_id, folder=str(self.folder), reason=str(exc))
 
 
