@@ -23,10 +23,11 @@ from processors.settings import default_state_dir
 from schemas import Topics
 from schemas.errors import ConfigError
 from schemas.topics import PARTITIONS
+from streams.key_paths import KeyPaths
 from streams.keystore import KeyStore, generate_master_key
 from streams.log import partition_count
 from streams.metrics import PORT_ENV as METRICS_PORT_ENV
-from streams.vault import KeyPaths, retention_s
+from streams.vault import retention_s
 
 WORKER_MARKER = "processors"
 MAX_PARTITIONS = 256

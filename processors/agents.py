@@ -51,7 +51,7 @@ from schemas import (
 )
 from schemas.codec import decode_as, session_key
 from streams import metrics, tracing
-from streams.keystore import KeyStoreError
+from streams.key_paths import KeyStoreError
 from streams.log import read_topics, session_partition
 from streams.redaction import Redactor
 from streams.vault import current as current_vault

@@ -40,7 +40,7 @@ from processors.errors import ProcessorError
 from schemas import Topics
 from schemas.errors import DecodeError
 from streams.kafka_security import aiokafka_options
-from streams.keystore import KeyStoreError
+from streams.key_paths import KeyStoreError
 from streams.vault import Vault
 
 log = structlog.get_logger(__name__)

@@ -29,18 +29,10 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
 
 from schemas.encryption import KEY_BYTES, new_data_key, unwrap_data_key, wrap_data_key
 from schemas.errors import ConfigError, PayloadError, SessionErased
-from schemas.ids import is_session_id, shown
-from streams.errors import StreamsError
-
-KeyState = Literal["active", "erased", "none"]
-
-
-class KeyStoreError(StreamsError):
-    """The key store cannot be read or written, or holds no key for a session that was never erased."""
+from streams.key_paths import KeyState, KeyStoreError, key_file, key_state, tombstone
 
 
 class KeyMissing(KeyStoreError, PayloadError):
@@ -102,16 +94,14 @@ class KeyStore:
         return self._master
 
     def _key_path(self, session_id: str) -> Path:
-        return self.root / f"{_checked(session_id)}.key"
+        return key_file(self.root, session_id)
 
     def _tombstone(self, session_id: str) -> Path:
-        return self.root / f"{_checked(session_id)}.erased"
+        return tombstone(self.root, session_id)
 
     def state(self, session_id: str) -> KeyState:
         """active: the key exists; erased: a tombstone says it was destroyed; none: never made here."""
-        if self._tombstone(session_id).exists():
-            return "erased"
-        return "active" if self._key_path(session_id).exists() else "none"
+        return key_state(self.root, session_id)
 
     def load(self, session_id: str) -> bytes:
         """The session's data key; SessionErased after `erase`, KeyMissing when none was ever made here."""
@@ -230,14 +220,6 @@ class KeyStore:
             if created < limit and self.erase(session_id, reason="retention"):
                 erased.append(session_id)
         return erased
-
-
-def _checked(session_id: str) -> str:
-    if not is_session_id(session_id):
-        raise KeyStoreError(
-            f"key store: expected a session id of 1-128 characters from [A-Za-z0-9._:-]; got {shown(session_id, 80)}"
-        )
-    return session_id
 
 
 def _write_synced(path: Path, data: bytes) -> None:

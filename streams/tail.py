@@ -33,7 +33,7 @@ from schemas.codec import session_key
 from schemas.topics import PARTITIONS
 from streams.errors import StreamsError
 from streams.kafka_security import aiokafka_options
-from streams.keystore import KeyStoreError
+from streams.key_paths import KeyStoreError
 from streams.log import cluster_metadata, partitions_of
 from streams.vault import Vault, current
 

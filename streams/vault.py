@@ -26,7 +26,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,34 +33,17 @@ from schemas.encryption import PAYLOAD_FIELDS, SessionCipher
 from schemas.envelope import Event
 from schemas.errors import ConfigError
 from schemas.events import SessionEnded
-from streams.keystore import KeyMissing, KeyState, KeyStore, load_master_key
+from streams import key_paths
+from streams.key_paths import MASTER_KEY_ENV, KeyPaths, KeyState
+from streams.keystore import KeyMissing, KeyStore, load_master_key
 
 E = TypeVar("E", bound=Event)
 
 ENCRYPTION_ENV = "MICROTURN_ENCRYPTION"
-MASTER_KEY_ENV = "MICROTURN_MASTER_KEY"
-KEY_STORE_ENV = "MICROTURN_KEY_STORE"
-KEYS_DIR_ENV = "MICROTURN_KEYS_DIR"
 CACHE_ENV = "MICROTURN_KEY_CACHE_S"
 RETENTION_ENV = "MICROTURN_KEY_RETENTION_DAYS"
 DEFAULT_CACHE_S = 30.0
 DEFAULT_RETENTION_DAYS = 365.0
-
-
-@dataclass(frozen=True)
-class KeyPaths:
-    """Where the master key and the key store are, for one state dir and environment."""
-
-    master_key: Path
-    """The master key file."""
-    store: Path
-    """The key store folder."""
-
-    @classmethod
-    def from_env(cls, state_dir: Path) -> KeyPaths:
-        keys = Path(os.environ.get(KEYS_DIR_ENV) or state_dir / "keys")
-        master = Path(os.environ.get(MASTER_KEY_ENV) or keys / "master.key")
-        return cls(master, Path(os.environ.get(KEY_STORE_ENV) or keys / "sessions"))
 
 
 class Vault:
@@ -163,34 +145,34 @@ def _seconds(name: str, default: float) -> float:
 
 
 _process: dict[str, Any] = {}
-"""This process's vault under "vault", once configured; the state dir it is made for under "state_dir"."""
+"""This process's vault under "vault"; under "for", the state dir it was configured for (absent when
+a caller handed it over with `use`)."""
 
 
-def configure(state_dir: Path | None = None) -> Vault:
+def configure() -> Vault:
     """Build this process's vault from the environment (at start-up: ConfigError, exit 2, when wrong)
-    for `state_dir` (default: the one `use_state_dir` named, else $MICROTURN_STATE_DIR or ./.microturn)."""
-    if state_dir is None:
-        state_dir = _process.get("state_dir") or Path(os.environ.get("MICROTURN_STATE_DIR") or ".microturn")
+    for its state dir (`key_paths.state_dir()`: the one a command named, else $MICROTURN_STATE_DIR or
+    ./.microturn)."""
+    state_dir = key_paths.state_dir()
     vault: Vault = Vault.from_env(state_dir)
-    _process["vault"] = vault
+    _process.update(vault=vault, **{"for": state_dir})
     return vault
 
 
-def use_state_dir(state_dir: Path) -> None:
-    """Make the process's vault (on its next use) the one of `state_dir`: a command given `--state-dir`."""
-    _process["state_dir"] = state_dir
-    _process.pop("vault", None)
-
-
 def use(vault: Vault | None) -> None:
-    """Make `vault` this process's vault (None: configure from the environment on next use)."""
+    """Make `vault` this process's vault (None: configure from the environment on next use, for the
+    default state dir)."""
+    _process.clear()
     if vault is None:
-        _process.clear()
+        key_paths.use_state_dir(None)
     else:
         _process["vault"] = vault
 
 
 def current() -> Vault:
-    """This process's vault, configured from the environment on first use if `configure` was not called."""
+    """This process's vault: the one handed over with `use`, else the one configured for the process's
+    state dir, configured from the environment on first use (or when the state dir was changed)."""
     vault: Vault | None = _process.get("vault")
-    return vault if vault is not None else configure()
+    if vault is not None and _process.get("for", key_paths.state_dir()) == key_paths.state_dir():
+        return vault
+    return configure()

@@ -180,9 +180,9 @@ def _table(columns: list[str], rows: list[tuple[object, ...]], width: int = 60) 
 
 def key_state(session_id: str) -> str:
     """The session's data key: active, erased, or none (never encrypted, or another key store)."""
-    from streams.vault import current
+    from streams.key_paths import session_key_state  # not the vault: no key is opened, nothing heavy imported
 
-    return current().key_state(session_id)
+    return session_key_state(session_id)
 
 
 def _run_query(root: Path, sql: str) -> tuple[list[str], list[tuple[object, ...]]]:

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 def key_store(args: argparse.Namespace) -> KeyStore:
     """The key store of the state dir (or $MICROTURN_KEY_STORE), without the master key: erasing needs none."""
+    from streams.key_paths import KeyPaths
     from streams.keystore import KeyStore
-    from streams.vault import KeyPaths
 
     return KeyStore(KeyPaths.from_env(stack_from(args).settings.state_dir).store, None)
 

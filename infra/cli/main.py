@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "state_dir", None):
             from pathlib import Path
 
-            from streams.vault import use_state_dir
+            from streams.key_paths import use_state_dir
 
             use_state_dir(Path(args.state_dir).resolve())  # its master key and key store, not ./.microturn's
         code: int = args.func(args)

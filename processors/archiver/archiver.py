@@ -58,7 +58,7 @@ from schemas import DeadLetter, DecodeError, Event, SessionEnded, decode, encode
 from schemas.audit import AuditKeyError, load_signing_key, walk_heads
 from streams import metrics
 from streams.kafka_security import aiokafka_options
-from streams.keystore import KeyStoreError
+from streams.key_paths import KeyStoreError
 from streams.vault import Vault
 from streams.vault import current as current_vault
 

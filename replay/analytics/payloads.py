@@ -23,7 +23,7 @@ import duckdb.func as duckdb_func
 from schemas.encryption import PAYLOAD_FIELDS
 from schemas.envelope import Event
 from schemas.errors import DecodeError
-from streams.keystore import KeyStoreError
+from streams.key_paths import KeyStoreError
 from streams.vault import Vault, current
 
 _KINDS: dict[str, type[Event]] = {kind.__struct_config__.tag: kind for kind in PAYLOAD_FIELDS}  # type: ignore[misc]

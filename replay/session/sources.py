@@ -19,7 +19,7 @@ from schemas.envelope import Event
 from schemas.errors import DecodeError
 from schemas.errors import SessionErased as KeyErased
 from streams.errors import TopicMissing
-from streams.keystore import KeyStoreError
+from streams.key_paths import KeyStoreError
 from streams.log import read_topics, session_partition
 from streams.vault import current as current_vault
 

@@ -58,3 +58,15 @@ def test_report_fleet_with_kept_scores_sets_up_no_logging(tmp_path: Path) -> Non
         f"assert main(['report', '--fleet', '--json', '--archive', {str(root)!r}]) == 0"
     )
     assert _imported(code, ("structlog", "torch", *HEAVY)) == []
+
+
+def test_asking_whether_a_session_was_erased_opens_no_key(tmp_path: Path) -> None:
+    """A query over sessions and `report SESSION` say which sessions were erased from the key store's
+    files alone: no cryptography, no msgspec (75 ms of their start-up when they came with the vault)."""
+    root = tmp_path / "archive"
+    write_batch(root, 0, sessions=2, turns=20, seed=0)
+    flags = ["--archive", str(root), "--state-dir", str(tmp_path / "state")]
+    _imported(f"from infra.cli.main import main\nassert main({['query', 'SELECT 1', *flags]!r}) == 0")  # caches built
+    for args in (["query", "--json", "SELECT session_id, turn FROM turns", *flags], ["report", "s0000001", *flags]):
+        code = f"from infra.cli.main import main\nassert main({args!r}) == 0"
+        assert _imported(code, ("cryptography", "msgspec", "schemas.encryption", "streams.vault")) == []
