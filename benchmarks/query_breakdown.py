@@ -111,6 +111,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--archive", required=True)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--no-bytecode-cache", action="store_true", help="compile every module in every process (benchmarks.bytecode)"
+    )
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
@@ -118,10 +121,17 @@ def main() -> None:
         return
     import statistics
     import subprocess
+    import tempfile
+    from pathlib import Path
 
+    from benchmarks.bytecode import cache_bytecode
+
+    if not args.no_bytecode_cache:
+        print(cache_bytecode(Path(tempfile.mkdtemp(prefix="query-breakdown-")) / "pycache"))
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     me = [sys.executable, "-m", "benchmarks.query_breakdown", "--archive", args.archive, "--child"]
     for name, argv in COMMANDS.items():
+        subprocess.run([*me, *argv, "--archive", args.archive], capture_output=True, check=True)  # not timed: warm-up
         runs, walls = [], []
         for _ in range(args.runs):
             started = time.monotonic()

@@ -40,6 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.bytecode import cache_bytecode
 from benchmarks.query_archive_data import generate, write_batch
 from processors.archiver.files import table_files
 from processors.archiver.tables import TABLES
@@ -161,8 +162,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--archive", help="generate into (or reuse) this folder instead of a temp dir")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds one command may take")
+    parser.add_argument(
+        "--no-bytecode-cache", action="store_true", help="compile every module in every process (benchmarks.bytecode)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="query-bench-") as tmp:
+        if not args.no_bytecode_cache:
+            print(cache_bytecode(Path(tmp) / "pycache"))
         archive = Path(args.archive) if args.archive else Path(tmp) / "archive"
         if not any(archive.glob("*/**/*.parquet")):
             started = time.monotonic()
