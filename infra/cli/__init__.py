@@ -1,5 +1,1 @@
-"""The `microturn` command line: one entry point, one module per group of commands."""
-
-from infra.cli.main import main
-
-__all__ = ["main"]
+"""The `microturn` command line: one entry point (`infra.cli.main`), one module per group of commands."""
