@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.capacity_broker import LevelLog, end_offsets, read_level
+from benchmarks.capacity_topics import LevelTraffic, print_figures
 from benchmarks.live_common import (
     CACHE,
     LINGER_S,
@@ -91,6 +92,8 @@ class Target:
     processes: dict[str, int]
     """Name -> pid of every long-lived process (CPU includes its descendants, except tritonserver)."""
     triton_pid: int
+    kafka_data: Path | None = None
+    """The broker's log.dirs (None: an external broker), read for the level's traffic per topic."""
 
 
 def cpu_snapshot(target: Target, callers: list[int], meter: Any = cpu_seconds) -> dict[str, float]:
@@ -180,6 +183,7 @@ def run_level(target: Target, calls: int, args: argparse.Namespace, workdir: Pat
     """Place `calls` simultaneous calls; the level's figures."""
     sids = [f"MZcap{calls:03d}x{i:03d}{uuid.uuid4().hex[:8]}" for i in range(calls)]
     since = asyncio.run(end_offsets(target.bootstrap, target.topics))
+    traffic = LevelTraffic(target.kafka_data, target.processes)
     hard_deadline = time.monotonic() + args.seconds + TAIL_S + LINGER_S + 60 + calls * 0.2
     callers: list[subprocess.Popen[str]] = []
     spies: list[subprocess.Popen[bytes]] = []
@@ -251,6 +255,7 @@ def run_level(target: Target, calls: int, args: argparse.Namespace, workdir: Pat
         stack_cores_per_call=round(stack_cores / calls, 4),
         triton=triton_delta(triton_a, triton_b),
     )
+    doc.update(traffic.figures(doc["turns_published"], target.topics.prefix + "."))  # its records were read
     doc["triton"]["instance_busy"] = round(doc["triton"]["execution_ms"] / 1000 / window, 2)
     doc["passed"], doc["why"] = _verdict(doc)
     return doc
@@ -363,6 +368,7 @@ def print_level(doc: dict[str, Any]) -> None:
     waits = ", ".join(f"{name} {v:.2f}" for name, v in doc["run_queue_wait_cores"].items())
     print(f"  runnable but waiting for a CPU (cores' worth): {waits}")
     print(f"  stack (callers excluded): {doc['stack_cores']:.2f} cores = {doc['stack_cores_per_call']:.3f} per call")
+    print_figures(doc, doc["turns_published"])
 
 
 def conclusion(docs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -436,7 +442,14 @@ def run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
         # Servers after the first: their CPU with their stubs (the first one's is split out).
         processes.update({f"triton-{i}": t["pid"] for i, t in enumerate(status["tritons"][1:], start=1)})
         target = Target(
-            url, token, bootstrap, Topics(prefix), status["triton"]["http"], processes, status["triton"]["pid"]
+            url,
+            token,
+            bootstrap,
+            Topics(prefix),
+            status["triton"]["http"],
+            processes,
+            status["triton"]["pid"],
+            None if status["kafka"].get("external") else state_dir / "kafka" / "data",
         )
         # A long-running stack is warm: the broker's JIT and every process's caches. Measure that, not start-up.
         _say(f"warm-up: {args.warmup_calls} calls of {args.warmup_seconds:g} s (not reported)")
