@@ -12,6 +12,7 @@ module measures any commit's stack from outside its tree.
 
 from __future__ import annotations
 
+import os
 import struct
 from collections import defaultdict
 from dataclasses import dataclass
@@ -132,6 +133,25 @@ def io_per_turn(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, 
     }
 
 
+JVM_THREADS = (("jit", ("C1 Compiler", "C2 Compiler")), ("gc", ("G1 ", "GC Thread", "VM Thread")))
+"""JVM thread name prefixes (/proc/<pid>/task/<tid>/comm) by kind: the compilers and the collector."""
+
+
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds of the live threads of `pid` by kind (`JVM_THREADS`; "other": the rest)."""
+    out = {"jit": 0.0, "gc": 0.0, "other": 0.0}
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            name = (task / "comm").read_text()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            continue
+        kind = next((k for k, prefixes in JVM_THREADS if name.startswith(prefixes)), "other")
+        out[kind] += seconds
+    return out
+
+
 class LevelTraffic:
     """Snapshots taken when a level starts; `figures` after its records were read."""
 
@@ -140,12 +160,19 @@ class LevelTraffic:
         self._data_dir, self._pids = data_dir, pids
         self._segments = segment_ends(data_dir) if data_dir else {}
         self._io = io_counts(pids)
+        self._broker = pids.get("kafka")
+        self._threads = thread_cpu(self._broker) if self._broker else {}
 
     def figures(self, turns: int, prefix: str) -> dict[str, object]:
-        """Per topic per turn (`per_turn`, names without `prefix`) and system calls per turn per process."""
+        """Per topic per turn (`per_turn`, names without `prefix`), system calls per turn per process and
+        the broker's CPU per turn by JVM thread kind."""
         written = traffic(self._segments, segment_ends(self._data_dir)) if self._data_dir else {}
         io = io_counts(self._pids)
+        threads = thread_cpu(self._broker) if self._broker else {}
         return {
+            "broker_cpu_ms_per_turn": {
+                k: round((threads[k] - v) * 1000 / max(turns, 1), 2) for k, v in self._threads.items()
+            },
             "topics_per_turn": per_turn(written, max(turns, 1), prefix) if written else {},
             "syscalls_per_turn": io_per_turn(self._io, io, max(turns, 1)),
         }
@@ -154,6 +181,7 @@ class LevelTraffic:
 def print_figures(doc: dict[str, object], turns: int) -> None:
     """The `LevelTraffic.figures` in `doc`."""
     print(f"  read/write system calls per turn, level start to its records read: {doc['syscalls_per_turn']}")
+    print(f"  broker CPU ms per turn by JVM thread kind, same span: {doc['broker_cpu_ms_per_turn']}")
     rows = doc["topics_per_turn"]
     if isinstance(rows, dict) and rows:
         print_per_turn(rows, turns)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from benchmarks.capacity_topics import BATCH_HEADER, io_counts, io_per_turn, per_turn, segment_ends, traffic
+from benchmarks.capacity_topics import BATCH_HEADER, io_counts, io_per_turn, per_turn, segment_ends, thread_cpu, traffic
 
 
 def _batch(base_offset: int, records: int, payload: int) -> bytes:
@@ -56,3 +56,10 @@ def test_io_counts_read_this_process_and_count_per_turn(tmp_path: Path) -> None:
     assert after["me"][0] - before["me"][0] >= 10
     reads, _ = io_per_turn(before, after, 10)["me"].split("/")
     assert float(reads) >= 1.0
+
+
+def test_thread_cpu_counts_this_process_threads_as_other() -> None:
+    spent = thread_cpu(os.getpid())
+    assert spent["jit"] == spent["gc"] == 0.0  # no JVM here
+    assert spent["other"] > 0.0
+    assert thread_cpu(2**22 + 1) == {"jit": 0.0, "gc": 0.0, "other": 0.0}
