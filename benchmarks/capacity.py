@@ -22,7 +22,12 @@ Per level:
 - CPU per process in cores over the steady window (all calls streaming): from /proc utime+stime
   of Kafka, tritonserver, its python-backend stub(s), each worker, the archiver, the ingress server
   and the callers; and the stack's CPU per call (callers excluded);
-- /proc/loadavg: the machine may be shared.
+- /proc/loadavg: the machine may be shared;
+- per turn, from level start until its records were read (`benchmarks.capacity_topics`): record
+  batches, records and stored bytes of every topic on the broker (its log segments), read/write
+  system calls of each process, and the broker's CPU by JVM thread kind (compilers, collector, rest).
+
+The unreported warm-up repeats until the broker's JIT compilers are quiet (`warm_up`).
 
 A level passes when ingest->output p99 < 150 ms, mouth-to-ear p99 < 300 ms, no turn is
 unanswered and every call ended normally. The run stops at the first failing level (unless
