@@ -38,6 +38,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -134,13 +135,47 @@ def _duplicated_sessions(con: duckdb.DuckDBPyConnection, source: str, among: lis
     return [str(row[0]) for row in rows]
 
 
+_NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")
+_COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_TYPE = re.compile(r"[A-Za-z0-9_ ,()\[\]]+\Z")
+"""A DuckDB type as DESCRIBE names the tables' (VARCHAR[], MAP(VARCHAR, VARCHAR)): no quote, no `;`, no
+comment, so a cached type pasted into a statement can never end it or name a file."""
+
+
+def _valid_entry(entry: object) -> bool:
+    """Whether `entry` has the shape `_entries` writes, with names and types that are safe in SQL text."""
+    if not isinstance(entry, dict):
+        return False
+    listing, columns, duplicated = entry.get("listing"), entry.get("columns"), entry.get("duplicated")
+    return (
+        isinstance(listing, list)
+        and isinstance(duplicated, list)
+        and all(isinstance(s, str) for s in duplicated)
+        and isinstance(columns, list)
+        and bool(columns)
+        and all(
+            isinstance(c, list)
+            and len(c) == 2
+            and isinstance(c[0], str)
+            and isinstance(c[1], str)
+            and _COLUMN.match(c[0]) is not None
+            and _TYPE.match(c[1]) is not None
+            for c in columns
+        )
+    )
+
+
 def _load_cache(root: Path) -> dict[str, Any]:
+    """The cache document; {} (built again) if it is not one `_entries` writes (a hand-edited or planted file)."""
     try:
         doc = json.loads((root / CACHE).read_text())
     except (OSError, ValueError):
         return {}
     ok = isinstance(doc, dict) and doc.get("version") == _CACHE_VERSION and isinstance(doc.get("tables"), dict)
-    return doc if ok else {}
+    if not ok:
+        return {}
+    tables = doc["tables"]
+    return doc if all(_NAME.match(n) and _valid_entry(e) for n, e in tables.items()) else {}
 
 
 def _save_cache(root: Path, doc: dict[str, Any]) -> None:
