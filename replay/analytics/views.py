@@ -315,6 +315,9 @@ def connect(root: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection
     """
     if not root.is_dir():
         raise ReplayError(f"no archive at {root}: start an archiver (`microturn archive run`) or pass --archive")
+    # the views name the files by path: one spelling of the root (relative, through a symlink, ...) for
+    # every command, or each other spelling would build the catalog again (and remove the last one)
+    named, root = root, root.resolve()
     con = duckdb.connect(config={"threads": threads} if threads else {})
     try:
         doc, changed = _entries(con, root)
@@ -334,7 +337,7 @@ def connect(root: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection
                 con.execute(statement)
     except (duckdb.Error, OSError) as exc:  # OSError: e.g. a file removed while listed (a compaction)
         con.close()
-        raise ReplayError(f"reading the archive at {root} failed: {exc}") from exc
+        raise ReplayError(f"reading the archive at {named} failed: {exc}") from exc
     return con
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pytest
 
 from benchmarks.query_archive_data import write_batch
 from replay.analytics import connect
@@ -152,3 +153,17 @@ def test_a_hand_edited_cache_is_rebuilt_and_runs_nothing_it_holds(tmp_path: Path
         (root / CACHE).write_text(json.dumps(doc))
         assert _counts(root) == expected
         assert not pwned.exists()
+
+
+def test_one_catalog_serves_every_spelling_of_the_archive_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--archive archive`, `./archive`, an absolute path or one through a symlink name the same
+    archive: the catalog built for one is attached for the others, never built again."""
+    root = _archive(tmp_path)
+    (tmp_path / "link").symlink_to(root)
+    monkeypatch.chdir(tmp_path)
+    expected = _counts(root)
+    [catalog] = _catalogs(root)
+    built = catalog.stat().st_ino, catalog.stat().st_mtime_ns
+    for spelling in ("archive", "./archive", "link", str(root), "archive/../archive"):
+        assert _counts(Path(spelling)) == expected
+        assert _catalogs(root) == [catalog] and (catalog.stat().st_ino, catalog.stat().st_mtime_ns) == built
