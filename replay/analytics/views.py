@@ -47,7 +47,7 @@ import duckdb
 
 from processors.archiver.files import table_files
 from replay.analytics import kept_segments
-from replay.analytics.listing import added_since, listing
+from replay.analytics.listing import added_since, duckdb_path, listing
 from replay.analytics.shape import KEPT, segments_sql, shape_views
 from replay.errors import ReplayError
 
@@ -120,7 +120,7 @@ def _source(files: list[Path], columns: list[list[str]]) -> str:
         return "SELECT " + ", ".join(f'NULL::{t} AS "{c}"' for c, t in columns) + " WHERE false"
     fingerprints = {p.name.split("-")[2] if p.name.count("-") >= 3 else "" for p in files}
     return (
-        f"SELECT * FROM read_parquet({_sql_list([str(f) for f in files])}, hive_partitioning = true, "
+        f"SELECT * FROM read_parquet({_sql_list([duckdb_path(f) for f in files])}, hive_partitioning = true, "
         f"union_by_name = {len(fingerprints) > 1})"
     )
 
@@ -219,7 +219,7 @@ def _entries(con: duckdb.DuckDBPyConnection, root: Path) -> tuple[dict[str, Any]
             if added is None or not isinstance(known, list):  # the table from scratch
                 duplicated = _duplicated_sessions(con, source)
             else:  # only files were added: only sessions found in them can have gained a duplicate
-                found = _duplicated_sessions(con, source, [str(root / a) for a in added]) if added else []
+                found = _duplicated_sessions(con, source, [duckdb_path(root / a) for a in added]) if added else []
                 duplicated = [*known, *found]
             entry = {"listing": now, "columns": columns, "duplicated": sorted(set(duplicated))}
             changed = True
@@ -325,7 +325,7 @@ def connect(root: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection
         files = {name: doc["tables"][name]["paths"] for name in only if name in doc["tables"]}
         kept = kept_segments.refresh(con, root, files, table_views(doc, only))
         statements = _statements(
-            doc, f"SELECT * FROM read_parquet({_sql_list([str(kept)])[1:-1]})" if kept else segments_sql()
+            doc, f"SELECT * FROM read_parquet({_sql_list([duckdb_path(kept)])[1:-1]})" if kept else segments_sql()
         )
         if changed:
             _save_cache(

@@ -144,7 +144,7 @@ def test_a_hand_edited_cache_is_rebuilt_and_runs_nothing_it_holds(tmp_path: Path
         lambda t: t["model_output"].pop("duplicated"),
         lambda t: t.update(model_output=[1, 2]),
         lambda t: t[empty].update(columns=[["session_id", f"VARCHAR; COPY (SELECT 42) TO '{pwned}'; SELECT 1"]]),
-        lambda t: t[empty].update(columns=[[f'x"; COPY (SELECT 42) TO \'{pwned}\'; --', "VARCHAR"]]),
+        lambda t: t[empty].update(columns=[[f"x\"; COPY (SELECT 42) TO '{pwned}'; --", "VARCHAR"]]),
         lambda t: t.update({f"x AS SELECT 1; COPY (SELECT 42) TO '{pwned}'; --": good["tables"][empty]}),
     ]
     for edit in edits:
