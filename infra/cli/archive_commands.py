@@ -210,8 +210,11 @@ def _erased_note(columns: list[str], rows: list[tuple[object, ...]]) -> None:
     """On stderr: which sessions of the result were erased (their payload columns can never be read)."""
     if "session_id" not in columns:
         return
+    from schemas.ids import is_session_id
+
     index = columns.index("session_id")
-    sessions = {str(r[index]) for r in rows if r[index] is not None}
+    # any SQL may name a column session_id: a value that is not a session id has no key to ask about
+    sessions = {s for r in rows if r[index] is not None and is_session_id(s := str(r[index]))}
     erased = sorted(s for s in sessions if key_state(s) == "erased")
     if erased:
         shown = ", ".join(erased[:10]) + (f" and {len(erased) - 10} more" if len(erased) > 10 else "")

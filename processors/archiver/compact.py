@@ -105,12 +105,28 @@ def _batches(paths: list[Path], max_bytes: int) -> list[list[Path]]:
     size = max_bytes
     for path in paths:
         st = path.stat().st_size
-        if size + st > max_bytes:
+        if not batches or size + st > max_bytes:
             batches.append([])
             size = 0
         batches[-1].append(path)
         size += st
     return batches
+
+
+def _read(root: Path, inputs: list[Path], schema: pa.Schema) -> pa.Table:
+    """The rows of `inputs`; ArchiveError naming a file that cannot be read, its merge undone (no
+    output was written: `recover` drops the record)."""
+    tables = []
+    for path in inputs:
+        try:
+            tables.append(pq.read_table(path, partitioning=None, schema=schema))
+        except (OSError, pa.ArrowException) as exc:
+            recover(root)
+            raise ArchiveError(
+                f"compact: cannot read {path.relative_to(root)} (expected a Parquet file of the archive): {exc}; "
+                "move it out of the archive and compact again"
+            ) from exc
+    return pa.concat_tables(tables)
 
 
 def compact(root: Path, min_files: int = 2, max_bytes: int = MAX_BYTES) -> Compacted:
@@ -143,9 +159,7 @@ def compact(root: Path, min_files: int = 2, max_bytes: int = MAX_BYTES) -> Compa
             merge = Merge(tuple(str(p.relative_to(root)) for p in inputs), str(output.relative_to(root)))
             write_bytes(root / STATE_DIR / f"compact-{uuid.uuid4().hex}.json", msgspec.json.encode(merge))
             _fault("after_record")
-            table = pa.concat_tables([pq.read_table(p, partitioning=None, schema=spec.schema) for p in inputs]).sort_by(
-                SORT_KEYS
-            )
+            table = _read(root, inputs, spec.schema).sort_by(SORT_KEYS)
             write_parquet(output, table, spec.binary_columns)
             _fault("after_output")
             recover(root)  # the output exists: its inputs go, then the record

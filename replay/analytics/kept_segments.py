@@ -31,7 +31,7 @@ from typing import Any
 
 import duckdb
 
-from replay.analytics.listing import added_since, listing
+from replay.analytics.listing import added_since, duckdb_path, listing
 from replay.analytics.shape import segments_sql
 
 PATH = Path("_analytics") / "segments.parquet"
@@ -53,9 +53,9 @@ def _kept_state(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, object]
     if not path.is_file():
         return None
     try:
-        rows = con.execute(  # no bound parameters: binding any imports decimal, uuid and more (~10 ms)
-            f"SELECT decode(value) FROM parquet_kv_metadata('{_quoted(path)}') WHERE decode(key) = '{_KEY}'"
-        ).fetchall()
+        kept = _quoted(duckdb_path(path))  # no bound parameters: binding any imports decimal, uuid and more (~10 ms)
+        sql = f"SELECT decode(value) FROM parquet_kv_metadata('{kept}') WHERE decode(key) = '{_KEY}'"
+        rows = con.execute(sql).fetchall()
         state = json.loads(rows[0][0]) if rows else None
     except (duckdb.Error, ValueError, UnicodeDecodeError):
         return None
@@ -106,7 +106,7 @@ def refresh(
             f"{ctes}\nSELECT * FROM read_parquet($kept) WHERE session_id NOT IN {touched}\n"
             f"UNION ALL SELECT * FROM ({segments_sql(audio, outputs)})"
         )
-        params = {"added": [str(root / a) for a in added], "kept": str(path)}
+        params = {"added": [duckdb_path(root / a) for a in added], "kept": duckdb_path(path)}
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     state = json.dumps(now).replace("'", "''")
     try:
@@ -127,5 +127,5 @@ def refresh(
     return path
 
 
-def _quoted(path: Path) -> str:
+def _quoted(path: Path | str) -> str:
     return str(path).replace("'", "''")

@@ -35,3 +35,14 @@ def added_since(before: object, now: Listing) -> list[str] | None:
     if not old <= new:
         return None
     return sorted(str(f[0]) for f in new - old)
+
+
+_GLOB = str.maketrans({"*": "[*]", "?": "[?]", "[": "[[]"})
+
+
+def duckdb_path(path: str | Path) -> str:
+    """`path` as DuckDB's file readers take it to mean that one file: they read every path as a glob
+    pattern (an archive at `a*` or `g[1]` would read `ab`'s or `g1`'s files), so `*`, `?` and `[` are
+    each put in brackets."""
+    text = str(path)
+    return text.translate(_GLOB) if "*" in text or "?" in text or "[" in text else text

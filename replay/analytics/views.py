@@ -38,6 +38,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ import duckdb
 
 from processors.archiver.files import table_files
 from replay.analytics import kept_segments
-from replay.analytics.listing import added_since, listing
+from replay.analytics.listing import added_since, duckdb_path, listing
 from replay.analytics.shape import KEPT, segments_sql, shape_views
 from replay.errors import ReplayError
 
@@ -119,7 +120,7 @@ def _source(files: list[Path], columns: list[list[str]]) -> str:
         return "SELECT " + ", ".join(f'NULL::{t} AS "{c}"' for c, t in columns) + " WHERE false"
     fingerprints = {p.name.split("-")[2] if p.name.count("-") >= 3 else "" for p in files}
     return (
-        f"SELECT * FROM read_parquet({_sql_list([str(f) for f in files])}, hive_partitioning = true, "
+        f"SELECT * FROM read_parquet({_sql_list([duckdb_path(f) for f in files])}, hive_partitioning = true, "
         f"union_by_name = {len(fingerprints) > 1})"
     )
 
@@ -134,13 +135,47 @@ def _duplicated_sessions(con: duckdb.DuckDBPyConnection, source: str, among: lis
     return [str(row[0]) for row in rows]
 
 
+_NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")
+_COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_TYPE = re.compile(r"[A-Za-z0-9_ ,()\[\]]+\Z")
+"""A DuckDB type as DESCRIBE names the tables' (VARCHAR[], MAP(VARCHAR, VARCHAR)): no quote, no `;`, no
+comment, so a cached type pasted into a statement can never end it or name a file."""
+
+
+def _valid_entry(entry: object) -> bool:
+    """Whether `entry` has the shape `_entries` writes, with names and types that are safe in SQL text."""
+    if not isinstance(entry, dict):
+        return False
+    listing, columns, duplicated = entry.get("listing"), entry.get("columns"), entry.get("duplicated")
+    return (
+        isinstance(listing, list)
+        and isinstance(duplicated, list)
+        and all(isinstance(s, str) for s in duplicated)
+        and isinstance(columns, list)
+        and bool(columns)
+        and all(
+            isinstance(c, list)
+            and len(c) == 2
+            and isinstance(c[0], str)
+            and isinstance(c[1], str)
+            and _COLUMN.match(c[0]) is not None
+            and _TYPE.match(c[1]) is not None
+            for c in columns
+        )
+    )
+
+
 def _load_cache(root: Path) -> dict[str, Any]:
+    """The cache document; {} (built again) if it is not one `_entries` writes (a hand-edited or planted file)."""
     try:
         doc = json.loads((root / CACHE).read_text())
     except (OSError, ValueError):
         return {}
     ok = isinstance(doc, dict) and doc.get("version") == _CACHE_VERSION and isinstance(doc.get("tables"), dict)
-    return doc if ok else {}
+    if not ok:
+        return {}
+    tables = doc["tables"]
+    return doc if all(_NAME.match(n) and _valid_entry(e) for n, e in tables.items()) else {}
 
 
 def _save_cache(root: Path, doc: dict[str, Any]) -> None:
@@ -184,7 +219,7 @@ def _entries(con: duckdb.DuckDBPyConnection, root: Path) -> tuple[dict[str, Any]
             if added is None or not isinstance(known, list):  # the table from scratch
                 duplicated = _duplicated_sessions(con, source)
             else:  # only files were added: only sessions found in them can have gained a duplicate
-                found = _duplicated_sessions(con, source, [str(root / a) for a in added]) if added else []
+                found = _duplicated_sessions(con, source, [duckdb_path(root / a) for a in added]) if added else []
                 duplicated = [*known, *found]
             entry = {"listing": now, "columns": columns, "duplicated": sorted(set(duplicated))}
             changed = True
@@ -280,6 +315,9 @@ def connect(root: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection
     """
     if not root.is_dir():
         raise ReplayError(f"no archive at {root}: start an archiver (`microturn archive run`) or pass --archive")
+    # the views name the files by path: one spelling of the root (relative, through a symlink, ...) for
+    # every command, or each other spelling would build the catalog again (and remove the last one)
+    named, root = root, root.resolve()
     con = duckdb.connect(config={"threads": threads} if threads else {})
     try:
         doc, changed = _entries(con, root)
@@ -287,7 +325,7 @@ def connect(root: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection
         files = {name: doc["tables"][name]["paths"] for name in only if name in doc["tables"]}
         kept = kept_segments.refresh(con, root, files, table_views(doc, only))
         statements = _statements(
-            doc, f"SELECT * FROM read_parquet({_sql_list([str(kept)])[1:-1]})" if kept else segments_sql()
+            doc, f"SELECT * FROM read_parquet({_sql_list([duckdb_path(kept)])[1:-1]})" if kept else segments_sql()
         )
         if changed:
             _save_cache(
@@ -299,7 +337,7 @@ def connect(root: Path, threads: int | None = None) -> duckdb.DuckDBPyConnection
                 con.execute(statement)
     except (duckdb.Error, OSError) as exc:  # OSError: e.g. a file removed while listed (a compaction)
         con.close()
-        raise ReplayError(f"reading the archive at {root} failed: {exc}") from exc
+        raise ReplayError(f"reading the archive at {named} failed: {exc}") from exc
     return con
 
 

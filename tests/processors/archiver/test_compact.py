@@ -115,3 +115,26 @@ def test_compaction_refuses_while_an_archiver_holds_the_archive(tmp_path: Path) 
     done = _compact(root)
     assert done.returncode != 0 and "another archiver owns" in done.stderr
     assert len(table_files(root, "micro_turn")) == 3
+
+
+def test_an_unreadable_file_fails_with_archive_error_naming_it(tmp_path: Path) -> None:
+    """A zero-byte or damaged `.parquet` among a folder's files: ArchiveError naming it (no traceback),
+    no merge record left behind, its folder's other files as they were; without it, compaction
+    then merges every row once."""
+    root = _archive(tmp_path)
+    expected = _rows(root)
+    [first, *_] = table_files(root, "model_output")
+    parts = first.name.split("-")
+    planted = first.with_name("-".join([parts[0], "0" * (len(parts[1]) - 1), *parts[2:]]))  # sorts first
+    for damage in (b"", b"PAR1 not parquet PAR1"):
+        planted.write_bytes(damage)
+        folder = {p: p.read_bytes() for p in planted.parent.iterdir()}
+        done = _compact(root)
+        assert done.returncode != 0 and "IndexError" not in done.stderr
+        assert done.stderr.rstrip().splitlines()[-1].startswith("processors.archiver.errors.ArchiveError: compact: ")
+        assert f"cannot read {planted.relative_to(root)}" in done.stderr
+        assert not list((root / STATE_DIR).glob("compact-*.json"))
+        assert {p: p.read_bytes() for p in planted.parent.iterdir()} == folder
+        planted.unlink()
+    assert _compact(root).returncode == 0
+    assert _rows(root) == expected and len(table_files(root, "model_output")) == 1

@@ -111,3 +111,29 @@ def test_a_damaged_or_unwritable_kept_file_changes_no_answer(tmp_path: Path) -> 
     shutil.rmtree(root / kept_segments.PATH.parent)
     (root / kept_segments.PATH.parent).write_text("")  # nothing can be kept: computed as needed
     assert _kept_and_computed(root) == (more, more)
+
+
+def _answers(root: Path) -> tuple[object, ...]:
+    con = connect(root)
+    try:
+        counts = con.execute("SELECT (SELECT count(*) FROM outputs), (SELECT count(*) FROM sessions)").fetchone()
+        kept = con.execute(f"SELECT * FROM {KEPT} ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+    return counts, kept
+
+
+def test_an_archive_root_with_glob_characters_reads_its_own_files_only(tmp_path: Path) -> None:
+    """DuckDB reads a path as a glob pattern: an archive at `a*`, `q?` or `g[1]` must not read the files
+    of `ab`, `qx` or `g1` beside it (same file names, other rows), neither when the views and the kept
+    segments are made nor when files are added."""
+    for name, other in (("a*", "ab"), ("q?", "qx"), ("g[1]", "g1")):
+        root, decoy, plain = tmp_path / name, tmp_path / other, tmp_path / f"plain-{other}"
+        for path in (root, plain):
+            write_batch(path, 0, sessions=2, turns=40, seed=1)
+        write_batch(decoy, 0, sessions=3, turns=60, seed=2)
+        _answers(decoy)  # the decoy's own kept segments and caches exist too
+        assert _answers(root) == _answers(plain)
+        for path in (root, plain, decoy):  # files added: the incremental paths
+            write_batch(path, 5, sessions=1, turns=30, seed=3)
+        assert _answers(root) == _answers(plain)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pytest
 
 from benchmarks.query_archive_data import write_batch
 from replay.analytics import connect
@@ -124,3 +125,45 @@ def test_a_damaged_catalog_is_built_again_and_views_are_made_in_memory_without_o
         ]
     finally:
         con.close()
+
+
+def test_a_hand_edited_cache_is_rebuilt_and_runs_nothing_it_holds(tmp_path: Path) -> None:
+    """A cache whose entries have the wrong shape is rebuilt (no KeyError or TypeError from a
+    traceback), and column types or table names that are not plain SQL types or names are never
+    pasted into a statement: a planted cache cannot make a query write outside the archive."""
+    import json
+
+    root = _archive(tmp_path)
+    expected = _counts(root)
+    good = json.loads((root / CACHE).read_text())
+    empty = next(n for n, e in good["tables"].items() if not e["listing"])  # its views are made from the columns
+    pwned = tmp_path / "pwned.csv"
+    edits = [
+        lambda t: t["model_output"].update(duplicated=5),
+        lambda t: t["model_output"].pop("columns"),
+        lambda t: t["model_output"].pop("duplicated"),
+        lambda t: t.update(model_output=[1, 2]),
+        lambda t: t[empty].update(columns=[["session_id", f"VARCHAR; COPY (SELECT 42) TO '{pwned}'; SELECT 1"]]),
+        lambda t: t[empty].update(columns=[[f"x\"; COPY (SELECT 42) TO '{pwned}'; --", "VARCHAR"]]),
+        lambda t: t.update({f"x AS SELECT 1; COPY (SELECT 42) TO '{pwned}'; --": good["tables"][empty]}),
+    ]
+    for edit in edits:
+        doc = json.loads(json.dumps(good))
+        edit(doc["tables"])
+        (root / CACHE).write_text(json.dumps(doc))
+        assert _counts(root) == expected
+        assert not pwned.exists()
+
+
+def test_one_catalog_serves_every_spelling_of_the_archive_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--archive archive`, `./archive`, an absolute path or one through a symlink name the same
+    archive: the catalog built for one is attached for the others, never built again."""
+    root = _archive(tmp_path)
+    (tmp_path / "link").symlink_to(root)
+    monkeypatch.chdir(tmp_path)
+    expected = _counts(root)
+    [catalog] = _catalogs(root)
+    built = catalog.stat().st_ino, catalog.stat().st_mtime_ns
+    for spelling in ("archive", "./archive", "link", str(root), "archive/../archive"):
+        assert _counts(Path(spelling)) == expected
+        assert _catalogs(root) == [catalog] and (catalog.stat().st_ino, catalog.stat().st_mtime_ns) == built
