@@ -28,13 +28,22 @@ def listing(root: Path, paths: Iterable[str | Path]) -> Listing:
 def added_since(before: object, now: Listing) -> list[str] | None:
     """Paths (relative to the root) of the files in `now` that `before` lacks, sorted; None unless
     `now` is `before` plus new files (a file changed or gone, or `before` is not a listing)."""
-    if not isinstance(before, list) or not all(isinstance(f, list) and len(f) == 3 for f in before):
+    if not isinstance(before, list) or not all(_is_entry(f) for f in before):
         return None
     old = {tuple(f) for f in before}
     new = {tuple(f) for f in now}
     if not old <= new:
         return None
     return sorted(str(f[0]) for f in new - old)
+
+
+def _is_entry(entry: object) -> bool:
+    return (
+        isinstance(entry, list)
+        and len(entry) == 3
+        and isinstance(entry[0], str)
+        and all(isinstance(n, int) and not isinstance(n, bool) for n in entry[1:])
+    )
 
 
 _GLOB = str.maketrans({"*": "[*]", "?": "[?]", "[": "[[]"})
