@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 from pathlib import Path
@@ -125,49 +124,6 @@ def _cell(value: Any, human: bool) -> Any:
     return value
 
 
-def _json_rows(columns: list[str], rows: list[tuple[object, ...]]) -> str:
-    """The rows as `json.dumps([{column: _cell(value), ...}, ...], indent=1)` writes them, byte for byte.
-
-    json's indenting encoder is pure Python (its C encoder does not indent): rows of JSON scalars,
-    most results, are written here in a third of its time; lists and maps by json itself."""
-    from json.encoder import encode_basestring_ascii as text
-
-    scalars: dict[type, Any] = {str: text, int: int.__repr__, float: _json_float, bool: _json_bool, type(None): _null}
-    if not rows or not columns or len(set(columns)) != len(columns):  # a dict keeps one of each name
-        return _json_dumps(columns, rows)
-    keys = [f"  {text(c)}: " for c in columns]
-    objects = []
-    for row in rows:
-        fields = []
-        for key, value in zip(keys, row, strict=True):
-            cell = value if type(value) in scalars else _cell(value, False)
-            write = scalars.get(type(cell))
-            if write is None:  # a list or a map
-                return _json_dumps(columns, rows)
-            fields.append(key + write(cell))
-        objects.append(" {\n" + ",\n".join(fields) + "\n }")
-    return "[\n" + ",\n".join(objects) + "\n]"
-
-
-def _json_dumps(columns: list[str], rows: list[tuple[object, ...]]) -> str:
-    return json.dumps([{c: _cell(v, False) for c, v in zip(columns, row, strict=True)} for row in rows], indent=1)
-
-
-def _json_float(value: float) -> str:
-    """A float as json writes it (NaN, Infinity and -Infinity allowed, as json.dumps does by default)."""
-    if math.isfinite(value):
-        return float.__repr__(value)
-    return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
-
-
-def _json_bool(value: bool) -> str:
-    return "true" if value else "false"
-
-
-def _null(_: None) -> str:
-    return "null"
-
-
 def _table(columns: list[str], rows: list[tuple[object, ...]], width: int = 60) -> str:
     cells = [[str(_cell(v, True)) if v is not None else "NULL" for v in row] for row in rows]
     cells = [[c if len(c) <= width else c[: width - 1] + "…" for c in row] for row in cells]
@@ -230,7 +186,7 @@ def query(args: argparse.Namespace) -> int:
     columns, rows = _run_query(archive_dir(args), args.sql)
     _erased_note(columns, rows)
     if args.json:
-        print(_json_rows(columns, rows))
+        print(json.dumps([{c: _cell(v, False) for c, v in zip(columns, row, strict=True)} for row in rows], indent=1))
     elif args.csv:
         import csv  # here, not at module level: only --csv uses it (start-up time)
 
